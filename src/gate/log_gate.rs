@@ -1,0 +1,82 @@
+//! `LogGate`: a gate that keeps the admitted set in memory and logs each change.
+//! Used by `lango demo` and in-process tests, where there is no kernel to drive.
+
+use super::{Change, Client, Error, Gate};
+use crate::mac::Mac;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// Records what the kernel would have been told.
+#[derive(Default)]
+pub struct LogGate {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    admitted: BTreeMap<Mac, Client>,
+    batches: usize,
+}
+
+impl LogGate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Who is admitted now.
+    pub fn admitted(&self) -> BTreeMap<Mac, Client> {
+        self.lock().admitted.clone()
+    }
+
+    /// How many batches were applied (each would be one kernel transaction).
+    pub fn batches(&self) -> usize {
+        self.lock().batches
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Gate for LogGate {
+    fn apply(&self, changes: &[Change]) -> Result<(), Error> {
+        let mut s = self.lock();
+        s.batches += 1;
+        for c in changes {
+            match c {
+                Change::Admit(client) => {
+                    log::info!(
+                        "gate: admit mac={} seconds={} down={} up={}",
+                        client.mac,
+                        client.seconds,
+                        client.down,
+                        client.up
+                    );
+                    s.admitted.insert(client.mac, client.clone());
+                }
+                Change::Evict { mac, .. } => {
+                    log::info!("gate: evict mac={mac}");
+                    s.admitted.remove(mac);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn sync(&self, clients: &[Client]) -> Result<(), Error> {
+        let mut s = self.lock();
+        s.batches += 1;
+        s.admitted = clients.iter().map(|c| (c.mac, c.clone())).collect();
+        log::info!("gate: synced {} clients", clients.len());
+        Ok(())
+    }
+
+    fn installed(&self) -> Result<bool, Error> {
+        Ok(true)
+    }
+
+    fn teardown(&self) -> Result<(), Error> {
+        self.lock().admitted.clear();
+        Ok(())
+    }
+}

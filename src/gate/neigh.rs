@@ -1,0 +1,173 @@
+//! IP -> MAC from the kernel's neighbour tables (`/proc/net/arp`, `ip -6 neigh`), cached briefly.
+//! Touches: /proc and the `ip` binary. Never: SQLite, HTTP.
+
+use crate::mac::Mac;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A phone's neighbour entry is trusted this long before the table is read again.
+const CACHE_FOR: Duration = Duration::from_secs(2);
+
+/// Where a connection's MAC address comes from.
+pub enum Neighbours {
+    /// The kernel's tables. `arp` is `/proc/net/arp` on a router (tests point it at a file).
+    Kernel { arp: PathBuf, cache: Mutex<HashMap<IpAddr, (Option<Mac>, Instant)>> },
+    /// `lango demo`: every address gets a made-up MAC derived from it (`02:00:` + IPv4 bytes).
+    Derived,
+}
+
+impl Neighbours {
+    /// The router's real tables.
+    pub fn kernel() -> Self {
+        Self::from_arp_file("/proc/net/arp".into())
+    }
+
+    /// Reads IPv4 entries from `arp` (same format as `/proc/net/arp`).
+    pub fn from_arp_file(arp: PathBuf) -> Self {
+        Neighbours::Kernel { arp, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// The MAC behind `ip`, if the kernel knows it. Blocking: call off the event loop.
+    pub fn lookup(&self, ip: IpAddr) -> Option<Mac> {
+        let ip = canonical(ip);
+        match self {
+            Neighbours::Derived => Some(derived(ip)),
+            Neighbours::Kernel { arp, cache } => {
+                let now = Instant::now();
+                if let Some((mac, at)) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&ip) {
+                    if now.duration_since(*at) < CACHE_FOR {
+                        return *mac;
+                    }
+                }
+                let mac = match ip {
+                    IpAddr::V4(_) => std::fs::read_to_string(arp).ok().and_then(|t| find_arp(&t, ip)),
+                    IpAddr::V6(_) => ip6_neigh().and_then(|t| find_ip_neigh(&t, ip)),
+                };
+                let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
+                if c.len() > 4096 {
+                    c.clear();
+                }
+                c.insert(ip, (mac, now));
+                mac
+            }
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 (dual-stack sockets) -> plain IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+fn derived(ip: IpAddr) -> Mac {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            Mac([0x02, 0x00, o[0], o[1], o[2], o[3]])
+        }
+        IpAddr::V6(v6) => {
+            let o = v6.octets();
+            Mac([0x02, 0x06, o[12], o[13], o[14], o[15]])
+        }
+    }
+}
+
+/// Finds `ip` in `/proc/net/arp` text; incomplete entries (flags 0x0, zero MAC) do not count.
+pub fn find_arp(table: &str, ip: IpAddr) -> Option<Mac> {
+    let want = ip.to_string();
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 4 || f[0] != want || f[2] == "0x0" {
+            return None;
+        }
+        f[3].parse::<Mac>().ok().filter(|m| !m.is_zero())
+    })
+}
+
+/// Finds `ip` in `ip -6 neigh show` output (`ADDR dev IF lladdr MAC STATE`).
+pub fn find_ip_neigh(table: &str, ip: IpAddr) -> Option<Mac> {
+    table.lines().find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.first()?.parse::<IpAddr>().ok()? != ip || f.last() == Some(&"FAILED") {
+            return None;
+        }
+        let i = f.iter().position(|w| *w == "lladdr")?;
+        f.get(i + 1)?.parse().ok()
+    })
+}
+
+/// Every address the neighbour tables list for `mac` (used to cut its connections).
+pub fn addresses_of(mac: Mac, arp_table: &str, ip6_table: &str) -> Vec<IpAddr> {
+    let mut out = vec![];
+    for line in arp_table.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() >= 4 && f[3].parse::<Mac>().ok() == Some(mac) {
+            if let Ok(ip) = f[0].parse() {
+                out.push(ip);
+            }
+        }
+    }
+    for line in ip6_table.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if let Some(i) = f.iter().position(|w| *w == "lladdr") {
+            if f.get(i + 1).and_then(|m| m.parse::<Mac>().ok()) == Some(mac) {
+                if let Some(ip) = f.first().and_then(|a| a.parse().ok()) {
+                    out.push(ip);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn ip6_neigh() -> Option<String> {
+    let out = std::process::Command::new("ip").args(["-6", "neigh", "show"]).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARP: &str = "IP address       HW type     Flags       HW address            Mask     Device
+192.168.1.23     0x1         0x2         aa:bb:cc:dd:ee:01     *        br-lan
+192.168.1.24     0x1         0x0         00:00:00:00:00:00     *        br-lan
+192.168.1.25     0x1         0x2         AA:BB:CC:DD:EE:02     *        br-lan
+";
+
+    const NEIGH6: &str = "fe80::1 dev br-lan lladdr aa:bb:cc:dd:ee:01 REACHABLE
+2001:db8::5 dev br-lan lladdr aa:bb:cc:dd:ee:02 STALE
+2001:db8::6 dev br-lan FAILED
+";
+
+    #[test]
+    fn finds_complete_arp_entries_only() {
+        assert_eq!(find_arp(ARP, "192.168.1.23".parse().unwrap()), Some("aa:bb:cc:dd:ee:01".parse().unwrap()));
+        assert_eq!(find_arp(ARP, "192.168.1.24".parse().unwrap()), None);
+        assert_eq!(find_arp(ARP, "192.168.1.2".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn finds_ipv6_neighbours() {
+        assert_eq!(find_ip_neigh(NEIGH6, "2001:db8::5".parse().unwrap()), Some("aa:bb:cc:dd:ee:02".parse().unwrap()));
+        assert_eq!(find_ip_neigh(NEIGH6, "2001:db8::6".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn lists_every_address_of_a_mac() {
+        let ips = addresses_of("aa:bb:cc:dd:ee:02".parse().unwrap(), ARP, NEIGH6);
+        assert_eq!(ips, vec!["192.168.1.25".parse::<IpAddr>().unwrap(), "2001:db8::5".parse().unwrap()]);
+    }
+
+    #[test]
+    fn mapped_ipv4_is_looked_up_as_ipv4() {
+        let n = Neighbours::Derived;
+        assert_eq!(n.lookup("::ffff:127.0.0.2".parse().unwrap()), Some("02:00:7f:00:00:02".parse().unwrap()));
+    }
+}

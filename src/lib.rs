@@ -1,0 +1,24 @@
+//! Lango: a pay-per-time Wi-Fi hotspot for OpenWrt routers, paid with M-Pesa.
+//!
+//! - `config`   — `/etc/config/lango` (UCI) into a typed, validated `Config`
+//! - `store`    — SQLite: schema, migrations, one module per table; the only place SQL lives
+//! - `gate`     — the kernel: nftables client set, tc shaping, IP -> MAC lookup
+//! - `sessions` — grant / extend / revoke / expire / restore: keeps the database and kernel agreeing
+//! - `payments` — Daraja client, payment state machine and poller
+//! - `portal`   — HTTP for phones: captive detection, pages, JSON API, RFC 8908
+//! - `admin`    — HTTP for the owner
+//! - `ctl`      — the unix-socket control protocol behind the CLI
+//! - `daemon`   — wires the rooms together for `lango run` and `lango demo`
+//! - `sim`      — the Daraja simulator
+//! - `server`   — the accept loop and response helpers shared by the HTTP listeners
+//! - `mac`, `phone`, `units`, `clock` — value types parsed once at the edge
+
+pub mod clock;
+pub mod config;
+pub mod gate;
+pub mod mac;
+pub mod payments;
+pub mod phone;
+pub mod server;
+pub mod sim;
+pub mod units;

@@ -1,0 +1,222 @@
+//! The accept loop shared by Lango's HTTP listeners (portal, admin, callback, simulator):
+//! connection cap, header and body timeouts, body size limit, and response helpers.
+//! Touches: sockets. Never: SQLite, the kernel, Daraja.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use hyper::StatusCode;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub type Request = hyper::Request<Incoming>;
+pub type Response = hyper::Response<Full<Bytes>>;
+
+/// A router has 64 MiB: cap open connections per listener.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// A phone that has not sent its headers by then is dropped (slowloris).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Whole bodies must arrive within this.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Who is asking and on which of our addresses.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer {
+    pub remote: SocketAddr,
+    pub local: SocketAddr,
+}
+
+/// Serves `handler` on `listener` until the task is dropped.
+pub async fn serve<H, F>(listener: TcpListener, handler: H)
+where
+    H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else { return };
+        let (stream, remote) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                log::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let local = stream.local_addr().unwrap_or(remote);
+        let peer = Peer { remote, local };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let fut = handler(req, peer);
+                async move { Ok::<_, std::convert::Infallible>(fut.await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(16 * 1024)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                log::debug!("connection from {remote}: {e}");
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("request body larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("request body not received in time")]
+    Timeout,
+    #[error("request body broken: {0}")]
+    Broken(String),
+}
+
+/// Reads a whole body of at most `limit` bytes.
+pub async fn read_body(req: Request, limit: usize) -> Result<Bytes, BodyError> {
+    let collect = Limited::new(req.into_body(), limit).collect();
+    match tokio::time::timeout(BODY_TIMEOUT, collect).await {
+        Err(_) => Err(BodyError::Timeout),
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge(limit)),
+        Ok(Err(e)) => Err(BodyError::Broken(e.to_string())),
+    }
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response {
+    let mut r = hyper::Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+pub fn html(status: StatusCode, body: impl Into<Bytes>) -> Response {
+    respond(status, "text/html; charset=utf-8", body)
+}
+
+pub fn text(status: StatusCode, body: impl Into<Bytes>) -> Response {
+    respond(status, "text/plain; charset=utf-8", body)
+}
+
+pub fn json(status: StatusCode, value: &serde_json::Value) -> Response {
+    respond(status, "application/json", value.to_string())
+}
+
+/// A static asset that may be cached by the phone.
+pub fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
+    let mut r = respond(StatusCode::OK, content_type, Bytes::from_static(body));
+    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("max-age=86400"));
+    r
+}
+
+/// `302 Found` to `location` (what captive-portal detection expects).
+pub fn redirect(location: &str) -> Response {
+    let mut r = respond(StatusCode::FOUND, "text/html; charset=utf-8", Bytes::new());
+    match HeaderValue::from_str(location) {
+        Ok(v) => {
+            r.headers_mut().insert(LOCATION, v);
+        }
+        Err(_) => *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR,
+    }
+    r
+}
+
+/// `303 See Other`: after a form POST, go and GET this.
+pub fn see_other(location: &str) -> Response {
+    let mut r = redirect(location);
+    if r.status() == StatusCode::FOUND {
+        *r.status_mut() = StatusCode::SEE_OTHER;
+    }
+    r
+}
+
+/// Decodes `application/x-www-form-urlencoded` (also query strings).
+pub fn form_pairs(s: &str) -> Vec<(String, String)> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+/// The first value of `key` in a form or query string.
+pub fn form_value(pairs: &[(String, String)], key: &str) -> Option<String> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match (hex(b[i + 1]), hex(b[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push(h * 16 + l);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_forms() {
+        let p = form_pairs("phone=%2B254+708&package_id=2&x&bad=%zz%4");
+        assert_eq!(form_value(&p, "phone").as_deref(), Some("+254 708"));
+        assert_eq!(form_value(&p, "package_id").as_deref(), Some("2"));
+        assert_eq!(form_value(&p, "x").as_deref(), Some(""));
+        assert_eq!(form_value(&p, "bad").as_deref(), Some("%zz%4"));
+        assert_eq!(form_value(&p, "none"), None);
+    }
+
+    #[test]
+    fn escapes_html() {
+        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    }
+}
