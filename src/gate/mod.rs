@@ -5,9 +5,13 @@
 mod kernel;
 mod log_gate;
 pub mod neigh;
+mod nft;
+mod runner;
+mod tc;
 
 pub use kernel::KernelGate;
 pub use log_gate::LogGate;
+pub use runner::Runner;
 
 use crate::mac::Mac;
 use crate::units::Kbps;
@@ -38,12 +42,20 @@ pub enum Change {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("`{command}` failed ({status}): {stderr}")]
-    Command { command: String, status: String, stderr: String },
+    Command {
+        command: String,
+        status: String,
+        stderr: String,
+    },
     #[error("cannot run `{command}`: {source}")]
-    Spawn { command: String, source: std::io::Error },
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
 }
 
-/// The kernel's view of who may pass. Each call is one batch: all of it or none of it.
+/// The kernel's view of who may pass. Each call is one batch. After an error the kernel may hold
+/// part of a batch: `sync` puts it right.
 pub trait Gate: Send + Sync + 'static {
     /// Applies `changes` in one batch.
     fn apply(&self, changes: &[Change]) -> Result<(), Error>;

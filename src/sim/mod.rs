@@ -6,4 +6,5 @@
 pub const DEMO_CONSUMER_KEY: &str = "lango-demo-key";
 pub const DEMO_CONSUMER_SECRET: &str = "lango-demo-secret";
 /// Safaricom's published sandbox passkey for shortcode 174379.
-pub const SANDBOX_PASSKEY: &str = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919";
+pub const SANDBOX_PASSKEY: &str =
+    "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919";
