@@ -22,3 +22,7 @@ pub mod phone;
 pub mod server;
 pub mod sim;
 pub mod units;
+pub mod random;
+pub mod sessions;
+pub mod store;
+pub mod voucher;
