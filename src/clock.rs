@@ -48,7 +48,12 @@ pub fn eat_timestamp(unix: Unix) -> String {
     let t = unix + 3 * 3600;
     let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 /// Parses a Daraja `Timestamp` back to Unix seconds; `None` if it is not a real EAT time.
@@ -57,8 +62,16 @@ pub fn parse_eat_timestamp(s: &str) -> Option<Unix> {
         return None;
     }
     let n = |a: usize, b: usize| s[a..b].parse::<i64>().ok();
-    let (y, mo, d, h, mi, se) = (n(0, 4)?, n(4, 6)?, n(6, 8)?, n(8, 10)?, n(10, 12)?, n(12, 14)?);
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59 {
+    let (y, mo, d, h, mi, se) = (
+        n(0, 4)?,
+        n(4, 6)?,
+        n(6, 8)?,
+        n(8, 10)?,
+        n(10, 12)?,
+        n(12, 14)?,
+    );
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59
+    {
         return None;
     }
     Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - 3 * 3600)
@@ -67,7 +80,14 @@ pub fn parse_eat_timestamp(s: &str) -> Option<Unix> {
 /// `YYYY-MM-DD HH:MM` in EAT, for pages and CSV.
 pub fn eat_display(unix: Unix) -> String {
     let s = eat_timestamp(unix);
-    format!("{}-{}-{} {}:{}", &s[0..4], &s[4..6], &s[6..8], &s[8..10], &s[10..12])
+    format!(
+        "{}-{}-{} {}:{}",
+        &s[0..4],
+        &s[4..6],
+        &s[6..8],
+        &s[8..10],
+        &s[10..12]
+    )
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -99,7 +119,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 #[cfg(test)]
@@ -116,7 +144,13 @@ mod tests {
 
     #[test]
     fn rejects_impossible_timestamps() {
-        for s in ["2026112214300", "20261322143005", "20260230143005", "20261122243005", "2026112214300x"] {
+        for s in [
+            "2026112214300",
+            "20261322143005",
+            "20260230143005",
+            "20261122243005",
+            "2026112214300x",
+        ] {
             assert_eq!(parse_eat_timestamp(s), None, "{s}");
         }
         assert!(parse_eat_timestamp("20240229000000").is_some());

@@ -75,7 +75,11 @@ pub struct Secret(pub String);
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "<empty>" } else { "<secret>" })
+        f.write_str(if self.0.is_empty() {
+            "<empty>"
+        } else {
+            "<secret>"
+        })
     }
 }
 
@@ -125,7 +129,11 @@ impl std::str::FromStr for Cidr {
         let (a, p) = s.split_once('/').unwrap_or((s, ""));
         let addr: IpAddr = a.parse().map_err(|_| ())?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = if p.is_empty() { max } else { p.parse::<u8>().map_err(|_| ())? };
+        let prefix = if p.is_empty() {
+            max
+        } else {
+            p.parse::<u8>().map_err(|_| ())?
+        };
         if prefix > max {
             return Err(());
         }
@@ -137,11 +145,23 @@ impl std::str::FromStr for Cidr {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: {msg}")]
-    Syntax { path: String, line: usize, msg: String },
+    Syntax {
+        path: String,
+        line: usize,
+        msg: String,
+    },
     #[error("{path}:{line}: option {option}: {msg}")]
-    Value { path: String, line: usize, option: String, msg: String },
+    Value {
+        path: String,
+        line: usize,
+        option: String,
+        msg: String,
+    },
     #[error("{path}: {msg}")]
     Missing { path: String, msg: String },
 }
@@ -175,7 +195,10 @@ impl Config {
                 "lango" => b.main(s)?,
                 "daraja" => b.daraja(s)?,
                 "shaping" => b.shaping(s)?,
-                other => log::warn!("{origin}:{}: unknown section type {other:?} ignored", s.line),
+                other => log::warn!(
+                    "{origin}:{}: unknown section type {other:?} ignored",
+                    s.line
+                ),
             }
         }
         b.finish()
@@ -256,12 +279,20 @@ impl<'a> Builder<'a> {
             poll_first: Duration::from_secs(10),
             poll_interval: Duration::from_secs(10),
             poll_timeout: Duration::from_secs(180),
-            shaping: ShapingConfig { enabled: true, ifb: "ifb-lango".into() },
+            shaping: ShapingConfig {
+                enabled: true,
+                ifb: "ifb-lango".into(),
+            },
         }
     }
 
     fn bad(&self, line: usize, option: &str, msg: impl Into<String>) -> Error {
-        Error::Value { path: self.origin.into(), line, option: option.into(), msg: msg.into() }
+        Error::Value {
+            path: self.origin.into(),
+            line,
+            option: option.into(),
+            msg: msg.into(),
+        }
     }
 
     fn main(&mut self, s: &Section) -> Result<(), Error> {
@@ -278,12 +309,22 @@ impl<'a> Builder<'a> {
                 "portal_port" => {
                     self.portal_port = match v.parse::<u16>() {
                         Ok(p) if p > 0 => p,
-                        _ => return Err(self.bad(line, k, format!("{v:?} is not a port number (1-65535)"))),
+                        _ => {
+                            return Err(self.bad(
+                                line,
+                                k,
+                                format!("{v:?} is not a port number (1-65535)"),
+                            ))
+                        }
                     }
                 }
                 "admin_listen" => {
                     self.admin_listen = v.parse().map_err(|_| {
-                        self.bad(line, k, format!("{v:?} is not an address:port such as 0.0.0.0:8080"))
+                        self.bad(
+                            line,
+                            k,
+                            format!("{v:?} is not an address:port such as 0.0.0.0:8080"),
+                        )
                     })?
                 }
                 "database" => self.database = self.path(line, k, v)?,
@@ -296,14 +337,21 @@ impl<'a> Builder<'a> {
                     self.site_name = n.into();
                 }
                 "language" => {
-                    self.language = Lang::parse(v)
-                        .ok_or_else(|| self.bad(line, k, format!("{v:?} is not a language (en or sw)")))?
+                    self.language = Lang::parse(v).ok_or_else(|| {
+                        self.bad(line, k, format!("{v:?} is not a language (en or sw)"))
+                    })?
                 }
-                "trusted" => self.trusted.push(v.parse().map_err(|e: crate::mac::BadMac| self.bad(line, k, e.to_string()))?),
-                "walled_garden" => self.walled_garden.push(
+                "trusted" => self.trusted.push(
                     v.parse()
-                        .map_err(|_| self.bad(line, k, format!("{v:?} is not an IP network such as 203.0.113.0/24")))?,
+                        .map_err(|e: crate::mac::BadMac| self.bad(line, k, e.to_string()))?,
                 ),
+                "walled_garden" => self.walled_garden.push(v.parse().map_err(|_| {
+                    self.bad(
+                        line,
+                        k,
+                        format!("{v:?} is not an IP network such as 203.0.113.0/24"),
+                    )
+                })?),
                 _ => self.unknown(s, k, line),
             }
         }
@@ -321,12 +369,20 @@ impl<'a> Builder<'a> {
                     self.environment = match v.as_str() {
                         "sandbox" => Environment::Sandbox,
                         "production" => Environment::Production,
-                        _ => return Err(self.bad(line, k, format!("{v:?} is not sandbox or production"))),
+                        _ => {
+                            return Err(self.bad(
+                                line,
+                                k,
+                                format!("{v:?} is not sandbox or production"),
+                            ))
+                        }
                     }
                 }
                 "base_url" if v.is_empty() => self.base_url = None,
                 "base_url" => {
-                    if !(v.starts_with("https://") || v.starts_with("http://")) || v.contains(char::is_whitespace) {
+                    if !(v.starts_with("https://") || v.starts_with("http://"))
+                        || v.contains(char::is_whitespace)
+                    {
                         return Err(self.bad(line, k, format!("{v:?} is not an http(s) URL")));
                     }
                     self.base_url = Some(v.trim_end_matches('/').into());
@@ -338,7 +394,11 @@ impl<'a> Builder<'a> {
                 "passkey" => self.passkey = Secret(v.trim().into()),
                 "shortcode" => {
                     if !(5..=7).contains(&v.len()) || !v.bytes().all(|b| b.is_ascii_digit()) {
-                        return Err(self.bad(line, k, format!("{v:?} is not a shortcode (5 to 7 digits)")));
+                        return Err(self.bad(
+                            line,
+                            k,
+                            format!("{v:?} is not a shortcode (5 to 7 digits)"),
+                        ));
                     }
                     self.shortcode = v.clone();
                 }
@@ -350,13 +410,23 @@ impl<'a> Builder<'a> {
                     self.kind_line = line;
                 }
                 "till" => {
-                    if !v.is_empty() && (!(5..=7).contains(&v.len()) || !v.bytes().all(|b| b.is_ascii_digit())) {
-                        return Err(self.bad(line, k, format!("{v:?} is not a till number (5 to 7 digits)")));
+                    if !v.is_empty()
+                        && (!(5..=7).contains(&v.len()) || !v.bytes().all(|b| b.is_ascii_digit()))
+                    {
+                        return Err(self.bad(
+                            line,
+                            k,
+                            format!("{v:?} is not a till number (5 to 7 digits)"),
+                        ));
                     }
                     self.till = v.clone();
                 }
                 "callback_url" => {
-                    if !v.is_empty() && (!v.starts_with("https://") || v.contains(char::is_whitespace) || v.len() < 12) {
+                    if !v.is_empty()
+                        && (!v.starts_with("https://")
+                            || v.contains(char::is_whitespace)
+                            || v.len() < 12)
+                    {
                         return Err(self.bad(line, k, format!("{v:?} is not a public https URL")));
                     }
                     self.callback_url = v.clone();
@@ -394,7 +464,11 @@ impl<'a> Builder<'a> {
     }
 
     fn unknown(&self, s: &Section, k: &str, line: usize) {
-        log::warn!("{}:{line}: unknown option {k:?} in section {:?} ignored", self.origin, s.kind);
+        log::warn!(
+            "{}:{line}: unknown option {k:?} in section {:?} ignored",
+            self.origin,
+            s.kind
+        );
     }
 
     fn path(&self, line: usize, k: &str, v: &str) -> Result<PathBuf, Error> {
@@ -406,8 +480,14 @@ impl<'a> Builder<'a> {
 
     fn seconds(&self, line: usize, k: &str, v: &str) -> Result<Duration, Error> {
         match v.parse::<f64>() {
-            Ok(s) if s.is_finite() && (0.01..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
-            _ => Err(self.bad(line, k, format!("{v:?} is not a number of seconds (0.01 to 86400)"))),
+            Ok(s) if s.is_finite() && (0.01..=86_400.0).contains(&s) => {
+                Ok(Duration::from_secs_f64(s))
+            }
+            _ => Err(self.bad(
+                line,
+                k,
+                format!("{v:?} is not a number of seconds (0.01 to 86400)"),
+            )),
         }
     }
 
@@ -416,7 +496,10 @@ impl<'a> Builder<'a> {
             if self.till.is_empty() {
                 return Err(Error::Missing {
                     path: self.origin.into(),
-                    msg: format!("line {}: option type 'till' needs option till (the till number)", self.kind_line),
+                    msg: format!(
+                        "line {}: option type 'till' needs option till (the till number)",
+                        self.kind_line
+                    ),
                 });
             }
             ShortcodeKind::Till(self.till)
@@ -460,7 +543,9 @@ impl<'a> Builder<'a> {
 }
 
 fn is_ifname(s: &str) -> bool {
-    (1..=15).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
+    (1..=15).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
 }
 
 /// Splits UCI text into sections. Syntax errors name the line.
@@ -468,7 +553,11 @@ pub fn parse_uci(text: &str, origin: &str) -> Result<Vec<Section>, Error> {
     let mut sections: Vec<Section> = vec![];
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
-        let err = |msg: String| Error::Syntax { path: origin.into(), line, msg };
+        let err = |msg: String| Error::Syntax {
+            path: origin.into(),
+            line,
+            msg,
+        };
         let words = split_words(raw).map_err(err)?;
         let Some(first) = words.first() else { continue };
         match first.as_str() {
@@ -476,7 +565,12 @@ pub fn parse_uci(text: &str, origin: &str) -> Result<Vec<Section>, Error> {
                 if words.len() < 2 || words.len() > 3 {
                     return Err(err("expected: config TYPE ['NAME']".into()));
                 }
-                sections.push(Section { kind: words[1].clone(), name: words.get(2).cloned(), line, options: vec![] });
+                sections.push(Section {
+                    kind: words[1].clone(),
+                    name: words.get(2).cloned(),
+                    line,
+                    options: vec![],
+                });
             }
             "option" | "list" => {
                 let Some(section) = sections.last_mut() else {
@@ -486,13 +580,18 @@ pub fn parse_uci(text: &str, origin: &str) -> Result<Vec<Section>, Error> {
                     return Err(err(format!("expected: {first} NAME 'VALUE'")));
                 }
                 let name = &words[1];
-                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                {
                     return Err(err(format!("{name:?} is not an option name")));
                 }
                 section.options.push((name.clone(), words[2].clone(), line));
             }
             "package" => {}
-            other => return Err(err(format!("unexpected {other:?} (expected config, option or list)"))),
+            other => {
+                return Err(err(format!(
+                    "unexpected {other:?} (expected config, option or list)"
+                )))
+            }
         }
     }
     Ok(sections)
@@ -617,7 +716,10 @@ config shaping 'shaping'
     fn bad_value_names_file_line_and_option() {
         let text = "config lango 'main'\n\toption portal_port '20x0'\n";
         let e = Config::parse(text, "lango.conf").unwrap_err().to_string();
-        assert_eq!(e, "lango.conf:2: option portal_port: \"20x0\" is not a port number (1-65535)");
+        assert_eq!(
+            e,
+            "lango.conf:2: option portal_port: \"20x0\" is not a port number (1-65535)"
+        );
     }
 
     #[test]
@@ -634,7 +736,13 @@ config shaping 'shaping'
             let e = Config::parse(&text, "f").unwrap_err().to_string();
             assert!(e.starts_with(&format!("f:2: option {opt}: ")), "{e}");
         }
-        for (opt, val) in [("environment", "live"), ("shortcode", "12ab"), ("type", "bank"), ("callback_url", "http://x.y/cb"), ("poll_interval", "-1")] {
+        for (opt, val) in [
+            ("environment", "live"),
+            ("shortcode", "12ab"),
+            ("type", "bank"),
+            ("callback_url", "http://x.y/cb"),
+            ("poll_interval", "-1"),
+        ] {
             let text = format!("config daraja 'daraja'\n\toption {opt} '{val}'\n");
             let e = Config::parse(&text, "f").unwrap_err().to_string();
             assert!(e.starts_with(&format!("f:2: option {opt}: ")), "{e}");
@@ -643,7 +751,9 @@ config shaping 'shaping'
 
     #[test]
     fn till_without_number_is_refused() {
-        let e = Config::parse("config daraja 'd'\n option type 'till'\n", "f").unwrap_err().to_string();
+        let e = Config::parse("config daraja 'd'\n option type 'till'\n", "f")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("needs option till"), "{e}");
     }
 
@@ -651,8 +761,14 @@ config shaping 'shaping'
     fn syntax_errors_name_the_line() {
         for (text, want) in [
             ("option x 'y'\n", "f:1: option before any config section"),
-            ("config lango 'main'\n option portal_port '2050\n", "f:2: unterminated ' quote"),
-            ("config lango 'main'\n frobnicate\n", "f:2: unexpected \"frobnicate\" (expected config, option or list)"),
+            (
+                "config lango 'main'\n option portal_port '2050\n",
+                "f:2: unterminated ' quote",
+            ),
+            (
+                "config lango 'main'\n frobnicate\n",
+                "f:2: unexpected \"frobnicate\" (expected config, option or list)",
+            ),
         ] {
             assert_eq!(Config::parse(text, "f").unwrap_err().to_string(), want);
         }
@@ -660,7 +776,11 @@ config shaping 'shaping'
 
     #[test]
     fn quoting_follows_uci() {
-        let s = parse_uci("config a 'b'\n option x \"it's \\\"q\\\"\"\n option y bare#notcomment\n", "f").unwrap();
+        let s = parse_uci(
+            "config a 'b'\n option x \"it's \\\"q\\\"\"\n option y bare#notcomment\n",
+            "f",
+        )
+        .unwrap();
         assert_eq!(s[0].options[0].1, "it's \"q\"");
         assert_eq!(s[0].options[1].1, "bare#notcomment");
     }

@@ -88,7 +88,14 @@ mod tests {
 
     #[test]
     fn rejects_wrong_shapes() {
-        for s in ["", "aa:bb:cc:dd:ee", "aa:bb:cc:dd:ee:ff:00", "aa:bb:cc:dd:ee:fg", "aab:b:cc:dd:ee:ff", "+a:bb:cc:dd:ee:ff"] {
+        for s in [
+            "",
+            "aa:bb:cc:dd:ee",
+            "aa:bb:cc:dd:ee:ff:00",
+            "aa:bb:cc:dd:ee:fg",
+            "aab:b:cc:dd:ee:ff",
+            "+a:bb:cc:dd:ee:ff",
+        ] {
             assert!(s.parse::<Mac>().is_err(), "{s} accepted");
         }
     }

@@ -30,7 +30,10 @@ impl FromStr for Msisdn {
     /// Accepts `07…`, `01…`, `7…`, `1…`, `+254…`, `254…`, ignoring spaces and dashes.
     fn from_str(s: &str) -> Result<Self, BadMsisdn> {
         let bad = || BadMsisdn(s.chars().take(32).collect());
-        let compact: String = s.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+        let compact: String = s
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+            .collect();
         let digits = compact.strip_prefix('+').unwrap_or(&compact);
         if !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
@@ -68,15 +71,35 @@ mod tests {
 
     #[test]
     fn normalises_every_common_form() {
-        for s in ["0708374149", "+254708374149", "254708374149", "708374149", "0708 374 149", "0708-374-149"] {
+        for s in [
+            "0708374149",
+            "+254708374149",
+            "254708374149",
+            "708374149",
+            "0708 374 149",
+            "0708-374-149",
+        ] {
             assert_eq!(s.parse::<Msisdn>().unwrap().as_str(), "254708374149", "{s}");
         }
-        assert_eq!("0110000001".parse::<Msisdn>().unwrap().as_str(), "254110000001");
+        assert_eq!(
+            "0110000001".parse::<Msisdn>().unwrap().as_str(),
+            "254110000001"
+        );
     }
 
     #[test]
     fn rejects_what_daraja_would() {
-        for s in ["", "0808374149", "07083741", "07083741490", "2550708374149", "07o8374149", "+", "254", "0708374149;"] {
+        for s in [
+            "",
+            "0808374149",
+            "07083741",
+            "07083741490",
+            "2550708374149",
+            "07o8374149",
+            "+",
+            "254",
+            "0708374149;",
+        ] {
             assert!(s.parse::<Msisdn>().is_err(), "{s} accepted");
         }
     }

@@ -37,9 +37,31 @@ where
     H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
+    accept_loop(listener, None, handler).await
+}
+
+/// Like [`serve`], over TLS: the handshake runs in the connection's task, bounded by `HEADER_TIMEOUT`.
+pub async fn serve_tls<H, F>(listener: TcpListener, tls: tokio_rustls::TlsAcceptor, handler: H)
+where
+    H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    accept_loop(listener, Some(tls), handler).await
+}
+
+async fn accept_loop<H, F>(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    handler: H,
+) where
+    H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else { return };
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
         let (stream, remote) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
@@ -53,21 +75,38 @@ where
         let peer = Peer { remote, local };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let fut = handler(req, peer);
-                async move { Ok::<_, std::convert::Infallible>(fut.await) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .max_buf_size(16 * 1024)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            if let Err(e) = conn.await {
-                log::debug!("connection from {remote}: {e}");
+            match tls {
+                None => serve_connection(stream, peer, handler).await,
+                Some(tls) => match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => serve_connection(stream, peer, handler).await,
+                    Ok(Err(e)) => log::debug!("TLS handshake with {remote}: {e}"),
+                    Err(_) => log::debug!("TLS handshake with {remote}: timed out"),
+                },
             }
             drop(permit);
         });
+    }
+}
+
+async fn serve_connection<S, H, F>(stream: S, peer: Peer, handler: H)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let fut = handler(req, peer);
+        async move { Ok::<_, std::convert::Infallible>(fut.await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(16 * 1024)
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    if let Err(e) = conn.await {
+        log::debug!("connection from {}: {e}", peer.remote);
     }
 }
 
@@ -117,7 +156,8 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response {
 /// A static asset that may be cached by the phone.
 pub fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
     let mut r = respond(StatusCode::OK, content_type, Bytes::from_static(body));
-    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("max-age=86400"));
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("max-age=86400"));
     r
 }
 
@@ -165,15 +205,13 @@ fn percent_decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match (hex(b[i + 1]), hex(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             c => out.push(c),
         }
         i += 1;
@@ -217,6 +255,9 @@ mod tests {
 
     #[test]
     fn escapes_html() {
-        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

@@ -56,7 +56,11 @@ pub struct Sessions {
 /// Work for the gate worker.
 enum Job {
     /// Bring this device's kernel state in line with the database; reply when applied.
-    Refresh { mac: Mac, ip: Option<IpAddr>, done: Option<oneshot::Sender<()>> },
+    Refresh {
+        mac: Mac,
+        ip: Option<IpAddr>,
+        done: Option<oneshot::Sender<()>>,
+    },
     /// Re-install the whole gate from the database.
     Resync { done: Option<oneshot::Sender<()>> },
     /// Watchdog: re-install only if the table went missing from the kernel.
@@ -67,9 +71,19 @@ impl Sessions {
     /// Creates the service and starts its gate worker (call inside a tokio runtime).
     pub fn new(store: Store, gate: Arc<dyn Gate>, clock: Arc<dyn Clock>) -> Arc<Self> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let worker = Worker { store: store.clone(), gate, clock: clock.clone(), healthy: true };
+        let worker = Worker {
+            store: store.clone(),
+            gate,
+            clock: clock.clone(),
+            healthy: true,
+        };
         tokio::spawn(worker.run(rx));
-        Arc::new(Sessions { store, clock, jobs: tx, changed: Notify::new() })
+        Arc::new(Sessions {
+            store,
+            clock,
+            jobs: tx,
+            changed: Notify::new(),
+        })
     }
 
     pub fn now(&self) -> Unix {
@@ -83,7 +97,14 @@ impl Sessions {
             .store
             .transact(move |tx| {
                 let s = store::sessions::grant(tx, &g, now)?;
-                events::record(tx, now, "session.grant", Some(g.mac), None, &format!("{}s by {:?}", g.duration_s, g.source))?;
+                events::record(
+                    tx,
+                    now,
+                    "session.grant",
+                    Some(g.mac),
+                    None,
+                    &format!("{}s by {:?}", g.duration_s, g.source),
+                )?;
                 Ok(s)
             })
             .await?;
@@ -93,17 +114,35 @@ impl Sessions {
 
     /// Settles a payment and, if it was paid, grants its time — in one transaction, once.
     /// Returns the session if this call is the one that granted.
-    pub async fn settle(&self, payment_id: i64, state: payments::PaymentState, code: Option<i64>, desc: String, receipt: Option<String>) -> Result<Option<Session>, Error> {
+    pub async fn settle(
+        &self,
+        payment_id: i64,
+        state: payments::PaymentState,
+        code: Option<i64>,
+        desc: String,
+        receipt: Option<String>,
+    ) -> Result<Option<Session>, store::Error> {
         let now = self.now();
         let granted = self
             .store
             .transact(move |tx| {
-                let settlement = Settlement { state, result_code: code, result_desc: &desc, receipt: receipt.as_deref() };
+                let settlement = Settlement {
+                    state,
+                    result_code: code,
+                    result_desc: &desc,
+                    receipt: receipt.as_deref(),
+                };
                 if !payments::settle(tx, payment_id, &settlement, now)? {
                     return Ok(None);
                 }
-                let p = payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                let detail = format!("{} code={} {}", state.as_str(), code.map_or("-".into(), |c| c.to_string()), desc);
+                let p =
+                    payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                let detail = format!(
+                    "{} code={} {}",
+                    state.as_str(),
+                    code.map_or("-".into(), |c| c.to_string()),
+                    desc
+                );
                 events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
                 if state != payments::PaymentState::Paid {
                     return Ok(None);
@@ -119,7 +158,14 @@ impl Sessions {
                     up: p.up,
                 };
                 let s = store::sessions::grant(tx, &g, now)?;
-                events::record(tx, now, "session.grant", Some(p.mac), Some(p.id), &format!("{}s paid", p.duration_s))?;
+                events::record(
+                    tx,
+                    now,
+                    "session.grant",
+                    Some(p.mac),
+                    Some(p.id),
+                    &format!("{}s paid", p.duration_s),
+                )?;
                 Ok(Some(s))
             })
             .await?;
@@ -130,12 +176,19 @@ impl Sessions {
     }
 
     /// Redeems a voucher for `g.mac`: the package's time, once.
-    pub async fn redeem(&self, code: VoucherCode, mac: Mac, ip: Option<std::net::IpAddr>) -> Result<Session, Error> {
+    pub async fn redeem(
+        &self,
+        code: VoucherCode,
+        mac: Mac,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<Session, Error> {
         let now = self.now();
         let out = self
             .store
             .transact(move |tx| {
-                let Some(v) = vouchers::get(tx, code.as_str())? else { return Ok(Err(VoucherProblem::Unknown)) };
+                let Some(v) = vouchers::get(tx, code.as_str())? else {
+                    return Ok(Err(VoucherProblem::Unknown));
+                };
                 match v.state.as_str() {
                     "used" => return Ok(Err(VoucherProblem::Used)),
                     "revoked" => return Ok(Err(VoucherProblem::Revoked)),
@@ -144,7 +197,9 @@ impl Sessions {
                 if v.expires_at.is_some_and(|e| e <= now) {
                     return Ok(Err(VoucherProblem::Expired));
                 }
-                let Some(pkg) = packages::get(tx, v.package_id)? else { return Ok(Err(VoucherProblem::Revoked)) };
+                let Some(pkg) = packages::get(tx, v.package_id)? else {
+                    return Ok(Err(VoucherProblem::Revoked));
+                };
                 if !vouchers::mark_used(tx, code.as_str(), mac, now)? {
                     return Ok(Err(VoucherProblem::Used));
                 }
@@ -159,7 +214,14 @@ impl Sessions {
                     up: pkg.up,
                 };
                 let s = store::sessions::grant(tx, &g, now)?;
-                events::record(tx, now, "voucher.redeemed", Some(mac), None, &format!("{} {}", code, pkg.name))?;
+                events::record(
+                    tx,
+                    now,
+                    "voucher.redeemed",
+                    Some(mac),
+                    None,
+                    &format!("{} {}", code, pkg.name),
+                )?;
                 Ok(Ok(s))
             })
             .await?
@@ -190,7 +252,10 @@ impl Sessions {
     /// The session of `mac` with time left, if any.
     pub async fn active(&self, mac: Mac) -> Result<Option<Session>, Error> {
         let now = self.now();
-        let s = self.store.call(move |c| store::sessions::open_for(c, mac)).await?;
+        let s = self
+            .store
+            .call(move |c| store::sessions::open_for(c, mac))
+            .await?;
         Ok(s.filter(|s| s.expires_at > now))
     }
 
@@ -218,7 +283,8 @@ impl Sessions {
             .await?;
         if !ended.is_empty() {
             log::info!("expired {} sessions", ended.len());
-            self.apply(ended.iter().map(|s| (s.mac, s.ip)).collect()).await;
+            self.apply(ended.iter().map(|s| (s.mac, s.ip)).collect())
+                .await;
         }
         Ok(ended.len())
     }
@@ -247,7 +313,11 @@ impl Sessions {
         let mut waits = vec![];
         for (mac, ip) in evicted {
             let (tx, rx) = oneshot::channel();
-            let _ = self.jobs.send(Job::Refresh { mac, ip, done: Some(tx) });
+            let _ = self.jobs.send(Job::Refresh {
+                mac,
+                ip,
+                done: Some(tx),
+            });
             waits.push(rx);
         }
         for w in waits {
@@ -267,7 +337,12 @@ impl Sessions {
     pub async fn run(self: Arc<Self>) {
         let mut last_check = tokio::time::Instant::now();
         loop {
-            let next = self.store.call(store::sessions::next_expiry).await.ok().flatten();
+            let next = self
+                .store
+                .call(store::sessions::next_expiry)
+                .await
+                .ok()
+                .flatten();
             let wait = match next {
                 Some(at) => Duration::from_secs((at - self.now()).clamp(0, 3600) as u64),
                 None => WATCHDOG_EVERY,
@@ -341,12 +416,21 @@ impl Worker {
         if check_only && !full {
             // A watchdog tick: re-install only if the table went missing.
             let g = self.gate.clone();
-            full = !matches!(tokio::task::spawn_blocking(move || g.installed()).await, Ok(Ok(true)));
+            full = !matches!(
+                tokio::task::spawn_blocking(move || g.installed()).await,
+                Ok(Ok(true))
+            );
             if full {
                 log::warn!("gate table missing from the kernel; re-installing");
             }
         }
-        let result = if full { self.sync().await } else if dirty.is_empty() { Ok(()) } else { self.update(dirty).await };
+        let result = if full {
+            self.sync().await
+        } else if dirty.is_empty() {
+            Ok(())
+        } else {
+            self.update(dirty).await
+        };
         match result {
             Ok(()) => self.healthy = true,
             Err(e) => {
@@ -362,7 +446,11 @@ impl Worker {
     async fn sync(&self) -> anyhow::Result<()> {
         let now = self.clock.now();
         let open = self.store.call(store::sessions::open).await?;
-        let clients: Vec<_> = open.iter().filter(|s| s.expires_at > now).map(|s| client(s, now)).collect();
+        let clients: Vec<_> = open
+            .iter()
+            .filter(|s| s.expires_at > now)
+            .map(|s| client(s, now))
+            .collect();
         let g = self.gate.clone();
         tokio::task::spawn_blocking(move || g.sync(&clients)).await??;
         Ok(())
@@ -390,5 +478,11 @@ impl Worker {
 }
 
 fn client(s: &Session, now: Unix) -> gate::Client {
-    gate::Client { mac: s.mac, ip: s.ip, seconds: s.seconds_left(now), down: s.down, up: s.up }
+    gate::Client {
+        mac: s.mac,
+        ip: s.ip,
+        seconds: s.seconds_left(now),
+        down: s.down,
+        up: s.up,
+    }
 }

@@ -4,7 +4,9 @@
 use std::fmt;
 
 /// Whole Kenyan shillings (M-Pesa takes no cents).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Kes(pub u32);
 
@@ -15,7 +17,9 @@ impl fmt::Display for Kes {
 }
 
 /// A rate in kilobits per second (1 Mbps = 1000 kbps).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Kbps(pub u32);
 
@@ -23,8 +27,8 @@ impl fmt::Display for Kbps {
     /// `5 Mbps`, `2.5 Mbps`, `512 kbps`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let k = self.0;
-        if k >= 1000 && k % 100 == 0 {
-            if k % 1000 == 0 {
+        if k >= 1000 && k.is_multiple_of(100) {
+            if k.is_multiple_of(1000) {
                 write!(f, "{} Mbps", k / 1000)
             } else {
                 write!(f, "{}.{} Mbps", k / 1000, (k % 1000) / 100)

@@ -22,7 +22,11 @@ impl VoucherCode {
     pub fn random() -> Self {
         let b = crate::random::bytes::<LEN>();
         // 256 % 31 bias is under 1 %: irrelevant for codes that are also throttled.
-        VoucherCode(b.iter().map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char).collect())
+        VoucherCode(
+            b.iter()
+                .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)
+                .collect(),
+        )
     }
 
     pub fn as_str(&self) -> &str {
@@ -32,7 +36,11 @@ impl VoucherCode {
     /// Accepts any case, spaces and dashes. Look-alikes (O, 0, I, 1, L) never appear in codes,
     /// so they are refused rather than guessed.
     pub fn parse(s: &str) -> Result<Self, BadCode> {
-        let c: String = s.chars().filter(|c| !matches!(c, ' ' | '-')).collect::<String>().to_ascii_uppercase();
+        let c: String = s
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-'))
+            .collect::<String>()
+            .to_ascii_uppercase();
         if c.len() != LEN || !c.bytes().all(|b| ALPHABET.contains(&b)) {
             return Err(BadCode);
         }
@@ -68,7 +76,14 @@ mod tests {
 
     #[test]
     fn refuses_look_alikes_and_wrong_lengths() {
-        for s in ["", "ABCDE", "ABCDE-FGH2O", "ABCDE-FGH21", "ABCDEFGHJKM", "ABCDE;FGH23"] {
+        for s in [
+            "",
+            "ABCDE",
+            "ABCDE-FGH2O",
+            "ABCDE-FGH21",
+            "ABCDEFGHJKM",
+            "ABCDE;FGH23",
+        ] {
             assert_eq!(VoucherCode::parse(s), Err(BadCode), "{s}");
         }
     }

@@ -11,7 +11,9 @@ pub struct KernelGate {
 
 impl KernelGate {
     pub fn new(config: &Config) -> Self {
-        KernelGate { _interfaces: config.interfaces.clone() }
+        KernelGate {
+            _interfaces: config.interfaces.clone(),
+        }
     }
 }
 

@@ -38,9 +38,16 @@ pub enum Change {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("`{command}` failed ({status}): {stderr}")]
-    Command { command: String, status: String, stderr: String },
+    Command {
+        command: String,
+        status: String,
+        stderr: String,
+    },
     #[error("cannot run `{command}`: {source}")]
-    Spawn { command: String, source: std::io::Error },
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
 }
 
 /// The kernel's view of who may pass. Each call is one batch: all of it or none of it.

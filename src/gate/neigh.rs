@@ -14,7 +14,10 @@ const CACHE_FOR: Duration = Duration::from_secs(2);
 /// Where a connection's MAC address comes from.
 pub enum Neighbours {
     /// The kernel's tables. `arp` is `/proc/net/arp` on a router (tests point it at a file).
-    Kernel { arp: PathBuf, cache: Mutex<HashMap<IpAddr, (Option<Mac>, Instant)>> },
+    Kernel {
+        arp: PathBuf,
+        cache: Mutex<HashMap<IpAddr, (Option<Mac>, Instant)>>,
+    },
     /// `lango demo`: every address gets a made-up MAC derived from it (`02:00:` + IPv4 bytes).
     Derived,
 }
@@ -27,7 +30,10 @@ impl Neighbours {
 
     /// Reads IPv4 entries from `arp` (same format as `/proc/net/arp`).
     pub fn from_arp_file(arp: PathBuf) -> Self {
-        Neighbours::Kernel { arp, cache: Mutex::new(HashMap::new()) }
+        Neighbours::Kernel {
+            arp,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The MAC behind `ip`, if the kernel knows it. Blocking: call off the event loop.
@@ -43,7 +49,9 @@ impl Neighbours {
                     }
                 }
                 let mac = match ip {
-                    IpAddr::V4(_) => std::fs::read_to_string(arp).ok().and_then(|t| find_arp(&t, ip)),
+                    IpAddr::V4(_) => std::fs::read_to_string(arp)
+                        .ok()
+                        .and_then(|t| find_arp(&t, ip)),
                     IpAddr::V6(_) => ip6_neigh().and_then(|t| find_ip_neigh(&t, ip)),
                 };
                 let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -127,15 +135,21 @@ pub fn addresses_of(mac: Mac, arp_table: &str, ip6_table: &str) -> Vec<IpAddr> {
 }
 
 fn ip6_neigh() -> Option<String> {
-    let out = std::process::Command::new("ip").args(["-6", "neigh", "show"]).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    let out = std::process::Command::new("ip")
+        .args(["-6", "neigh", "show"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ARP: &str = "IP address       HW type     Flags       HW address            Mask     Device
+    const ARP: &str =
+        "IP address       HW type     Flags       HW address            Mask     Device
 192.168.1.23     0x1         0x2         aa:bb:cc:dd:ee:01     *        br-lan
 192.168.1.24     0x1         0x0         00:00:00:00:00:00     *        br-lan
 192.168.1.25     0x1         0x2         AA:BB:CC:DD:EE:02     *        br-lan
@@ -148,26 +162,41 @@ mod tests {
 
     #[test]
     fn finds_complete_arp_entries_only() {
-        assert_eq!(find_arp(ARP, "192.168.1.23".parse().unwrap()), Some("aa:bb:cc:dd:ee:01".parse().unwrap()));
+        assert_eq!(
+            find_arp(ARP, "192.168.1.23".parse().unwrap()),
+            Some("aa:bb:cc:dd:ee:01".parse().unwrap())
+        );
         assert_eq!(find_arp(ARP, "192.168.1.24".parse().unwrap()), None);
         assert_eq!(find_arp(ARP, "192.168.1.2".parse().unwrap()), None);
     }
 
     #[test]
     fn finds_ipv6_neighbours() {
-        assert_eq!(find_ip_neigh(NEIGH6, "2001:db8::5".parse().unwrap()), Some("aa:bb:cc:dd:ee:02".parse().unwrap()));
+        assert_eq!(
+            find_ip_neigh(NEIGH6, "2001:db8::5".parse().unwrap()),
+            Some("aa:bb:cc:dd:ee:02".parse().unwrap())
+        );
         assert_eq!(find_ip_neigh(NEIGH6, "2001:db8::6".parse().unwrap()), None);
     }
 
     #[test]
     fn lists_every_address_of_a_mac() {
         let ips = addresses_of("aa:bb:cc:dd:ee:02".parse().unwrap(), ARP, NEIGH6);
-        assert_eq!(ips, vec!["192.168.1.25".parse::<IpAddr>().unwrap(), "2001:db8::5".parse().unwrap()]);
+        assert_eq!(
+            ips,
+            vec![
+                "192.168.1.25".parse::<IpAddr>().unwrap(),
+                "2001:db8::5".parse().unwrap()
+            ]
+        );
     }
 
     #[test]
     fn mapped_ipv4_is_looked_up_as_ipv4() {
         let n = Neighbours::Derived;
-        assert_eq!(n.lookup("::ffff:127.0.0.2".parse().unwrap()), Some("02:00:7f:00:00:02".parse().unwrap()));
+        assert_eq!(
+            n.lookup("::ffff:127.0.0.2".parse().unwrap()),
+            Some("02:00:7f:00:00:02".parse().unwrap())
+        );
     }
 }

@@ -19,7 +19,10 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("database {path}: {source}")]
-    Open { path: String, source: rusqlite::Error },
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("database schema version {found} is newer than this Lango understands ({known}); upgrade Lango")]
@@ -42,9 +45,13 @@ impl Store {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let open_err = |source| Error::Open { path: path.display().to_string(), source };
+        let open_err = |source| Error::Open {
+            path: path.display().to_string(),
+            source,
+        };
         let conn = Connection::open(path).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
         Self::setup(conn)
     }
 
@@ -59,7 +66,9 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Runs `f` on the connection, blocking. Use `call` from async code.
@@ -86,7 +95,9 @@ impl Store {
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let s = self.clone();
-        tokio::task::spawn_blocking(move || s.with(f)).await.map_err(|e| Error::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || s.with(f))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?
     }
 
     /// Runs `f` in one write transaction off the event loop.
@@ -95,7 +106,9 @@ impl Store {
         f: impl FnOnce(&rusqlite::Transaction) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let s = self.clone();
-        tokio::task::spawn_blocking(move || s.write(f)).await.map_err(|e| Error::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || s.write(f))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?
     }
 }
 
@@ -114,12 +127,21 @@ macro_rules! text_column {
         impl FromSql for $t {
             fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
                 let s = v.as_str()?;
-                ($from)(s).map_err(|_| FromSqlError::Other(format!("{s:?} is not a {}", stringify!($t)).into()))
+                ($from)(s).map_err(|_| {
+                    FromSqlError::Other(format!("{s:?} is not a {}", stringify!($t)).into())
+                })
             }
         }
     };
 }
 
-text_column!(Mac, |m: &Mac| m.to_string(), |s: &str| s.parse::<Mac>().map_err(|_| ()));
-text_column!(Msisdn, |m: &Msisdn| m.as_str().to_string(), |s: &str| s.parse::<Msisdn>().map_err(|_| ()));
-text_column!(Ip, |i: &Ip| i.0.to_string(), |s: &str| s.parse().map(Ip).map_err(|_| ()));
+text_column!(Mac, |m: &Mac| m.to_string(), |s: &str| s
+    .parse::<Mac>()
+    .map_err(|_| ()));
+text_column!(Msisdn, |m: &Msisdn| m.as_str().to_string(), |s: &str| s
+    .parse::<Msisdn>()
+    .map_err(|_| ()));
+text_column!(Ip, |i: &Ip| i.0.to_string(), |s: &str| s
+    .parse()
+    .map(Ip)
+    .map_err(|_| ()));

@@ -35,14 +35,20 @@ pub fn active(c: &Connection) -> Result<Vec<Package>> {
     let mut st = c.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM packages WHERE active = 1 ORDER BY price_kes, id"
     ))?;
-    let rows = st.query_map([], from_row)?.collect::<rusqlite::Result<_>>()?;
+    let rows = st
+        .query_map([], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
 /// Every package, also the ones taken off sale.
 pub fn all(c: &Connection) -> Result<Vec<Package>> {
-    let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM packages ORDER BY price_kes, id"))?;
-    let rows = st.query_map([], from_row)?.collect::<rusqlite::Result<_>>()?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM packages ORDER BY price_kes, id"
+    ))?;
+    let rows = st
+        .query_map([], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
@@ -77,10 +83,13 @@ mod tests {
     #[test]
     fn seeds_are_on_sale_cheapest_first() {
         let s = Store::open_in_memory().unwrap();
-        let p = s.with(|c| active(c)).unwrap();
+        let p = s.with(active).unwrap();
         let names: Vec<_> = p.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["Basic", "Standard", "Premium", "Ultra"]);
-        assert_eq!((p[1].duration_s, p[1].down, p[1].price), (10800, Kbps(5000), Kes(50)));
+        assert_eq!(
+            (p[1].duration_s, p[1].down, p[1].price),
+            (10800, Kbps(5000), Kes(50))
+        );
     }
 
     #[test]

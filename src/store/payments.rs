@@ -100,7 +100,8 @@ pub struct NewPayment<'a> {
     pub package: &'a super::packages::Package,
 }
 
-const COLUMNS: &str = "id, mac, ip, phone, package_id, package_name, amount_kes, duration_s, down_kbps, up_kbps, \
+const COLUMNS: &str =
+    "id, mac, ip, phone, package_id, package_name, amount_kes, duration_s, down_kbps, up_kbps, \
      state, checkout_request_id, result_code, result_desc, receipt, created_at, updated_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Payment> {
@@ -127,7 +128,9 @@ fn from_row(r: &Row) -> rusqlite::Result<Payment> {
 
 fn query(c: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Payment>> {
     let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM payments {filter}"))?;
-    let rows = st.query_map(args, from_row)?.collect::<rusqlite::Result<_>>()?;
+    let rows = st
+        .query_map(args, from_row)?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
@@ -172,7 +175,13 @@ pub fn recent(c: &Connection, limit: u32) -> Result<Vec<Payment>> {
 }
 
 /// `created` -> `pushed`. False if the payment was no longer `created`.
-pub fn mark_pushed(c: &Connection, id: i64, checkout: &str, merchant: &str, now: Unix) -> Result<bool> {
+pub fn mark_pushed(
+    c: &Connection,
+    id: i64,
+    checkout: &str,
+    merchant: &str,
+    now: Unix,
+) -> Result<bool> {
     let n = c.execute(
         "UPDATE payments SET state = 'pushed', checkout_request_id = ?2, merchant_request_id = ?3, updated_at = ?4
          WHERE id = ?1 AND state = 'created'",
@@ -210,7 +219,16 @@ mod tests {
         s.with(|c| {
             let pkg = packages::get(c, 2)?.unwrap();
             let phone: Msisdn = "0708374149".parse().unwrap();
-            insert(c, &NewPayment { mac: "aa:bb:cc:dd:ee:01".parse().unwrap(), ip: None, phone: &phone, package: &pkg }, 100)
+            insert(
+                c,
+                &NewPayment {
+                    mac: "aa:bb:cc:dd:ee:01".parse().unwrap(),
+                    ip: None,
+                    phone: &phone,
+                    package: &pkg,
+                },
+                100,
+            )
         })
         .unwrap()
     }
@@ -222,12 +240,25 @@ mod tests {
         s.with(|c| {
             assert!(mark_pushed(c, id, "ws_CO_1", "m1", 101)?);
             assert!(!mark_pushed(c, id, "ws_CO_2", "m2", 102)?);
-            let paid = Settlement { state: PaymentState::Paid, result_code: Some(0), result_desc: "ok", receipt: Some("SIM123") };
+            let paid = Settlement {
+                state: PaymentState::Paid,
+                result_code: Some(0),
+                result_desc: "ok",
+                receipt: Some("SIM123"),
+            };
             assert!(settle(c, id, &paid, 110)?);
-            let failed = Settlement { state: PaymentState::Failed, result_code: Some(1), result_desc: "no", receipt: None };
+            let failed = Settlement {
+                state: PaymentState::Failed,
+                result_code: Some(1),
+                result_desc: "no",
+                receipt: None,
+            };
             assert!(!settle(c, id, &failed, 111)?);
             let p = by_checkout(c, "ws_CO_1")?.unwrap();
-            assert_eq!((p.state, p.receipt.as_deref(), p.amount), (PaymentState::Paid, Some("SIM123"), Kes(50)));
+            assert_eq!(
+                (p.state, p.receipt.as_deref(), p.amount),
+                (PaymentState::Paid, Some("SIM123"), Kes(50))
+            );
             assert_eq!(p.phone.as_str(), "254708374149");
             assert!(unfinished(c)?.is_empty());
             Ok(())

@@ -104,7 +104,10 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.execute("DELETE FROM schema_version", [])?;
-        tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [i as i64 + 1])?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [i as i64 + 1],
+        )?;
         tx.commit()?;
         log::info!("database migrated to schema version {}", i + 1);
     }
@@ -120,9 +123,13 @@ mod tests {
         let mut c = Connection::open_in_memory().unwrap();
         migrate(&mut c).unwrap();
         migrate(&mut c).unwrap();
-        let n: i64 = c.query_row("SELECT count(*) FROM packages", [], |r| r.get(0)).unwrap();
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM packages", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 4);
-        let v: i64 = c.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = c
+            .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, MIGRATIONS.len() as i64);
     }
 
@@ -130,7 +137,11 @@ mod tests {
     fn refuses_a_newer_database() {
         let mut c = Connection::open_in_memory().unwrap();
         migrate(&mut c).unwrap();
-        c.execute("UPDATE schema_version SET version = 99", []).unwrap();
-        assert!(matches!(migrate(&mut c), Err(Error::TooNew { found: 99, .. })));
+        c.execute("UPDATE schema_version SET version = 99", [])
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut c),
+            Err(Error::TooNew { found: 99, .. })
+        ));
     }
 }

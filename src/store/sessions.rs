@@ -99,7 +99,11 @@ fn from_row(r: &Row) -> rusqlite::Result<Session> {
         mac: r.get(1)?,
         ip: r.get::<_, Option<Ip>>(2)?.map(|i| i.0),
         source: Source::parse(&source).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, format!("source {source:?}").into())
+            rusqlite::Error::FromSqlConversionFailure(
+                3,
+                rusqlite::types::Type::Text,
+                format!("source {source:?}").into(),
+            )
         })?,
         source_ref: r.get(4)?,
         package_id: r.get(5)?,
@@ -114,13 +118,17 @@ fn from_row(r: &Row) -> rusqlite::Result<Session> {
 
 fn query(c: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Session>> {
     let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM sessions {filter}"))?;
-    let rows = st.query_map(args, from_row)?.collect::<rusqlite::Result<_>>()?;
+    let rows = st
+        .query_map(args, from_row)?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
 /// The session of `mac` that has not been ended (it may have run out of time already).
 pub fn open_for(c: &Connection, mac: Mac) -> Result<Option<Session>> {
-    let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE mac = ?1 AND ended_at IS NULL"))?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE mac = ?1 AND ended_at IS NULL"
+    ))?;
     Ok(st.query_row([mac], from_row).optional()?)
 }
 
@@ -131,12 +139,20 @@ pub fn open(c: &Connection) -> Result<Vec<Session>> {
 
 /// Open sessions whose time has run out by `now`.
 pub fn due(c: &Connection, now: Unix) -> Result<Vec<Session>> {
-    query(c, "WHERE ended_at IS NULL AND expires_at <= ?1 ORDER BY expires_at", [now])
+    query(
+        c,
+        "WHERE ended_at IS NULL AND expires_at <= ?1 ORDER BY expires_at",
+        [now],
+    )
 }
 
 /// The earliest expiry among open sessions.
 pub fn next_expiry(c: &Connection) -> Result<Option<Unix>> {
-    Ok(c.query_row("SELECT min(expires_at) FROM sessions WHERE ended_at IS NULL", [], |r| r.get(0))?)
+    Ok(c.query_row(
+        "SELECT min(expires_at) FROM sessions WHERE ended_at IS NULL",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Adds time for `g.mac`: extends its running session, or starts a new one.
@@ -175,7 +191,9 @@ pub fn grant(c: &Connection, g: &Grant, now: Unix) -> Result<Session> {
 
 /// Ends the open session of `mac`, if any, and returns it as it was.
 pub fn end(c: &Connection, mac: Mac, reason: EndReason, now: Unix) -> Result<Option<Session>> {
-    let Some(s) = open_for(c, mac)? else { return Ok(None) };
+    let Some(s) = open_for(c, mac)? else {
+        return Ok(None);
+    };
     c.execute(
         "UPDATE sessions SET ended_at = ?2, end_reason = ?3 WHERE id = ?1",
         params![s.id, now, reason.as_str()],
@@ -225,9 +243,15 @@ mod tests {
             assert_eq!(due(c, 1060)?.len(), 1);
             let b = grant(c, &g("aa:bb:cc:dd:ee:01", 60, 2000), 5000)?;
             assert_ne!(a.id, b.id);
-            assert_eq!((b.started_at, b.expires_at, b.down), (5000, 5060, Kbps(2000)));
-            let ended: (i64, String) =
-                c.query_row("SELECT ended_at, end_reason FROM sessions WHERE id = ?1", [a.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            assert_eq!(
+                (b.started_at, b.expires_at, b.down),
+                (5000, 5060, Kbps(2000))
+            );
+            let ended: (i64, String) = c.query_row(
+                "SELECT ended_at, end_reason FROM sessions WHERE id = ?1",
+                [a.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             assert_eq!(ended, (1060, "expired".into()));
             Ok(())
         })

@@ -19,7 +19,14 @@ pub struct Voucher {
 }
 
 /// Adds a code; false if the code already exists (the caller draws another).
-pub fn insert(c: &Connection, code: &str, package_id: i64, batch: &str, expires_at: Option<Unix>, now: Unix) -> Result<bool> {
+pub fn insert(
+    c: &Connection,
+    code: &str,
+    package_id: i64,
+    batch: &str,
+    expires_at: Option<Unix>,
+    now: Unix,
+) -> Result<bool> {
     let n = c.execute(
         "INSERT OR IGNORE INTO vouchers (code, package_id, batch, state, created_at, expires_at) VALUES (?1, ?2, ?3, 'unused', ?4, ?5)",
         params![code, package_id, batch, now, expires_at],
