@@ -23,8 +23,8 @@ impl fmt::Display for Kbps {
     /// `5 Mbps`, `2.5 Mbps`, `512 kbps`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let k = self.0;
-        if k >= 1000 && k % 100 == 0 {
-            if k % 1000 == 0 {
+        if k >= 1000 && k.is_multiple_of(100) {
+            if k.is_multiple_of(1000) {
                 write!(f, "{} Mbps", k / 1000)
             } else {
                 write!(f, "{}.{} Mbps", k / 1000, (k % 1000) / 100)
