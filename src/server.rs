@@ -37,6 +37,26 @@ where
     H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
+    accept_loop(listener, None, handler).await
+}
+
+/// Like [`serve`], over TLS: the handshake runs in the connection's task, bounded by `HEADER_TIMEOUT`.
+pub async fn serve_tls<H, F>(listener: TcpListener, tls: tokio_rustls::TlsAcceptor, handler: H)
+where
+    H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    accept_loop(listener, Some(tls), handler).await
+}
+
+async fn accept_loop<H, F>(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    handler: H,
+) where
+    H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(permit) = permits.clone().acquire_owned().await else { return };
@@ -53,21 +73,38 @@ where
         let peer = Peer { remote, local };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let fut = handler(req, peer);
-                async move { Ok::<_, std::convert::Infallible>(fut.await) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .max_buf_size(16 * 1024)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            if let Err(e) = conn.await {
-                log::debug!("connection from {remote}: {e}");
+            match tls {
+                None => serve_connection(stream, peer, handler).await,
+                Some(tls) => match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => serve_connection(stream, peer, handler).await,
+                    Ok(Err(e)) => log::debug!("TLS handshake with {remote}: {e}"),
+                    Err(_) => log::debug!("TLS handshake with {remote}: timed out"),
+                },
             }
             drop(permit);
         });
+    }
+}
+
+async fn serve_connection<S, H, F>(stream: S, peer: Peer, handler: H)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let fut = handler(req, peer);
+        async move { Ok::<_, std::convert::Infallible>(fut.await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(16 * 1024)
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    if let Err(e) = conn.await {
+        log::debug!("connection from {}: {e}", peer.remote);
     }
 }
 
