@@ -32,6 +32,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 /// Used when Daraja's `expires_in` cannot be read: what it always answers.
 const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3599);
+/// A router has little memory and Daraja throttles bursts (500.003.02 spike arrest): calls in flight at once.
+const MAX_IN_FLIGHT: usize = 8;
 /// Daraja's answers are a few hundred bytes; an HTML error page is read only this far.
 const MAX_ANSWER: usize = 64 * 1024;
 /// Where Debian, Alpine and OpenWrt's `ca-bundle` keep the system's trusted CAs.
@@ -58,6 +60,8 @@ pub struct Daraja {
     passkey: Secret,
     kind: ShortcodeKind,
     callback_url: String,
+    /// Caps calls in flight (`MAX_IN_FLIGHT`).
+    in_flight: tokio::sync::Semaphore,
     /// Never held across an `.await`: two tasks missing it at once both fetch one, which is harmless.
     token: Mutex<Option<Token>>,
 }
@@ -147,6 +151,7 @@ impl Daraja {
             passkey: cfg.passkey.clone(),
             kind: cfg.kind.clone(),
             callback_url: cfg.callback_url.clone(),
+            in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
             token: Mutex::new(None),
         })
     }
@@ -305,6 +310,7 @@ impl Daraja {
             ))
         })?;
         bearer.set_sensitive(true);
+        let _permit = self.in_flight.acquire().await;
         let response = self
             .http
             .post(format!("{}{path}", self.base_url))
@@ -360,6 +366,7 @@ impl Daraja {
             ))
         })?;
         auth.set_sensitive(true);
+        let _permit = self.in_flight.acquire().await;
         let response = self
             .http
             .get(format!(

@@ -31,6 +31,7 @@ pub struct State {
     pub opts: SimOptions,
     /// Access token -> when it stops working.
     tokens: Mutex<HashMap<String, Instant>>,
+    tokens_issued: AtomicU64,
     pushes: Mutex<Pushes>,
     counter: AtomicU64,
     random: RandomState,
@@ -58,6 +59,7 @@ impl State {
         State {
             opts,
             tokens: Mutex::default(),
+            tokens_issued: AtomicU64::new(0),
             pushes: Mutex::default(),
             counter: AtomicU64::new(0),
             random: RandomState::new(),
@@ -71,6 +73,14 @@ impl State {
             .iter()
             .map(|a| a.push.clone())
             .collect()
+    }
+
+    pub fn tokens_issued(&self) -> u64 {
+        self.tokens_issued.load(Ordering::Relaxed)
+    }
+
+    pub fn revoke_tokens(&self) {
+        lock(&self.tokens).clear();
     }
 
     fn next(&self) -> u64 {
@@ -166,6 +176,8 @@ fn oauth(state: &State, req: &Request) -> Response {
     let mut tokens = lock(&state.tokens);
     tokens.retain(|_, until| *until > now);
     tokens.insert(token.clone(), now + state.opts.token_ttl);
+    drop(tokens);
+    state.tokens_issued.fetch_add(1, Ordering::Relaxed);
     log::debug!("sim: access token issued");
     server::json(
         StatusCode::OK,

@@ -144,6 +144,16 @@ impl Simulator {
     pub fn pushes(&self) -> Vec<SimPush> {
         self.0.pushes()
     }
+
+    /// How many access tokens OAuth has issued (for tests of token caching).
+    pub fn tokens_issued(&self) -> u64 {
+        self.0.tokens_issued()
+    }
+
+    /// Makes every issued token invalid, as if they had expired: clients must fetch a new one.
+    pub fn revoke_tokens(&self) {
+        self.0.revoke_tokens()
+    }
 }
 
 /// `lango daraja-sim`: binds `listen` and serves until the process ends; HTTPS when given a
