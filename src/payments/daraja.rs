@@ -105,7 +105,8 @@ pub enum QueryAnswer {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Daraja refused the request for good (4xx error envelope other than token trouble, e.g.
-    /// 400.002.02 Invalid PhoneNumber): the payment fails. `code` is Daraja's errorCode (or
+    /// 400.002.02 Invalid PhoneNumber; also 500.001.1001 "Unable to lock subscriber", another
+    /// prompt open on that phone): the payment fails. `code` is Daraja's errorCode (or
     /// ResponseCode) for matching; `message` is the whole story for the log.
     #[error("{message}")]
     Rejected { code: String, message: String },
