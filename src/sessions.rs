@@ -269,6 +269,17 @@ impl Sessions {
     /// Ends every session whose time is up and evicts it from the kernel in one batch.
     /// (The kernel already dropped them by its own timeout; this removes shaping and connections.)
     pub async fn expire_due(&self) -> Result<usize, Error> {
+        let ended = self.end_due().await?;
+        if !ended.is_empty() {
+            log::info!("expired {} sessions", ended.len());
+            self.apply(ended.iter().map(|s| (s.mac, s.ip)).collect())
+                .await;
+        }
+        Ok(ended.len())
+    }
+
+    /// Ends, in the database only, every session whose time is up.
+    async fn end_due(&self) -> Result<Vec<Session>, Error> {
         let now = self.now();
         let ended = self
             .store
@@ -281,21 +292,16 @@ impl Sessions {
                 Ok(due)
             })
             .await?;
-        if !ended.is_empty() {
-            log::info!("expired {} sessions", ended.len());
-            self.apply(ended.iter().map(|s| (s.mac, s.ip)).collect())
-                .await;
-        }
-        Ok(ended.len())
+        Ok(ended)
     }
 
-    /// Start-up: expires what ran out while Lango was down, then installs the gate with exactly
-    /// the sessions that still have time, in one batch. Returns how many were restored.
+    /// Start-up: ends what ran out while Lango was down, then installs the gate from scratch with
+    /// exactly the sessions that still have time, in one batch. Returns how many were restored.
     pub async fn restore(&self) -> Result<usize, Error> {
-        self.expire_due().await?;
+        let expired = self.end_due().await?.len();
         let n = self.online().await?.len();
         self.send(|done| Job::Resync { done }).await;
-        log::info!("restored {n} sessions into the gate");
+        log::info!("restored {n} sessions into the gate ({expired} ran out while stopped)");
         Ok(n)
     }
 
