@@ -78,13 +78,14 @@ impl Daemon {
             )
         })?;
 
+        let neighbours = Arc::new(parts.neighbours);
         let portal = Arc::new(Portal {
             site_name: config.site_name.clone(),
             language: config.language,
             store: store.clone(),
             sessions: sessions.clone(),
             payments: payments.clone(),
-            neighbours: Arc::new(parts.neighbours),
+            neighbours: neighbours.clone(),
             clock: parts.clock.clone(),
         });
         let control = Arc::new(Control {
@@ -103,6 +104,11 @@ impl Daemon {
                 admin::handle(site.clone(), req, peer)
             })),
             tokio::spawn(control.serve(control_listener)),
+            tokio::spawn(crate::spoofing::watch(
+                neighbours,
+                sessions.clone(),
+                store.clone(),
+            )),
         ];
         log::info!(
             "lango {} started in {} ms: portal {portal_addr}, admin {admin_addr}, control {}",
