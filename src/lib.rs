@@ -13,12 +13,23 @@
 //! - `server`   — the accept loop and response helpers shared by the HTTP listeners
 //! - `mac`, `phone`, `units`, `clock` — value types parsed once at the edge
 
+pub mod admin;
 pub mod clock;
 pub mod config;
+pub mod ctl;
+pub mod daemon;
+pub mod demo;
 pub mod gate;
+pub mod logger;
 pub mod mac;
 pub mod payments;
 pub mod phone;
+pub mod portal;
+pub mod random;
 pub mod server;
+pub mod sessions;
 pub mod sim;
+pub mod spoofing;
+pub mod store;
 pub mod units;
+pub mod voucher;

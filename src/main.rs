@@ -1,1 +1,238 @@
-fn main() {}
+//! The `lango` command line: parse, start logging, call the library, map errors to exit codes.
+
+use clap::{Parser, Subcommand};
+use lango::config::{self, Config};
+use lango::ctl::{self, Request};
+use lango::mac::Mac;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "lango",
+    version,
+    about = "Pay-per-time M-Pesa Wi-Fi hotspot for OpenWrt"
+)]
+struct Cli {
+    /// Config file; the control commands also find the daemon's socket through it.
+    #[arg(long, global = true, default_value = config::DEFAULT_PATH)]
+    config: PathBuf,
+    /// Print control-command answers as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the hotspot daemon (what procd starts).
+    Run,
+    /// Portal + simulated M-Pesa on this machine, no router needed.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:2050")]
+        portal: SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        admin: SocketAddr,
+    },
+    /// Run the strict Daraja simulator (outcome chosen by phone number; see the README).
+    DarajaSim {
+        #[arg(long)]
+        listen: SocketAddr,
+        /// PEM certificate chain: serve HTTPS (with --key).
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+        /// How long the simulated customer takes to answer the PIN prompt, in milliseconds.
+        #[arg(long, default_value_t = 3000)]
+        delay_ms: u64,
+    },
+    /// Validate the config file and exit.
+    Check,
+    /// Is the daemon running, and how many are online.
+    Status,
+    /// Who is online.
+    Clients,
+    /// Give a device time (owner's gift; unshaped unless speeds are given).
+    Auth {
+        mac: Mac,
+        #[arg(long)]
+        minutes: u32,
+        #[arg(long)]
+        down_kbps: Option<u32>,
+        #[arg(long)]
+        up_kbps: Option<u32>,
+    },
+    /// End a device's session now.
+    Deauth { mac: Mac },
+    /// Voucher codes.
+    #[command(subcommand)]
+    Vouchers(Vouchers),
+}
+
+#[derive(Subcommand)]
+enum Vouchers {
+    /// Draw a batch of new codes for a package.
+    Generate {
+        #[arg(long)]
+        package: i64,
+        #[arg(long)]
+        count: u32,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    lango::logger::init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lango: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("lango: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let load = || Config::load(&cli.config);
+    let req = match cli.cmd {
+        Cmd::Run => {
+            let config = match load() {
+                Ok(c) => c,
+                Err(e) => return Ok(config_error(e)),
+            };
+            lango::daemon::run(config).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Cmd::Demo { portal, admin } => {
+            lango::demo::run(portal, admin).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Cmd::DarajaSim {
+            listen,
+            cert,
+            key,
+            delay_ms,
+        } => {
+            let opts = lango::sim::SimOptions {
+                delay: std::time::Duration::from_millis(delay_ms),
+                ..Default::default()
+            };
+            lango::sim::run_cli(listen, cert, key, opts).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Cmd::Check => {
+            return Ok(match load() {
+                Ok(_) => {
+                    println!("{}: ok", cli.config.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => config_error(e),
+            })
+        }
+        Cmd::Status => Request::Status,
+        Cmd::Clients => Request::Clients,
+        Cmd::Auth {
+            mac,
+            minutes,
+            down_kbps,
+            up_kbps,
+        } => Request::Auth {
+            mac,
+            minutes,
+            down_kbps,
+            up_kbps,
+        },
+        Cmd::Deauth { mac } => Request::Deauth { mac },
+        Cmd::Vouchers(Vouchers::Generate { package, count }) => {
+            Request::VouchersGenerate { package, count }
+        }
+    };
+    let socket = match load() {
+        Ok(c) => c.control_socket,
+        Err(config::Error::Read { .. }) if !cli.config.exists() => {
+            PathBuf::from("/var/run/lango.sock")
+        }
+        Err(e) => return Ok(config_error(e)),
+    };
+    match ctl::ask(&socket, &req).await {
+        Ok(answer) => {
+            print_answer(&req, &answer, cli.json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("lango: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn config_error(e: config::Error) -> ExitCode {
+    eprintln!("lango: {e}");
+    ExitCode::from(2)
+}
+
+/// Human output for the control commands (`--json` prints the daemon's answer as it is).
+fn print_answer(req: &Request, a: &serde_json::Value, json: bool) {
+    if json {
+        println!("{a}");
+        return;
+    }
+    match req {
+        Request::Status => println!(
+            "running {} · {} online · up {} s",
+            a["version"].as_str().unwrap_or("?"),
+            a["online"],
+            a["uptime_s"]
+        ),
+        Request::Clients => {
+            let list = a["clients"].as_array().cloned().unwrap_or_default();
+            if list.is_empty() {
+                println!("nobody online");
+                return;
+            }
+            println!(
+                "{:<17}  {:<15}  {:>9}  {:>9}  {:>9}  source",
+                "MAC", "IP", "left", "down", "up"
+            );
+            for c in list {
+                let left = c["seconds_remaining"].as_u64().unwrap_or(0);
+                println!(
+                    "{:<17}  {:<15}  {:>9}  {:>9}  {:>9}  {}",
+                    c["mac"].as_str().unwrap_or(""),
+                    c["ip"].as_str().unwrap_or("-"),
+                    format!("{}h{:02}m", left / 3600, left % 3600 / 60),
+                    lango::units::Kbps(c["down_kbps"].as_u64().unwrap_or(0) as u32).to_string(),
+                    lango::units::Kbps(c["up_kbps"].as_u64().unwrap_or(0) as u32).to_string(),
+                    c["source"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Request::Auth { mac, .. } => println!("{mac} online for {} s", a["seconds_remaining"]),
+        Request::Deauth { mac } => {
+            if a["was_online"] == serde_json::json!(true) {
+                println!("{mac} disconnected")
+            } else {
+                println!("{mac} was not online")
+            }
+        }
+        Request::VouchersGenerate { .. } => {
+            for c in a["codes"].as_array().cloned().unwrap_or_default() {
+                println!("{}", c.as_str().unwrap_or(""));
+            }
+        }
+    }
+}

@@ -1,6 +1,54 @@
 //! The Daraja simulator: Safaricom's sandbox API (OAuth, STK Push, STK Push Query), as strict as
 //! the real one, with outcomes chosen by the phone number. Used by `lango demo`, tests, benchmarks.
-//! Touches: its own listener. Never: Lango's database or gate.
+//! Touches: its own listener (and `callback_override`, if set). Never: Lango's database or gate.
+//!
+//! # Strictness
+//! OAuth checks the Basic credentials (wrong: HTTP 400, empty body; other scheme: `400.008.01`;
+//! grant_type other than client_credentials: `400.008.02`) and issues tokens whose `expires_in` is
+//! a string, `"3599"` by default. The API checks the bearer token (unknown or expired: 404
+//! `404.001.03`), the method (405 `405.001`), the path (404 `404.001.01`) and `Content-Type:
+//! application/json` (missing: `400.002.02` "Invalid BusinessShortCode", as live). STK Push fields
+//! are checked as DARAJA.md describes (see `rules.rs`); a wrong BusinessShortCode is HTTP 500
+//! `500.001.1001` "Merchant does not exist" and a wrong Password `500.001.1001` "Wrong
+//! credentials", as live. A paybill push whose PartyB is not the paybill is accepted and then fails
+//! with ResultCode 2028, as live.
+//!
+//! # Outcomes, by the phone number (PartyA)
+//! | number | what the customer does |
+//! |---|---|
+//! | 254708374149 (the sandbox test number) | approves: ResultCode 0 |
+//! | ending in 0001 | 1 "The balance is insufficient for the transaction." |
+//! | ending in 0002 / 0003 / 0004 / 0008 | 2 / 3 / 4 / 8: limit rules (below minimum, above maximum, daily limit, balance limit) |
+//! | ending in 0017 | 17 "Rule limited." (same amount to the same customer within 2 minutes) |
+//! | ending in 1001 | 1001 "Unable to lock subscriber, a transaction is already in process …" |
+//! | ending in 1019 | 1019 "Transaction has expired" |
+//! | ending in 1025 / 9999 | 1025 / 9999 "An error occurred while sending a push request" |
+//! | ending in 1032 | 1032 "Request cancelled by user" |
+//! | ending in 1037 | 1037 "DS timeout user cannot be reached" |
+//! | ending in 2001 | 2001 "The initiator information is invalid." (wrong PIN) |
+//! | ending in 2028 | 2028 "The request is not permitted according to product assignment" |
+//! | ending in 4999 | never answers: STK Push Query says "still processing" forever, no callback |
+//! | any other number | approves: ResultCode 0 |
+//!
+//! For example 254712341032 cancels and 254712345678 pays.
+//!
+//! # Timing
+//! Until `delay` has passed since the push, STK Push Query answers "pending", alternating
+//! Daraja's two shapes (odd queries: HTTP 500 `500.001.1001` "The transaction is being processed";
+//! even ones: HTTP 200 ResultCode `"4999"`). After it, the final answer with ResultCode as a string.
+//! An unknown CheckoutRequestID is `400.002.02` "Bad Request - Invalid CheckoutRequestID".
+//! With `callback_override`, the callback (Daraja's shape, numbers as JSON numbers, a
+//! `SIMXXXXXXX` receipt on success) is POSTed there once `delay` has passed; the push's own
+//! CallBackURL is never called.
+
+mod api;
+mod outcomes;
+mod rules;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Credentials the simulator accepts unless told otherwise.
 pub const DEMO_CONSUMER_KEY: &str = "lango-demo-key";
@@ -8,3 +56,160 @@ pub const DEMO_CONSUMER_SECRET: &str = "lango-demo-secret";
 /// Safaricom's published sandbox passkey for shortcode 174379.
 pub const SANDBOX_PASSKEY: &str =
     "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919";
+
+/// What the simulator accepts and how its customers behave.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    pub consumer_key: String,
+    pub consumer_secret: String,
+    pub shortcode: String,
+    pub passkey: String,
+    /// How long the "customer" takes to answer the PIN prompt.
+    pub delay: Duration,
+    /// How long an access token works; Daraja's is 3599 s.
+    pub token_ttl: Duration,
+    /// If set (an http(s) URL), results are POSTed there as Daraja's callback, `delay` after the push.
+    pub callback_override: Option<String>,
+}
+
+impl Default for SimOptions {
+    /// The demo credentials, sandbox shortcode 174379 and its passkey; customers answer in 3 s.
+    fn default() -> Self {
+        SimOptions {
+            consumer_key: DEMO_CONSUMER_KEY.into(),
+            consumer_secret: DEMO_CONSUMER_SECRET.into(),
+            shortcode: "174379".into(),
+            passkey: SANDBOX_PASSKEY.into(),
+            delay: Duration::from_secs(3),
+            token_ttl: Duration::from_secs(3599),
+            callback_override: None,
+        }
+    }
+}
+
+/// An STK push the simulator accepted, as it was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimPush {
+    pub checkout_request_id: String,
+    pub merchant_request_id: String,
+    /// PartyA = PhoneNumber, `2547XXXXXXXX`.
+    pub phone: String,
+    /// Whole shillings.
+    pub amount: u32,
+    /// `CustomerPayBillOnline` or `CustomerBuyGoodsOnline`.
+    pub transaction_type: String,
+    pub party_b: String,
+    pub account_reference: String,
+    pub transaction_desc: String,
+    pub callback_url: String,
+    /// STK Push Queries made for it so far.
+    pub queries: u32,
+}
+
+/// A running simulator's handle; clones share its state.
+#[derive(Clone)]
+pub struct Simulator(Arc<api::State>);
+
+impl Simulator {
+    pub fn new(opts: SimOptions) -> Simulator {
+        Simulator(Arc::new(api::State::new(opts)))
+    }
+
+    /// Serves plain HTTP on `listener` until the returned future is dropped.
+    pub async fn serve(self, listener: tokio::net::TcpListener) {
+        crate::server::serve(listener, move |req, _peer| {
+            let state = self.0.clone();
+            async move { api::handle(&state, req).await }
+        })
+        .await
+    }
+
+    /// Serves HTTPS with the given PEM cert chain + key files.
+    pub async fn serve_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        cert_pem: &Path,
+        key_pem: &Path,
+    ) -> std::io::Result<()> {
+        let tls = tls_acceptor(cert_pem, key_pem)?;
+        crate::server::serve_tls(listener, tls, move |req, _peer| {
+            let state = self.0.clone();
+            async move { api::handle(&state, req).await }
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Every STK push accepted so far, oldest first.
+    pub fn pushes(&self) -> Vec<SimPush> {
+        self.0.pushes()
+    }
+
+    /// How many access tokens OAuth has issued (for tests of token caching).
+    pub fn tokens_issued(&self) -> u64 {
+        self.0.tokens_issued()
+    }
+
+    /// Makes every issued token invalid, as if they had expired: clients must fetch a new one.
+    pub fn revoke_tokens(&self) {
+        self.0.revoke_tokens()
+    }
+}
+
+/// `lango daraja-sim`: binds `listen` and serves until the process ends; HTTPS when given a
+/// certificate and key, plain HTTP otherwise.
+pub async fn run_cli(
+    listen: SocketAddr,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    opts: SimOptions,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("Daraja simulator: cannot listen on {listen}"))?;
+    let addr = listener.local_addr().unwrap_or(listen);
+    let sim = Simulator::new(opts);
+    match (cert, key) {
+        (Some(cert), Some(key)) => {
+            log::info!("Daraja simulator on https://{addr}");
+            sim.serve_tls(listener, &cert, &key)
+                .await
+                .context("Daraja simulator")
+        }
+        (None, None) => {
+            log::info!("Daraja simulator on http://{addr}");
+            sim.serve(listener).await;
+            Ok(())
+        }
+        _ => {
+            anyhow::bail!("Daraja simulator: a certificate needs its key and a key its certificate")
+        }
+    }
+}
+
+/// rustls (ring) server config from PEM files; errors name the file.
+fn tls_acceptor(cert_pem: &Path, key_pem: &Path) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |path: &Path, e: &dyn std::fmt::Display| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    };
+    let certs = CertificateDer::pem_file_iter(cert_pem)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| bad(cert_pem, &e))?;
+    if certs.is_empty() {
+        return Err(bad(cert_pem, &"no PEM certificate in it"));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_pem).map_err(|e| bad(key_pem, &e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
+        .map_err(|e| bad(cert_pem, &e))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}

@@ -1,0 +1,227 @@
+//! The control protocol behind `lango status | clients | auth | deauth | vouchers`: one JSON
+//! request per line over a unix socket (mode 0600: root only), one JSON answer per line.
+//! Touches: the socket, sessions, the store (through its modules). Never: nft or SQL directly.
+
+use crate::clock::Clock;
+use crate::mac::Mac;
+use crate::sessions::Sessions;
+use crate::store::sessions::{Grant, Source};
+use crate::store::{self, packages, vouchers, Store};
+use crate::units::Kbps;
+use crate::voucher::VoucherCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+/// A control line longer than this is not from our CLI.
+const MAX_LINE: usize = 64 * 1024;
+/// At most this many vouchers in one batch (a printable sheet run, not a flood).
+pub const MAX_VOUCHERS: u32 = 1000;
+
+/// What the CLI can ask.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    Status,
+    Clients,
+    Auth {
+        mac: Mac,
+        minutes: u32,
+        down_kbps: Option<u32>,
+        up_kbps: Option<u32>,
+    },
+    Deauth {
+        mac: Mac,
+    },
+    VouchersGenerate {
+        package: i64,
+        count: u32,
+    },
+}
+
+/// The daemon side.
+pub struct Control {
+    pub store: Store,
+    pub sessions: Arc<Sessions>,
+    pub clock: Arc<dyn Clock>,
+    pub started_at: std::time::Instant,
+}
+
+/// Binds the control socket at `path` (replacing a stale one), mode 0600.
+pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::remove_file(path);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let l = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(l)
+}
+
+impl Control {
+    /// Serves requests until the task is dropped.
+    pub async fn serve(self: Arc<Self>, listener: UnixListener) {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let me = self.clone();
+            tokio::spawn(async move { me.connection(stream).await });
+        }
+    }
+
+    async fn connection(&self, stream: UnixStream) {
+        let (r, mut w) = stream.into_split();
+        let mut lines = BufReader::new(r.take(MAX_LINE as u64 * 16)).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let answer = match serde_json::from_str::<Request>(&line) {
+                Ok(req) => self.answer(req).await,
+                Err(e) => json!({ "ok": false, "error": format!("bad request: {e}") }),
+            };
+            let mut out = answer.to_string();
+            out.push('\n');
+            if w.write_all(out.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn answer(&self, req: Request) -> Value {
+        match self.run(req).await {
+            Ok(v) => v,
+            Err(e) => json!({ "ok": false, "error": e }),
+        }
+    }
+
+    async fn run(&self, req: Request) -> Result<Value, String> {
+        let now = self.clock.now();
+        let internal = |e: &dyn std::fmt::Display| e.to_string();
+        match req {
+            Request::Status => {
+                let online = self.sessions.online().await.map_err(|e| internal(&e))?;
+                Ok(
+                    json!({ "ok": true, "online": online.len(), "uptime_s": self.started_at.elapsed().as_secs(), "version": env!("CARGO_PKG_VERSION") }),
+                )
+            }
+            Request::Clients => {
+                let online = self.sessions.online().await.map_err(|e| internal(&e))?;
+                let list: Vec<Value> = online
+                    .iter()
+                    .map(|s| json!({ "mac": s.mac, "ip": s.ip, "seconds_remaining": s.seconds_left(now), "down_kbps": s.down, "up_kbps": s.up, "source": s.source }))
+                    .collect();
+                Ok(json!({ "ok": true, "clients": list }))
+            }
+            Request::Auth {
+                mac,
+                minutes,
+                down_kbps,
+                up_kbps,
+            } => {
+                if minutes == 0 || minutes > 60 * 24 * 366 {
+                    return Err(format!("--minutes {minutes}: must be 1 to 527040"));
+                }
+                for (name, v) in [("--down-kbps", down_kbps), ("--up-kbps", up_kbps)] {
+                    if v.is_some_and(|k| !(100..=10_000_000).contains(&k)) {
+                        return Err(format!(
+                            "{name} {}: must be 100 to 10000000",
+                            v.unwrap_or(0)
+                        ));
+                    }
+                }
+                let g = Grant {
+                    mac,
+                    ip: None,
+                    source: Source::Admin,
+                    source_ref: None,
+                    package_id: None,
+                    duration_s: minutes * 60,
+                    // Unshaped unless asked: the owner's gift at full speed.
+                    down: Kbps(down_kbps.unwrap_or(UNSHAPED_KBPS)),
+                    up: Kbps(up_kbps.unwrap_or(UNSHAPED_KBPS)),
+                };
+                let s = self.sessions.grant(g).await.map_err(|e| internal(&e))?;
+                Ok(json!({ "ok": true, "mac": mac, "seconds_remaining": s.seconds_left(now) }))
+            }
+            Request::Deauth { mac } => {
+                let ended = self.sessions.revoke(mac).await.map_err(|e| internal(&e))?;
+                Ok(json!({ "ok": true, "mac": mac, "was_online": ended.is_some() }))
+            }
+            Request::VouchersGenerate { package, count } => {
+                if count == 0 || count > MAX_VOUCHERS {
+                    return Err(format!("--count {count}: must be 1 to {MAX_VOUCHERS}"));
+                }
+                let codes = generate_vouchers(&self.store, package, count, now).await?;
+                Ok(json!({ "ok": true, "package": package, "codes": codes }))
+            }
+        }
+    }
+}
+
+/// "No limit" for the owner's gifts: 10 Gbit/s.
+pub const UNSHAPED_KBPS: u32 = 10_000_000;
+
+/// Draws `count` fresh codes for `package` in one batch; returns them formatted for print.
+pub async fn generate_vouchers(
+    store: &Store,
+    package: i64,
+    count: u32,
+    now: i64,
+) -> Result<Vec<String>, String> {
+    store
+        .transact(move |tx| {
+            if packages::get(tx, package)?.is_none() {
+                return Ok(Err(format!("--package {package}: no such package")));
+            }
+            let batch = format!("{now}-{}", crate::random::hex::<3>());
+            let mut codes = Vec::with_capacity(count as usize);
+            while codes.len() < count as usize {
+                let code = VoucherCode::random();
+                if vouchers::insert(tx, code.as_str(), package, &batch, None, now)? {
+                    codes.push(code.to_string());
+                }
+            }
+            store::events::record(
+                tx,
+                now,
+                "vouchers.generated",
+                None,
+                None,
+                &format!("{count} for package {package} batch {batch}"),
+            )?;
+            Ok(Ok(codes))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+/// The CLI side: sends one request, returns the answer (or why the daemon could not be asked).
+pub async fn ask(socket: &PathBuf, req: &Request) -> Result<Value, String> {
+    let stream = UnixStream::connect(socket).await.map_err(|e| {
+        format!(
+            "cannot reach the Lango daemon at {}: {e} (is it running? see `service lango status`)",
+            socket.display()
+        )
+    })?;
+    let (r, mut w) = stream.into_split();
+    let mut line = serde_json::to_string(req).map_err(|e| e.to_string())?;
+    line.push('\n');
+    w.write_all(line.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    BufReader::new(r)
+        .read_line(&mut answer)
+        .await
+        .map_err(|e| e.to_string())?;
+    let v: Value =
+        serde_json::from_str(&answer).map_err(|e| format!("daemon answered nonsense: {e}"))?;
+    if v["ok"] == json!(true) {
+        Ok(v)
+    } else {
+        Err(v["error"].as_str().unwrap_or("daemon refused").to_string())
+    }
+}

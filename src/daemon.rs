@@ -1,0 +1,174 @@
+//! Wires the rooms together: store, sessions + gate, payments, portal, admin and control socket.
+//! `lango run`, `lango demo` and the integration tests all start Lango through `Daemon::start`.
+//! Touches: listeners and tasks. Holds no business rules of its own.
+
+use crate::admin;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::ctl::{self, Control};
+use crate::gate::neigh::Neighbours;
+use crate::gate::Gate;
+use crate::payments::daraja::Daraja;
+use crate::payments::Payments;
+use crate::portal::Portal;
+use crate::server;
+use crate::sessions::Sessions;
+use crate::store::Store;
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// What differs between a router, the demo and a test.
+pub struct Parts {
+    pub gate: Arc<dyn Gate>,
+    pub neighbours: Neighbours,
+    pub clock: Arc<dyn Clock>,
+    /// Where the portal listens; `None`: every address, on `portal_port`.
+    pub portal_listen: Option<SocketAddr>,
+}
+
+/// A running Lango.
+pub struct Daemon {
+    pub portal_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub store: Store,
+    pub sessions: Arc<Sessions>,
+    pub payments: Arc<Payments>,
+    gate: Arc<dyn Gate>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Daemon {
+    /// Opens the database, restores sessions into the gate, resumes payments and starts serving.
+    pub async fn start(config: Config, parts: Parts) -> anyhow::Result<Daemon> {
+        let started_at = std::time::Instant::now();
+        let store = {
+            let path = config.database.clone();
+            tokio::task::spawn_blocking(move || Store::open(&path)).await??
+        };
+        let sessions = Sessions::new(store.clone(), parts.gate.clone(), parts.clock.clone());
+        sessions.restore().await.context("restoring sessions")?;
+        let daraja = Daraja::new(&config.daraja).context("setting up the Daraja client")?;
+        let payments = Payments::new(
+            store.clone(),
+            sessions.clone(),
+            daraja,
+            &config.daraja,
+            parts.clock.clone(),
+        );
+        payments.resume().await.context("resuming payments")?;
+
+        let portal_listener = match parts.portal_listen {
+            Some(a) => TcpListener::bind(a)
+                .await
+                .with_context(|| format!("portal: cannot listen on {a}"))?,
+            None => bind_any(config.portal_port).await?,
+        };
+        let portal_addr = portal_listener.local_addr()?;
+        let admin_listener = TcpListener::bind(config.admin_listen)
+            .await
+            .with_context(|| format!("admin_listen: cannot listen on {}", config.admin_listen))?;
+        let admin_addr = admin_listener.local_addr()?;
+        let control_listener = ctl::bind(&config.control_socket).with_context(|| {
+            format!(
+                "control_socket: cannot listen on {}",
+                config.control_socket.display()
+            )
+        })?;
+
+        let neighbours = Arc::new(parts.neighbours);
+        let portal = Arc::new(Portal {
+            site_name: config.site_name.clone(),
+            language: config.language,
+            store: store.clone(),
+            sessions: sessions.clone(),
+            payments: payments.clone(),
+            neighbours: neighbours.clone(),
+            clock: parts.clock.clone(),
+        });
+        let control = Arc::new(Control {
+            store: store.clone(),
+            sessions: sessions.clone(),
+            clock: parts.clock.clone(),
+            started_at,
+        });
+        let site = Arc::new(config.site_name.clone());
+        let tasks = vec![
+            tokio::spawn(sessions.clone().run()),
+            tokio::spawn(server::serve(portal_listener, move |req, peer| {
+                portal.clone().handle(req, peer)
+            })),
+            tokio::spawn(server::serve(admin_listener, move |req, peer| {
+                admin::handle(site.clone(), req, peer)
+            })),
+            tokio::spawn(control.serve(control_listener)),
+            tokio::spawn(crate::spoofing::watch(
+                neighbours,
+                sessions.clone(),
+                store.clone(),
+            )),
+        ];
+        log::info!(
+            "lango {} started in {} ms: portal {portal_addr}, admin {admin_addr}, control {}",
+            env!("CARGO_PKG_VERSION"),
+            started_at.elapsed().as_millis(),
+            config.control_socket.display()
+        );
+        Ok(Daemon {
+            portal_addr,
+            admin_addr,
+            store,
+            sessions,
+            payments,
+            gate: parts.gate,
+            tasks,
+        })
+    }
+
+    /// Stops serving. With `teardown`, also removes Lango from the kernel (clean stop); sessions
+    /// stay in the database either way and come back at the next start.
+    pub async fn stop(self, teardown: bool) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        if teardown {
+            self.sessions.teardown(self.gate.clone()).await;
+        }
+    }
+}
+
+/// The portal on every address: dual-stack where the router has IPv6, else IPv4 only.
+async fn bind_any(port: u16) -> anyhow::Result<TcpListener> {
+    match TcpListener::bind(("::", port)).await {
+        Ok(l) => Ok(l),
+        Err(_) => TcpListener::bind(("0.0.0.0", port))
+            .await
+            .with_context(|| format!("portal_port: cannot listen on {port}")),
+    }
+}
+
+/// `lango run`: the daemon on a router, until SIGTERM/SIGINT (clean stop: the gate is removed).
+/// A crash or SIGKILL leaves the gate in the kernel, so paid clients keep their time and new
+/// phones stay captive until procd restarts Lango.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let gate = Arc::new(crate::gate::KernelGate::new(&config));
+    let parts = Parts {
+        gate,
+        neighbours: Neighbours::kernel(),
+        clock: Arc::new(crate::clock::SystemClock),
+        portal_listen: None,
+    };
+    let daemon = Daemon::start(config, parts).await?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    log::info!("stopping: removing the gate from the kernel");
+    daemon.stop(true).await;
+    Ok(())
+}

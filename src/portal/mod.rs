@@ -1,0 +1,281 @@
+//! The captive portal: HTTP for phones. Any request for another host is sent to the portal
+//! (that is how phones notice the captive network); the portal's own pages and JSON API identify
+//! the phone by the MAC behind its address.
+//! Touches: payments, sessions, the store (reads), neighbour tables. Never: SQL or nft directly.
+
+mod api;
+mod forms;
+mod pages;
+pub use pages::fill;
+mod text;
+
+use crate::clock::Clock;
+use crate::config::Lang;
+use crate::gate::neigh::Neighbours;
+use crate::mac::Mac;
+use crate::payments::Payments;
+use crate::server::{self, Peer, Request, Response};
+use crate::sessions::Sessions;
+use crate::store::Store;
+use hyper::header::{ACCEPT_LANGUAGE, HOST};
+use hyper::{Method, StatusCode};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use text::Text;
+
+/// Portal forms and JSON bodies are tiny; anything bigger is not from a phone.
+const BODY_LIMIT: usize = 4096;
+
+/// Everything the portal needs.
+pub struct Portal {
+    pub site_name: String,
+    pub language: Lang,
+    pub store: Store,
+    pub sessions: Arc<Sessions>,
+    pub payments: Arc<Payments>,
+    pub neighbours: Arc<Neighbours>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// One request's context: who asks, in which language, at which address of ours.
+struct Ctx {
+    peer: Peer,
+    lang: Lang,
+    query: Vec<(String, String)>,
+}
+
+impl Ctx {
+    fn t(&self) -> &'static Text {
+        text::text(self.lang)
+    }
+}
+
+impl Portal {
+    /// Answers one request.
+    pub async fn handle(self: Arc<Self>, req: Request, peer: Peer) -> Response {
+        let host = req
+            .headers()
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        if !is_own_host(host, peer.local) {
+            return server::redirect(&portal_url(peer.local));
+        }
+        let query = server::form_pairs(req.uri().query().unwrap_or(""));
+        let lang = server::form_value(&query, "lang")
+            .and_then(|l| Lang::parse(&l))
+            .or_else(|| {
+                let al = req.headers().get(ACCEPT_LANGUAGE)?.to_str().ok()?;
+                al.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("sw")
+                    .then_some(Lang::Sw)
+            })
+            .unwrap_or(self.language);
+        let cx = Ctx { peer, lang, query };
+        let path = req.uri().path().to_string();
+        match (req.method().clone(), path.as_str()) {
+            (Method::GET, "/captive-portal/api") => api::captive(&self, &cx).await,
+            (Method::GET, "/api/packages") => api::packages(&self).await,
+            (Method::GET, "/api/status") => api::status(&self, &cx).await,
+            (Method::POST, "/api/pay") => api::pay(&self, &cx, req).await,
+            (Method::GET, p) if p.starts_with("/api/pay/") => {
+                api::payment(&self, &cx, &p["/api/pay/".len()..]).await
+            }
+            (Method::POST, "/api/voucher") => api::voucher(&self, &cx, req).await,
+            (Method::GET, "/") => forms::index(&self, &cx).await,
+            (Method::POST, "/pay") => forms::pay(&self, &cx, req).await,
+            (Method::GET, p) if p.starts_with("/pay/") => {
+                forms::payment(&self, &cx, &p["/pay/".len()..]).await
+            }
+            (Method::POST, "/voucher") => forms::voucher(&self, &cx, req).await,
+            (_, p) if p.starts_with("/api/") => {
+                api::error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+            }
+            _ => server::html(
+                StatusCode::NOT_FOUND,
+                self.frame(&cx).message(cx.t().not_found),
+            ),
+        }
+    }
+
+    fn frame(&self, cx: &Ctx) -> pages::Frame<'_> {
+        pages::Frame {
+            site: &self.site_name,
+            t: cx.t(),
+        }
+    }
+
+    /// The MAC of the phone at the other end, from the kernel's neighbour table.
+    async fn mac_of(&self, ip: IpAddr) -> Option<Mac> {
+        let n = self.neighbours.clone();
+        tokio::task::spawn_blocking(move || n.lookup(ip))
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+/// Why the portal says no: one place maps every failure to a status, a code and words.
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn internal(cx: &Ctx, what: &dyn std::fmt::Display) -> Self {
+        log::error!("portal: {what}");
+        Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "internal", cx.t().busy)
+    }
+}
+
+impl Portal {
+    /// The phone's MAC, or a refusal the phone understands.
+    async fn device(&self, cx: &Ctx) -> Result<Mac, Refusal> {
+        self.mac_of(cx.peer.remote.ip()).await.ok_or_else(|| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_device",
+                cx.t().unknown_device,
+            )
+        })
+    }
+
+    /// Validates what the phone sent and starts an M-Pesa payment.
+    async fn start_payment(
+        &self,
+        cx: &Ctx,
+        package_id: Option<i64>,
+        phone: &str,
+    ) -> Result<crate::store::payments::Payment, Refusal> {
+        let t = cx.t();
+        let mac = self.device(cx).await?;
+        let package_id = package_id.ok_or_else(|| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_package",
+                t.unknown_package,
+            )
+        })?;
+        let phone: crate::phone::Msisdn = phone
+            .parse()
+            .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "bad_phone", t.bad_phone()))?;
+        let ip = Some(cx.peer.remote.ip().to_canonical());
+        match self.payments.start(mac, ip, package_id, phone).await {
+            Ok(p) => Ok(p),
+            Err(crate::payments::Error::UnknownPackage(_)) => Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_package",
+                t.unknown_package,
+            )),
+            Err(crate::payments::Error::AlreadyPending(_)) => Err(Refusal::new(
+                StatusCode::CONFLICT,
+                "already_pending",
+                t.already_pending,
+            )),
+            Err(e) => Err(Refusal::internal(cx, &e)),
+        }
+    }
+
+    /// A payment as the phone that started it may see it.
+    async fn own_payment(
+        &self,
+        cx: &Ctx,
+        id: &str,
+    ) -> Result<crate::store::payments::Payment, Refusal> {
+        let not_found = || Refusal::new(StatusCode::NOT_FOUND, "not_found", cx.t().not_found);
+        let id: i64 = id.parse().map_err(|_| not_found())?;
+        let mac = self.device(cx).await?;
+        match self.payments.get(id).await {
+            Ok(Some(p)) if p.mac == mac => Ok(p),
+            Ok(_) => Err(not_found()),
+            Err(e) => Err(Refusal::internal(cx, &e)),
+        }
+    }
+
+    /// Redeems a typed voucher code for the phone.
+    async fn redeem(
+        &self,
+        cx: &Ctx,
+        code: &str,
+    ) -> Result<crate::store::sessions::Session, Refusal> {
+        let t = cx.t();
+        let mac = self.device(cx).await?;
+        let code = crate::voucher::VoucherCode::parse(code)
+            .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "bad_voucher", t.bad_voucher))?;
+        match self
+            .sessions
+            .redeem(code, mac, Some(cx.peer.remote.ip().to_canonical()))
+            .await
+        {
+            Ok(s) => Ok(s),
+            Err(crate::sessions::Error::Voucher(p)) => Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "voucher_refused",
+                t.voucher_problem(p),
+            )),
+            Err(e) => Err(Refusal::internal(cx, &e)),
+        }
+    }
+
+    async fn packages(&self) -> Result<Vec<crate::store::packages::Package>, crate::store::Error> {
+        self.store.call(crate::store::packages::active).await
+    }
+}
+
+/// Whether `host` (a Host header) names this portal: our own address, with or without the port.
+fn is_own_host(host: &str, local: SocketAddr) -> bool {
+    let ip = local.ip().to_canonical();
+    let name = host
+        .rsplit_once(':')
+        .filter(|(h, p)| !h.ends_with(':') && p.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(h, _)| h);
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.parse::<IpAddr>()
+        .map(|h| h.to_canonical() == ip)
+        .unwrap_or(false)
+}
+
+/// Where phones are sent: this listener's own address as they reached it.
+fn portal_url(local: SocketAddr) -> String {
+    match local.ip().to_canonical() {
+        IpAddr::V4(v4) => format!("http://{v4}:{}/", local.port()),
+        IpAddr::V6(v6) => format!("http://[{v6}]:{}/", local.port()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_host_is_our_address_with_or_without_port() {
+        let local: SocketAddr = "192.168.1.1:2050".parse().unwrap();
+        for h in ["192.168.1.1:2050", "192.168.1.1", "192.168.1.1:80"] {
+            assert!(is_own_host(h, local), "{h}");
+        }
+        for h in [
+            "",
+            "connectivitycheck.gstatic.com",
+            "captive.apple.com:80",
+            "192.168.1.2:2050",
+            "192.168.1.1.nip.io",
+        ] {
+            assert!(!is_own_host(h, local), "{h}");
+        }
+        let v6: SocketAddr = "[fd00::1]:2050".parse().unwrap();
+        assert!(is_own_host("[fd00::1]:2050", v6));
+        assert!(!is_own_host("[fd00::2]:2050", v6));
+        assert_eq!(portal_url(v6), "http://[fd00::1]:2050/");
+        assert_eq!(portal_url(local), "http://192.168.1.1:2050/");
+    }
+}

@@ -1,0 +1,163 @@
+//! The portal's words in English and Swahili. Every sentence a customer reads lives here
+//! (payment outcomes live in `payments::messages`).
+
+use crate::config::Lang;
+use crate::sessions::VoucherProblem;
+
+pub struct Text {
+    pub lang: Lang,
+    pub choose: &'static str,
+    pub at: &'static str,
+    pub phone_label: &'static str,
+    pub pay: &'static str,
+    pub pay_hint: &'static str,
+    pub voucher_q: &'static str,
+    pub voucher_label: &'static str,
+    pub redeem: &'static str,
+    pub voucher_ok: &'static str,
+    pub online: &'static str,
+    pub left: &'static str,
+    pub speed: &'static str,
+    pub buy_more: &'static str,
+    pub waiting: &'static str,
+    pub try_again: &'static str,
+    pub continue_: &'static str,
+    pub unknown_device: &'static str,
+    pub not_found: &'static str,
+    pub unknown_package: &'static str,
+    pub already_pending: &'static str,
+    pub bad_voucher: &'static str,
+    pub busy: &'static str,
+    pub other_lang: &'static str,
+    pub hours: &'static str,
+    pub minutes: &'static str,
+}
+
+pub const EN: Text = Text {
+    lang: Lang::En,
+    choose: "Choose a package",
+    at: "at",
+    phone_label: "M-Pesa number",
+    pay: "Pay with M-Pesa",
+    pay_hint: "You will get a PIN prompt on your phone.",
+    voucher_q: "Have a voucher?",
+    voucher_label: "Voucher code",
+    redeem: "Use voucher",
+    voucher_ok: "Voucher accepted. You are online.",
+    online: "You are online",
+    left: "left",
+    speed: "Speed",
+    buy_more: "Buy more time",
+    waiting: "Waiting for M-Pesa…",
+    try_again: "Try again",
+    continue_: "Continue",
+    unknown_device:
+        "We could not identify your device. Turn Wi-Fi off and on again, then reload this page.",
+    not_found: "Page not found.",
+    unknown_package: "Choose one of the packages.",
+    already_pending: "Your previous payment is still waiting for its PIN.",
+    bad_voucher: "A voucher code is 10 letters and digits, like ABCDE-FGH23.",
+    busy: "Something went wrong on the hotspot. Please try again.",
+    other_lang: "Kiswahili",
+    hours: "h",
+    minutes: "min",
+};
+
+pub const SW: Text = Text {
+    lang: Lang::Sw,
+    choose: "Chagua kifurushi",
+    at: "kwa",
+    phone_label: "Namba ya M-Pesa",
+    pay: "Lipa kwa M-Pesa",
+    pay_hint: "Utapokea ombi la PIN kwenye simu yako.",
+    voucher_q: "Una vocha?",
+    voucher_label: "Namba ya vocha",
+    redeem: "Tumia vocha",
+    voucher_ok: "Vocha imekubaliwa. Uko mtandaoni.",
+    online: "Uko mtandaoni",
+    left: "zimebaki",
+    speed: "Kasi",
+    buy_more: "Ongeza muda",
+    waiting: "Tunasubiri M-Pesa…",
+    try_again: "Jaribu tena",
+    continue_: "Endelea",
+    unknown_device:
+        "Hatukuweza kutambua kifaa chako. Zima Wi-Fi na uwashe tena, kisha pakia ukurasa upya.",
+    not_found: "Ukurasa haupatikani.",
+    unknown_package: "Chagua mojawapo ya vifurushi.",
+    already_pending: "Malipo yako ya awali bado yanasubiri PIN.",
+    bad_voucher: "Namba ya vocha ina herufi na tarakimu 10, kama ABCDE-FGH23.",
+    busy: "Hitilafu imetokea kwenye hotspot. Tafadhali jaribu tena.",
+    other_lang: "English",
+    hours: "saa",
+    minutes: "dakika",
+};
+
+pub fn text(lang: Lang) -> &'static Text {
+    match lang {
+        Lang::En => &EN,
+        Lang::Sw => &SW,
+    }
+}
+
+impl Text {
+    /// `3 h`, `1 h 30 min`, `45 min` (Swahili puts the unit first: `saa 3`, `dakika 45`).
+    pub fn duration(&self, secs: u64) -> String {
+        let (h, m) = (secs / 3600, secs % 3600 / 60);
+        let m = if h == 0 && m == 0 && secs > 0 { 1 } else { m };
+        let part = |n: u64, unit: &str| match self.lang {
+            Lang::En => format!("{n} {unit}"),
+            Lang::Sw => format!("{unit} {n}"),
+        };
+        match (h, m) {
+            (0, m) => part(m, self.minutes),
+            (h, 0) => part(h, self.hours),
+            (h, m) => format!("{} {}", part(h, self.hours), part(m, self.minutes)),
+        }
+    }
+
+    /// `2 h 59 min left` / `zimebaki saa 2 dakika 59`.
+    pub fn time_left(&self, secs: u64) -> String {
+        match self.lang {
+            Lang::En => format!("{} {}", self.duration(secs), self.left),
+            Lang::Sw => format!("{} {}", self.left, self.duration(secs)),
+        }
+    }
+
+    pub fn voucher_problem(&self, p: VoucherProblem) -> &'static str {
+        match (self.lang, p) {
+            (Lang::En, VoucherProblem::Unknown) => "That voucher code is not valid.",
+            (Lang::En, VoucherProblem::Used) => "That voucher has already been used.",
+            (Lang::En, VoucherProblem::Revoked | VoucherProblem::Expired) => {
+                "That voucher is no longer valid."
+            }
+            (Lang::Sw, VoucherProblem::Unknown) => "Namba hiyo ya vocha si sahihi.",
+            (Lang::Sw, VoucherProblem::Used) => "Vocha hiyo imeshatumika.",
+            (Lang::Sw, VoucherProblem::Revoked | VoucherProblem::Expired) => {
+                "Vocha hiyo haifai tena."
+            }
+        }
+    }
+
+    pub fn bad_phone(&self) -> &'static str {
+        match self.lang {
+            Lang::En => "That is not an M-Pesa number. Type it like 0712 345 678.",
+            Lang::Sw => "Hiyo si namba ya M-Pesa. Iandike hivi: 0712 345 678.",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(EN.duration(10800), "3 h");
+        assert_eq!(EN.duration(5400), "1 h 30 min");
+        assert_eq!(EN.time_left(10740), "2 h 59 min left");
+        assert_eq!(EN.duration(20), "1 min");
+        assert_eq!(SW.duration(10800), "saa 3");
+        assert_eq!(SW.time_left(10740), "zimebaki saa 2 dakika 59");
+    }
+}

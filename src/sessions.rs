@@ -1,0 +1,531 @@
+//! Sessions: grant, extend, revoke, expire and restore — the one place that keeps the database
+//! and the kernel agreeing. Every change commits to the store first; then one worker task, the
+//! only one that talks to the gate, reads the committed truth for the devices that changed and
+//! applies it in one batch. Because the worker applies state rather than replaying messages,
+//! reordering cannot leave the kernel behind the database; if the gate fails, the worker re-syncs
+//! everything on its next round.
+//! Touches: the store and the gate. Never: HTTP, Daraja.
+
+use crate::clock::{Clock, Unix};
+use crate::gate::{self, Change, Gate};
+
+use crate::mac::Mac;
+use crate::store::payments::Settlement;
+use crate::store::sessions::{EndReason, Grant, Session, Source};
+use crate::store::{self, events, packages, payments, vouchers, Store};
+use crate::voucher::VoucherCode;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// How often the kernel is checked for a missing table (e.g. after `nft flush ruleset`).
+const WATCHDOG_EVERY: Duration = Duration::from_secs(2);
+/// A wall clock that disagrees with the steady clock by more than this has been set (NTP
+/// after boot; routers without a battery clock start years off). Smaller drifts are NTP slewing.
+const CLOCK_JUMP: i64 = 30;
+
+/// Why a voucher does not open the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum VoucherProblem {
+    #[error("no such voucher")]
+    Unknown,
+    #[error("voucher already used")]
+    Used,
+    #[error("voucher revoked")]
+    Revoked,
+    #[error("voucher expired")]
+    Expired,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("{0}")]
+    Voucher(VoucherProblem),
+}
+
+/// Keeps sessions in the database and the kernel in step.
+pub struct Sessions {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    /// To the gate worker: devices whose kernel state must be brought up to date.
+    jobs: mpsc::UnboundedSender<Job>,
+    /// Woken when a session is added or changed, so the expiry loop re-plans.
+    changed: Notify,
+}
+
+/// Work for the gate worker.
+enum Job {
+    /// Bring this device's kernel state in line with the database; reply when applied.
+    Refresh {
+        mac: Mac,
+        ip: Option<IpAddr>,
+        done: Option<oneshot::Sender<()>>,
+    },
+    /// Re-install the whole gate from the database.
+    Resync { done: Option<oneshot::Sender<()>> },
+    /// Watchdog: re-install only if the table went missing from the kernel.
+    Check,
+}
+
+impl Sessions {
+    /// Creates the service and starts its gate worker (call inside a tokio runtime).
+    pub fn new(store: Store, gate: Arc<dyn Gate>, clock: Arc<dyn Clock>) -> Arc<Self> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let worker = Worker {
+            store: store.clone(),
+            gate,
+            clock: clock.clone(),
+            healthy: true,
+        };
+        tokio::spawn(worker.run(rx));
+        Arc::new(Sessions {
+            store,
+            clock,
+            jobs: tx,
+            changed: Notify::new(),
+        })
+    }
+
+    pub fn now(&self) -> Unix {
+        self.clock.now()
+    }
+
+    /// Adds time for a device (owner's gift or CLI `auth`).
+    pub async fn grant(&self, g: Grant) -> Result<Session, Error> {
+        let now = self.now();
+        let s = self
+            .store
+            .transact(move |tx| {
+                let s = store::sessions::grant(tx, &g, now)?;
+                events::record(
+                    tx,
+                    now,
+                    "session.grant",
+                    Some(g.mac),
+                    None,
+                    &format!("{}s by {:?}", g.duration_s, g.source),
+                )?;
+                Ok(s)
+            })
+            .await?;
+        self.admit(&s).await;
+        Ok(s)
+    }
+
+    /// Settles a payment and, if it was paid, grants its time — in one transaction, once.
+    /// Returns the session if this call is the one that granted.
+    pub async fn settle(
+        &self,
+        payment_id: i64,
+        state: payments::PaymentState,
+        code: Option<i64>,
+        desc: String,
+        receipt: Option<String>,
+    ) -> Result<Option<Session>, store::Error> {
+        let now = self.now();
+        let granted = self
+            .store
+            .transact(move |tx| {
+                let settlement = Settlement {
+                    state,
+                    result_code: code,
+                    result_desc: &desc,
+                    receipt: receipt.as_deref(),
+                };
+                if !payments::settle(tx, payment_id, &settlement, now)? {
+                    return Ok(None);
+                }
+                let p =
+                    payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                let detail = format!(
+                    "{} code={} {}",
+                    state.as_str(),
+                    code.map_or("-".into(), |c| c.to_string()),
+                    desc
+                );
+                events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
+                if state != payments::PaymentState::Paid {
+                    return Ok(None);
+                }
+                let g = Grant {
+                    mac: p.mac,
+                    ip: p.ip,
+                    source: Source::Payment,
+                    source_ref: Some(p.id.to_string()),
+                    package_id: Some(p.package_id),
+                    duration_s: p.duration_s,
+                    down: p.down,
+                    up: p.up,
+                };
+                let s = store::sessions::grant(tx, &g, now)?;
+                events::record(
+                    tx,
+                    now,
+                    "session.grant",
+                    Some(p.mac),
+                    Some(p.id),
+                    &format!("{}s paid", p.duration_s),
+                )?;
+                Ok(Some(s))
+            })
+            .await?;
+        if let Some(s) = &granted {
+            self.admit(s).await;
+        }
+        Ok(granted)
+    }
+
+    /// Redeems a voucher for `g.mac`: the package's time, once.
+    pub async fn redeem(
+        &self,
+        code: VoucherCode,
+        mac: Mac,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<Session, Error> {
+        let now = self.now();
+        let out = self
+            .store
+            .transact(move |tx| {
+                let Some(v) = vouchers::get(tx, code.as_str())? else {
+                    return Ok(Err(VoucherProblem::Unknown));
+                };
+                match v.state.as_str() {
+                    "used" => return Ok(Err(VoucherProblem::Used)),
+                    "revoked" => return Ok(Err(VoucherProblem::Revoked)),
+                    _ => {}
+                }
+                if v.expires_at.is_some_and(|e| e <= now) {
+                    return Ok(Err(VoucherProblem::Expired));
+                }
+                let Some(pkg) = packages::get(tx, v.package_id)? else {
+                    return Ok(Err(VoucherProblem::Revoked));
+                };
+                if !vouchers::mark_used(tx, code.as_str(), mac, now)? {
+                    return Ok(Err(VoucherProblem::Used));
+                }
+                let g = Grant {
+                    mac,
+                    ip,
+                    source: Source::Voucher,
+                    source_ref: Some(code.as_str().to_string()),
+                    package_id: Some(pkg.id),
+                    duration_s: pkg.duration_s,
+                    down: pkg.down,
+                    up: pkg.up,
+                };
+                let s = store::sessions::grant(tx, &g, now)?;
+                events::record(
+                    tx,
+                    now,
+                    "voucher.redeemed",
+                    Some(mac),
+                    None,
+                    &format!("{} {}", code, pkg.name),
+                )?;
+                Ok(Ok(s))
+            })
+            .await?
+            .map_err(Error::Voucher)?;
+        self.admit(&out).await;
+        Ok(out)
+    }
+
+    /// Ends `mac`'s session now (owner's kick). Returns the session that was ended.
+    pub async fn revoke(&self, mac: Mac) -> Result<Option<Session>, Error> {
+        let now = self.now();
+        let ended = self
+            .store
+            .transact(move |tx| {
+                let s = store::sessions::end(tx, mac, EndReason::Revoked, now)?;
+                if s.is_some() {
+                    events::record(tx, now, "session.revoke", Some(mac), None, "kicked")?;
+                }
+                Ok(s)
+            })
+            .await?;
+        if let Some(s) = &ended {
+            self.apply(vec![(s.mac, s.ip)]).await;
+        }
+        Ok(ended)
+    }
+
+    /// The session of `mac` with time left, if any.
+    pub async fn active(&self, mac: Mac) -> Result<Option<Session>, Error> {
+        let now = self.now();
+        let s = self
+            .store
+            .call(move |c| store::sessions::open_for(c, mac))
+            .await?;
+        Ok(s.filter(|s| s.expires_at > now))
+    }
+
+    /// Every session with time left.
+    pub async fn online(&self) -> Result<Vec<Session>, Error> {
+        let now = self.now();
+        let all = self.store.call(store::sessions::open).await?;
+        Ok(all.into_iter().filter(|s| s.expires_at > now).collect())
+    }
+
+    /// Ends every session whose time is up and evicts it from the kernel in one batch.
+    /// (The kernel already dropped them by its own timeout; this removes shaping and connections.)
+    pub async fn expire_due(&self) -> Result<usize, Error> {
+        let ended = self.end_due().await?;
+        if !ended.is_empty() {
+            log::info!("expired {} sessions", ended.len());
+            self.apply(ended.iter().map(|s| (s.mac, s.ip)).collect())
+                .await;
+        }
+        Ok(ended.len())
+    }
+
+    /// Ends, in the database only, every session whose time is up.
+    async fn end_due(&self) -> Result<Vec<Session>, Error> {
+        let now = self.now();
+        let ended = self
+            .store
+            .transact(move |tx| {
+                let due = store::sessions::due(tx, now)?;
+                for s in &due {
+                    store::sessions::end(tx, s.mac, EndReason::Expired, s.expires_at)?;
+                    events::record(tx, now, "session.expire", Some(s.mac), None, "time up")?;
+                }
+                Ok(due)
+            })
+            .await?;
+        Ok(ended)
+    }
+
+    /// Start-up: ends what ran out while Lango was down, then installs the gate from scratch with
+    /// exactly the sessions that still have time, in one batch. Returns how many were restored.
+    pub async fn restore(&self) -> Result<usize, Error> {
+        let expired = self.end_due().await?.len();
+        let n = self.online().await?.len();
+        self.send(|done| Job::Resync { done }).await;
+        log::info!("restored {n} sessions into the gate ({expired} ran out while stopped)");
+        Ok(n)
+    }
+
+    /// Applies a session's current state to the kernel and waits until it is there.
+    async fn admit(&self, s: &Session) {
+        self.refresh(s.mac, s.ip).await;
+        self.changed.notify_one();
+    }
+
+    async fn refresh(&self, mac: Mac, ip: Option<IpAddr>) {
+        self.send(|done| Job::Refresh { mac, ip, done }).await;
+    }
+
+    async fn apply(&self, evicted: Vec<(Mac, Option<IpAddr>)>) {
+        let mut waits = vec![];
+        for (mac, ip) in evicted {
+            let (tx, rx) = oneshot::channel();
+            let _ = self.jobs.send(Job::Refresh {
+                mac,
+                ip,
+                done: Some(tx),
+            });
+            waits.push(rx);
+        }
+        for w in waits {
+            let _ = w.await;
+        }
+    }
+
+    async fn send(&self, job: impl FnOnce(Option<oneshot::Sender<()>>) -> Job) {
+        let (tx, rx) = oneshot::channel();
+        if self.jobs.send(job(Some(tx))).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Runs forever: ends sessions when their time is up, and re-installs the gate when it
+    /// went missing (e.g. `nft flush ruleset`).
+    pub async fn run(self: Arc<Self>) {
+        let mut last_check = tokio::time::Instant::now();
+        let mut clock_seen = (self.now(), self.clock.monotonic());
+        loop {
+            let next = self
+                .store
+                .call(store::sessions::next_expiry)
+                .await
+                .ok()
+                .flatten();
+            let wait = match next {
+                Some(at) => Duration::from_secs((at - self.now()).clamp(0, 3600) as u64),
+                None => WATCHDOG_EVERY,
+            }
+            .min(WATCHDOG_EVERY);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.changed.notified() => {}
+            }
+            // Before expiring anything: a clock that was just set must not end everyone's time.
+            if let Err(e) = self.follow_clock(&mut clock_seen).await {
+                log::error!("following a clock change: {e}");
+            }
+            if let Err(e) = self.expire_due().await {
+                log::error!("expiring sessions: {e}");
+            }
+            if last_check.elapsed() >= WATCHDOG_EVERY {
+                last_check = tokio::time::Instant::now();
+                let _ = self.jobs.send(Job::Check);
+            }
+        }
+    }
+
+    /// Detects a wall-clock jump since `seen` and moves open sessions with it, so that the time
+    /// customers have left stays what it was. The kernel's timeouts are steady already.
+    async fn follow_clock(&self, seen: &mut (Unix, Duration)) -> Result<(), Error> {
+        let (wall, steady) = (self.now(), self.clock.monotonic());
+        let expected = seen.0 + steady.saturating_sub(seen.1).as_secs() as i64;
+        *seen = (wall, steady);
+        let jump = wall - expected;
+        if jump.abs() <= CLOCK_JUMP {
+            return Ok(());
+        }
+        let moved = self
+            .store
+            .transact(move |tx| {
+                let n = store::sessions::shift_open(tx, jump)?;
+                events::record(
+                    tx,
+                    wall,
+                    "clock.jump",
+                    None,
+                    None,
+                    &format!("{jump:+} s; {n} sessions moved"),
+                )?;
+                Ok(n)
+            })
+            .await?;
+        log::warn!("wall clock jumped {jump:+} s; moved {moved} open sessions so their time left is unchanged");
+        Ok(())
+    }
+
+    /// Removes Lango from the kernel (clean stop). Sessions stay in the database.
+    pub async fn teardown(&self, gate: Arc<dyn Gate>) {
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || gate.teardown()).await {
+            log::error!("gate teardown: {e}");
+        }
+    }
+}
+
+/// The only task that talks to the gate.
+struct Worker {
+    store: Store,
+    gate: Arc<dyn Gate>,
+    clock: Arc<dyn Clock>,
+    /// False after a failed batch: the next round re-syncs everything.
+    healthy: bool,
+}
+
+impl Worker {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Job>) {
+        while let Some(first) = rx.recv().await {
+            // Take everything queued: one kernel batch serves them all.
+            let mut jobs = vec![first];
+            while let Ok(j) = rx.try_recv() {
+                jobs.push(j);
+            }
+            self.round(jobs).await;
+        }
+    }
+
+    async fn round(&mut self, jobs: Vec<Job>) {
+        let mut dirty: Vec<(Mac, Option<IpAddr>)> = vec![];
+        let mut full = !self.healthy;
+        let mut check_only = true;
+        let mut waiting = vec![];
+        for j in jobs {
+            match j {
+                Job::Refresh { mac, ip, done } => {
+                    check_only = false;
+                    if !dirty.iter().any(|(m, _)| *m == mac) {
+                        dirty.push((mac, ip));
+                    }
+                    waiting.extend(done);
+                }
+                Job::Resync { done } => {
+                    full = true;
+                    check_only = false;
+                    waiting.extend(done);
+                }
+                Job::Check => {}
+            }
+        }
+        if check_only && !full {
+            // A watchdog tick: re-install only if the table went missing.
+            let g = self.gate.clone();
+            full = !matches!(
+                tokio::task::spawn_blocking(move || g.installed()).await,
+                Ok(Ok(true))
+            );
+            if full {
+                log::warn!("gate table missing from the kernel; re-installing");
+            }
+        }
+        let result = if full {
+            self.sync().await
+        } else if dirty.is_empty() {
+            Ok(())
+        } else {
+            self.update(dirty).await
+        };
+        match result {
+            Ok(()) => self.healthy = true,
+            Err(e) => {
+                log::error!("gate: {e:#}; full re-sync on the next round");
+                self.healthy = false;
+            }
+        }
+        for w in waiting {
+            let _ = w.send(());
+        }
+    }
+
+    async fn sync(&self) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let open = self.store.call(store::sessions::open).await?;
+        let clients: Vec<_> = open
+            .iter()
+            .filter(|s| s.expires_at > now)
+            .map(|s| client(s, now))
+            .collect();
+        let g = self.gate.clone();
+        tokio::task::spawn_blocking(move || g.sync(&clients)).await??;
+        Ok(())
+    }
+
+    async fn update(&self, dirty: Vec<(Mac, Option<IpAddr>)>) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let changes = self
+            .store
+            .call(move |c| {
+                let mut out = Vec::with_capacity(dirty.len());
+                for (mac, ip) in dirty {
+                    match store::sessions::open_for(c, mac)? {
+                        Some(s) if s.expires_at > now => out.push(Change::Admit(client(&s, now))),
+                        _ => out.push(Change::Evict { mac, ip }),
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        let g = self.gate.clone();
+        tokio::task::spawn_blocking(move || g.apply(&changes)).await??;
+        Ok(())
+    }
+}
+
+fn client(s: &Session, now: Unix) -> gate::Client {
+    gate::Client {
+        mac: s.mac,
+        ip: s.ip,
+        seconds: s.seconds_left(now),
+        down: s.down,
+        up: s.up,
+    }
+}

@@ -1,0 +1,337 @@
+//! The simulator's HTTP face: routes, OAuth tokens, the pushes it has accepted, and callbacks.
+//! Touches: its own memory, and the callback URL from `SimOptions` (over reqwest). Never: Lango's state.
+
+use super::outcomes::{self, Outcome};
+use super::rules::{self, Refusal};
+use super::{SimOptions, SimPush};
+use crate::clock::{eat_timestamp, Clock, SystemClock};
+use crate::server::{self, Request, Response};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
+use hyper::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+/// Daraja's request bodies are well under a kilobyte.
+const MAX_BODY: usize = 16 * 1024;
+const OAUTH: &str = "/oauth/v1/generate";
+const STK_PUSH: &str = "/mpesa/stkpush/v1/processrequest";
+const STK_QUERY: &str = "/mpesa/stkpushquery/v1/query";
+/// A callback receiver that hangs must not keep tasks around.
+const CALLBACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Everything a simulator remembers.
+pub struct State {
+    pub opts: SimOptions,
+    /// Access token -> when it stops working.
+    tokens: Mutex<HashMap<String, Instant>>,
+    tokens_issued: AtomicU64,
+    pushes: Mutex<Pushes>,
+    counter: AtomicU64,
+    random: RandomState,
+    callbacks: Option<reqwest::Client>,
+}
+
+#[derive(Default)]
+struct Pushes {
+    list: Vec<Accepted>,
+    by_checkout_id: HashMap<String, usize>,
+}
+
+struct Accepted {
+    push: SimPush,
+    at: Instant,
+    outcome: Outcome,
+}
+
+impl State {
+    pub fn new(opts: SimOptions) -> State {
+        let callbacks = opts
+            .callback_override
+            .as_ref()
+            .and_then(|_| callback_client());
+        State {
+            opts,
+            tokens: Mutex::default(),
+            tokens_issued: AtomicU64::new(0),
+            pushes: Mutex::default(),
+            counter: AtomicU64::new(0),
+            random: RandomState::new(),
+            callbacks,
+        }
+    }
+
+    pub fn pushes(&self) -> Vec<SimPush> {
+        lock(&self.pushes)
+            .list
+            .iter()
+            .map(|a| a.push.clone())
+            .collect()
+    }
+
+    pub fn tokens_issued(&self) -> u64 {
+        self.tokens_issued.load(Ordering::Relaxed)
+    }
+
+    pub fn revoke_tokens(&self) {
+        lock(&self.tokens).clear();
+    }
+
+    fn next(&self) -> u64 {
+        self.counter.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Unpredictable enough for a simulator's tokens and receipts.
+    fn random(&self) -> u64 {
+        self.random.hash_one((self.next(), Instant::now()))
+    }
+
+    /// Like Daraja's `29115-34620561-1`.
+    fn request_id(&self) -> String {
+        format!("{:05}-{:08}-1", self.random() % 100_000, self.next())
+    }
+}
+
+/// Routes one request.
+pub async fn handle(state: &State, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    let allowed = match path.as_str() {
+        OAUTH => Method::GET,
+        STK_PUSH | STK_QUERY => Method::POST,
+        _ => return refuse(state, 404, "404.001.01", "Resource not found"),
+    };
+    if req.method() != allowed {
+        return refuse(state, 405, "405.001", "Method Not Allowed");
+    }
+    if path == OAUTH {
+        return oauth(state, &req);
+    }
+    if !bearer_ok(state, &req) {
+        return refuse(state, 404, "404.001.03", "Invalid Access Token");
+    }
+    let is_json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !is_json {
+        // What the live Daraja answers to a body it cannot read as JSON.
+        return refusal(state, Refusal::invalid("BusinessShortCode"));
+    }
+    let body = match server::read_body(req, MAX_BODY).await {
+        Ok(b) => serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null),
+        Err(e) => {
+            log::debug!("sim: {path}: {e}");
+            return refusal(state, Refusal::invalid("BusinessShortCode"));
+        }
+    };
+    let now = SystemClock.now();
+    if path == STK_PUSH {
+        match rules::check_push(&body, &state.opts, now) {
+            Ok(push) => accept_push(state, push, now),
+            Err(r) => refusal(state, r),
+        }
+    } else {
+        match rules::check_query(&body, &state.opts, now) {
+            Ok(checkout_id) => query(state, &checkout_id),
+            Err(r) => refusal(state, r),
+        }
+    }
+}
+
+/// `GET /oauth/v1/generate?grant_type=client_credentials` with Basic auth.
+fn oauth(state: &State, req: &Request) -> Response {
+    let query = server::form_pairs(req.uri().query().unwrap_or(""));
+    if server::form_value(&query, "grant_type").as_deref() != Some("client_credentials") {
+        return refuse(state, 400, "400.008.02", "Invalid grant type passed");
+    }
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(encoded) = header.strip_prefix("Basic ") else {
+        return refuse(state, 400, "400.008.01", "Invalid Authentication passed");
+    };
+    let expected = format!("{}:{}", state.opts.consumer_key, state.opts.consumer_secret);
+    if BASE64.decode(encoded.trim()).ok().as_deref() != Some(expected.as_bytes()) {
+        // The live Daraja says nothing more about wrong credentials.
+        return server::text(StatusCode::BAD_REQUEST, "");
+    }
+    let token: String = format!("{:016x}{:016x}", state.random(), state.random())
+        .chars()
+        .take(28)
+        .collect();
+    let now = Instant::now();
+    let mut tokens = lock(&state.tokens);
+    tokens.retain(|_, until| *until > now);
+    tokens.insert(token.clone(), now + state.opts.token_ttl);
+    drop(tokens);
+    state.tokens_issued.fetch_add(1, Ordering::Relaxed);
+    log::debug!("sim: access token issued");
+    server::json(
+        StatusCode::OK,
+        &json!({"access_token": token, "expires_in": state.opts.token_ttl.as_secs().to_string()}),
+    )
+}
+
+fn bearer_ok(state: &State, req: &Request) -> bool {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(token) = header.strip_prefix("Bearer ") else {
+        return false;
+    };
+    lock(&state.tokens)
+        .get(token.trim())
+        .is_some_and(|until| *until > Instant::now())
+}
+
+fn accept_push(state: &State, checked: rules::CheckedPush, now: crate::clock::Unix) -> Response {
+    let n = state.next();
+    let outcome = if checked.party_b_mismatch(&state.opts.shortcode) {
+        Outcome::Final(2028)
+    } else {
+        Outcome::for_phone(&checked.phone)
+    };
+    let push = SimPush {
+        checkout_request_id: format!("ws_CO_{}{n:06}", eat_timestamp(now)),
+        merchant_request_id: format!("{:05}-{n:08}-1", state.random() % 100_000),
+        phone: checked.phone,
+        amount: checked.amount,
+        transaction_type: checked.transaction_type.into(),
+        party_b: checked.party_b,
+        account_reference: checked.account_reference,
+        transaction_desc: checked.transaction_desc,
+        callback_url: checked.callback_url,
+        queries: 0,
+    };
+    log::info!(
+        "sim: STK push {} KES {} outcome {outcome:?}",
+        push.checkout_request_id,
+        push.amount
+    );
+    let answer = json!({
+        "MerchantRequestID": push.merchant_request_id,
+        "CheckoutRequestID": push.checkout_request_id,
+        "ResponseCode": "0",
+        "ResponseDescription": "Success. Request accepted for processing",
+        "CustomerMessage": "Success. Request accepted for processing",
+    });
+    if let (Some(client), Some(url), Outcome::Final(code)) =
+        (&state.callbacks, &state.opts.callback_override, outcome)
+    {
+        let body = outcomes::callback(
+            &push,
+            code,
+            &outcomes::receipt(state.random()),
+            &eat_timestamp(now),
+        );
+        tokio::spawn(send_callback(
+            client.clone(),
+            url.clone(),
+            state.opts.delay,
+            body,
+        ));
+    }
+    let mut pushes = lock(&state.pushes);
+    let index = pushes.list.len();
+    pushes
+        .by_checkout_id
+        .insert(push.checkout_request_id.clone(), index);
+    pushes.list.push(Accepted {
+        push,
+        at: Instant::now(),
+        outcome,
+    });
+    server::json(StatusCode::OK, &answer)
+}
+
+/// Pending until `delay` has passed since the push (alternating Daraja's two shapes), then final.
+fn query(state: &State, checkout_id: &str) -> Response {
+    let mut pushes = lock(&state.pushes);
+    let Some(&i) = pushes.by_checkout_id.get(checkout_id) else {
+        drop(pushes);
+        return refusal(state, Refusal::invalid("CheckoutRequestID"));
+    };
+    let accepted = &mut pushes.list[i];
+    accepted.push.queries += 1;
+    let (status, body) = match accepted.outcome {
+        Outcome::Final(code) if accepted.at.elapsed() >= state.opts.delay => {
+            (200, outcomes::query_final(&accepted.push, code))
+        }
+        _ => outcomes::query_pending(&accepted.push),
+    };
+    server::json(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        &body,
+    )
+}
+
+async fn send_callback(
+    client: reqwest::Client,
+    url: String,
+    delay: std::time::Duration,
+    body: Value,
+) {
+    tokio::time::sleep(delay).await;
+    let sent = client
+        .post(&url)
+        .header(CONTENT_TYPE.as_str(), "application/json")
+        .body(body.to_string())
+        .send()
+        .await;
+    match sent {
+        Ok(r) => log::debug!("sim: callback to {url}: HTTP {}", r.status()),
+        Err(e) => log::warn!("sim: callback to {url}: {e}"),
+    }
+}
+
+fn callback_client() -> Option<reqwest::Client> {
+    let built = crate::payments::daraja::tls_config(None)
+        .map_err(|e| e.to_string())
+        .and_then(|tls| {
+            reqwest::Client::builder()
+                .use_preconfigured_tls(tls)
+                .timeout(CALLBACK_TIMEOUT)
+                .build()
+                .map_err(|e| e.to_string())
+        });
+    match built {
+        Ok(c) => Some(c),
+        Err(e) => {
+            log::warn!("sim: no callbacks: {e}");
+            None
+        }
+    }
+}
+
+fn refusal(state: &State, r: Refusal) -> Response {
+    refuse(state, r.status, r.code, &r.message)
+}
+
+/// Daraja's error envelope.
+fn refuse(state: &State, status: u16, code: &str, message: &str) -> Response {
+    let body = json!({"requestId": state.request_id(), "errorCode": code, "errorMessage": message});
+    server::json(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        &body,
+    )
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every update leaves the value whole, so a panic elsewhere cannot leave it inconsistent.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

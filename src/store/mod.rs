@@ -1,0 +1,147 @@
+//! SQLite: opening, migrations and the one connection; one module per table below.
+//! This room is the only place SQL lives. Touches: the database file. Never: HTTP, the kernel.
+
+pub mod events;
+pub mod packages;
+pub mod payments;
+mod schema;
+pub mod sessions;
+pub mod vouchers;
+
+use crate::mac::Mac;
+use crate::phone::Msisdn;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Why the database could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database schema version {found} is newer than this Lango understands ({known}); upgrade Lango")]
+    TooNew { found: i64, known: i64 },
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The database. Clones share one connection; calls are serialised.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let open_err = |source| Error::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        Self::setup(conn)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn open_in_memory() -> Result<Store> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Store> {
+        // Money is recorded here: a power cut must not lose a committed payment.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn)?;
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` on the connection, blocking. Use `call` from async code.
+    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` inside one write transaction, blocking: all of it commits or none of it.
+    pub fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T>) -> Result<T> {
+        let mut c = self.lock();
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on the connection off the event loop.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let s = self.clone();
+        tokio::task::spawn_blocking(move || s.with(f))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?
+    }
+
+    /// Runs `f` in one write transaction off the event loop.
+    pub async fn transact<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let s = self.clone();
+        tokio::task::spawn_blocking(move || s.write(f))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?
+    }
+}
+
+/// An address as stored: text, so a person reading the database sees `192.168.1.23`.
+pub(crate) struct Ip(pub std::net::IpAddr);
+
+/// Text columns holding Lango's parsed types: written in canonical form, parsed on the way out
+/// (a corrupt value is a conversion error, never a panic).
+macro_rules! text_column {
+    ($t:ty, $to:expr, $from:expr) => {
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(($to)(self)))
+            }
+        }
+        impl FromSql for $t {
+            fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+                let s = v.as_str()?;
+                ($from)(s).map_err(|_| {
+                    FromSqlError::Other(format!("{s:?} is not a {}", stringify!($t)).into())
+                })
+            }
+        }
+    };
+}
+
+text_column!(Mac, |m: &Mac| m.to_string(), |s: &str| s
+    .parse::<Mac>()
+    .map_err(|_| ()));
+text_column!(Msisdn, |m: &Msisdn| m.as_str().to_string(), |s: &str| s
+    .parse::<Msisdn>()
+    .map_err(|_| ()));
+text_column!(Ip, |i: &Ip| i.0.to_string(), |s: &str| s
+    .parse()
+    .map(Ip)
+    .map_err(|_| ()));

@@ -1,0 +1,147 @@
+//! The schema and its migrations. Each migration runs once, in order, in one transaction;
+//! `schema_version` records how far a database has come.
+
+use super::{Error, Result};
+use rusqlite::Connection;
+
+/// Migrations in order; index + 1 is the version they bring the database to.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    "
+    CREATE TABLE packages (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT    NOT NULL,
+        duration_s  INTEGER NOT NULL CHECK (duration_s > 0),
+        down_kbps   INTEGER NOT NULL CHECK (down_kbps > 0),
+        up_kbps     INTEGER NOT NULL CHECK (up_kbps > 0),
+        price_kes   INTEGER NOT NULL CHECK (price_kes > 0),
+        active      INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE payments (
+        id                  INTEGER PRIMARY KEY,
+        mac                 TEXT    NOT NULL,
+        ip                  TEXT,
+        phone               TEXT    NOT NULL,
+        package_id          INTEGER NOT NULL REFERENCES packages(id),
+        package_name        TEXT    NOT NULL,
+        amount_kes          INTEGER NOT NULL,
+        duration_s          INTEGER NOT NULL,
+        down_kbps           INTEGER NOT NULL,
+        up_kbps             INTEGER NOT NULL,
+        state               TEXT    NOT NULL,
+        checkout_request_id TEXT    UNIQUE,
+        merchant_request_id TEXT,
+        result_code         INTEGER,
+        result_desc         TEXT,
+        receipt             TEXT,
+        created_at          INTEGER NOT NULL,
+        updated_at          INTEGER NOT NULL
+    );
+    CREATE INDEX payments_state ON payments(state);
+    CREATE INDEX payments_mac ON payments(mac, created_at);
+    CREATE INDEX payments_phone ON payments(phone, created_at);
+    CREATE TABLE sessions (
+        id          INTEGER PRIMARY KEY,
+        mac         TEXT    NOT NULL,
+        ip          TEXT,
+        source      TEXT    NOT NULL,
+        source_ref  TEXT,
+        package_id  INTEGER,
+        down_kbps   INTEGER NOT NULL,
+        up_kbps     INTEGER NOT NULL,
+        started_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        ended_at    INTEGER,
+        end_reason  TEXT
+    );
+    CREATE UNIQUE INDEX sessions_one_open_per_mac ON sessions(mac) WHERE ended_at IS NULL;
+    CREATE TABLE vouchers (
+        code        TEXT    PRIMARY KEY,
+        package_id  INTEGER NOT NULL REFERENCES packages(id),
+        batch       TEXT    NOT NULL,
+        state       TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER,
+        used_by_mac TEXT,
+        used_at     INTEGER
+    );
+    CREATE TABLE admin (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        password_hash TEXT NOT NULL,
+        updated_at    INTEGER NOT NULL
+    );
+    CREATE TABLE events (
+        id         INTEGER PRIMARY KEY,
+        at         INTEGER NOT NULL,
+        kind       TEXT    NOT NULL,
+        mac        TEXT,
+        payment_id INTEGER,
+        detail     TEXT    NOT NULL
+    );
+    CREATE INDEX events_at ON events(at);
+    INSERT INTO packages (name, duration_s, down_kbps, up_kbps, price_kes) VALUES
+        ('Basic',    3600,  2000,  1000, 20),
+        ('Standard', 10800, 5000,  2000, 50),
+        ('Premium',  21600, 10000, 4000, 100),
+        ('Ultra',    86400, 20000, 8000, 300);
+    ",
+];
+
+/// Brings the database to the newest schema.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let found: i64 = conn
+        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(0),
+            e => Err(e),
+        })?;
+    let known = MIGRATIONS.len() as i64;
+    if found > known {
+        return Err(Error::TooNew { found, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute("DELETE FROM schema_version", [])?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [i as i64 + 1],
+        )?;
+        tx.commit()?;
+        log::info!("database migrated to schema version {}", i + 1);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_seeds_four_packages() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c).unwrap();
+        migrate(&mut c).unwrap();
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM packages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 4);
+        let v: i64 = c
+            .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn refuses_a_newer_database() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c).unwrap();
+        c.execute("UPDATE schema_version SET version = 99", [])
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut c),
+            Err(Error::TooNew { found: 99, .. })
+        ));
+    }
+}

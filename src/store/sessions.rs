@@ -1,0 +1,283 @@
+//! The `sessions` table: who is online, since when, until when, and why it ended.
+//! At most one open session per MAC (a unique partial index enforces it).
+
+use super::{Ip, Result};
+use crate::clock::Unix;
+use crate::mac::Mac;
+use crate::units::Kbps;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::net::IpAddr;
+
+/// What paid for a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Payment,
+    Voucher,
+    /// The owner (CLI or admin page).
+    Admin,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Payment => "payment",
+            Source::Voucher => "voucher",
+            Source::Admin => "admin",
+        }
+    }
+    fn parse(s: &str) -> Option<Source> {
+        Some(match s {
+            "payment" => Source::Payment,
+            "voucher" => Source::Voucher,
+            "admin" => Source::Admin,
+            _ => return None,
+        })
+    }
+}
+
+/// Why a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    Expired,
+    /// Kicked by the owner.
+    Revoked,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Expired => "expired",
+            EndReason::Revoked => "revoked",
+        }
+    }
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Session {
+    pub id: i64,
+    pub mac: Mac,
+    pub ip: Option<IpAddr>,
+    pub source: Source,
+    /// Payment id or voucher code.
+    pub source_ref: Option<String>,
+    pub package_id: Option<i64>,
+    pub down: Kbps,
+    pub up: Kbps,
+    pub started_at: Unix,
+    pub expires_at: Unix,
+    pub ended_at: Option<Unix>,
+    pub end_reason: Option<String>,
+}
+
+impl Session {
+    pub fn seconds_left(&self, now: Unix) -> u64 {
+        (self.expires_at - now).max(0) as u64
+    }
+}
+
+/// Time to add for a device.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub mac: Mac,
+    pub ip: Option<IpAddr>,
+    pub source: Source,
+    pub source_ref: Option<String>,
+    pub package_id: Option<i64>,
+    pub duration_s: u32,
+    pub down: Kbps,
+    pub up: Kbps,
+}
+
+const COLUMNS: &str =
+    "id, mac, ip, source, source_ref, package_id, down_kbps, up_kbps, started_at, expires_at, ended_at, end_reason";
+
+fn from_row(r: &Row) -> rusqlite::Result<Session> {
+    let source: String = r.get(3)?;
+    Ok(Session {
+        id: r.get(0)?,
+        mac: r.get(1)?,
+        ip: r.get::<_, Option<Ip>>(2)?.map(|i| i.0),
+        source: Source::parse(&source).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                3,
+                rusqlite::types::Type::Text,
+                format!("source {source:?}").into(),
+            )
+        })?,
+        source_ref: r.get(4)?,
+        package_id: r.get(5)?,
+        down: Kbps(r.get(6)?),
+        up: Kbps(r.get(7)?),
+        started_at: r.get(8)?,
+        expires_at: r.get(9)?,
+        ended_at: r.get(10)?,
+        end_reason: r.get(11)?,
+    })
+}
+
+fn query(c: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Session>> {
+    let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM sessions {filter}"))?;
+    let rows = st
+        .query_map(args, from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// The session of `mac` that has not been ended (it may have run out of time already).
+pub fn open_for(c: &Connection, mac: Mac) -> Result<Option<Session>> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE mac = ?1 AND ended_at IS NULL"
+    ))?;
+    Ok(st.query_row([mac], from_row).optional()?)
+}
+
+/// Every session not yet ended.
+pub fn open(c: &Connection) -> Result<Vec<Session>> {
+    query(c, "WHERE ended_at IS NULL ORDER BY expires_at", [])
+}
+
+/// Open sessions whose time has run out by `now`.
+pub fn due(c: &Connection, now: Unix) -> Result<Vec<Session>> {
+    query(
+        c,
+        "WHERE ended_at IS NULL AND expires_at <= ?1 ORDER BY expires_at",
+        [now],
+    )
+}
+
+/// The earliest expiry among open sessions.
+pub fn next_expiry(c: &Connection) -> Result<Option<Unix>> {
+    Ok(c.query_row(
+        "SELECT min(expires_at) FROM sessions WHERE ended_at IS NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Adds time for `g.mac`: extends its running session, or starts a new one.
+/// An extension keeps the faster of the old and new speeds, so buying a short cheap package
+/// never slows down time already paid for at a higher speed.
+pub fn grant(c: &Connection, g: &Grant, now: Unix) -> Result<Session> {
+    if let Some(s) = open_for(c, g.mac)? {
+        if s.expires_at > now {
+            c.execute(
+                "UPDATE sessions SET expires_at = expires_at + ?2, down_kbps = max(down_kbps, ?3), up_kbps = max(up_kbps, ?4),
+                        ip = COALESCE(?5, ip)
+                 WHERE id = ?1",
+                params![s.id, g.duration_s, g.down.0, g.up.0, g.ip.map(Ip)],
+            )?;
+            return Ok(query(c, "WHERE id = ?1", [s.id])?.remove(0));
+        }
+        end(c, g.mac, EndReason::Expired, s.expires_at)?;
+    }
+    c.execute(
+        "INSERT INTO sessions (mac, ip, source, source_ref, package_id, down_kbps, up_kbps, started_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            g.mac,
+            g.ip.map(Ip),
+            g.source.as_str(),
+            g.source_ref,
+            g.package_id,
+            g.down.0,
+            g.up.0,
+            now,
+            now + i64::from(g.duration_s)
+        ],
+    )?;
+    Ok(query(c, "WHERE id = ?1", [c.last_insert_rowid()])?.remove(0))
+}
+
+/// Moves every open session's times by `secs` (the wall clock jumped; paid time must not).
+pub fn shift_open(c: &Connection, secs: i64) -> Result<usize> {
+    Ok(c.execute(
+        "UPDATE sessions SET started_at = started_at + ?1, expires_at = expires_at + ?1 WHERE ended_at IS NULL",
+        [secs],
+    )?)
+}
+
+/// Ends the open session of `mac`, if any, and returns it as it was.
+pub fn end(c: &Connection, mac: Mac, reason: EndReason, now: Unix) -> Result<Option<Session>> {
+    let Some(s) = open_for(c, mac)? else {
+        return Ok(None);
+    };
+    c.execute(
+        "UPDATE sessions SET ended_at = ?2, end_reason = ?3 WHERE id = ?1",
+        params![s.id, now, reason.as_str()],
+    )?;
+    Ok(Some(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn g(mac: &str, secs: u32, down: u32) -> Grant {
+        Grant {
+            mac: mac.parse().unwrap(),
+            ip: None,
+            source: Source::Admin,
+            source_ref: None,
+            package_id: None,
+            duration_s: secs,
+            down: Kbps(down),
+            up: Kbps(1000),
+        }
+    }
+
+    #[test]
+    fn buying_again_extends_and_keeps_the_faster_speed() {
+        let s = Store::open_in_memory().unwrap();
+        s.with(|c| {
+            let a = grant(c, &g("aa:bb:cc:dd:ee:01", 3600, 5000), 1000)?;
+            let b = grant(c, &g("aa:bb:cc:dd:ee:01", 600, 2000), 2000)?;
+            assert_eq!(a.id, b.id);
+            assert_eq!(b.expires_at, 1000 + 3600 + 600);
+            assert_eq!(b.down, Kbps(5000));
+            assert_eq!(open(c)?.len(), 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_grant_after_expiry_starts_a_new_session() {
+        let s = Store::open_in_memory().unwrap();
+        s.with(|c| {
+            let a = grant(c, &g("aa:bb:cc:dd:ee:01", 60, 5000), 1000)?;
+            assert_eq!(due(c, 1059)?.len(), 0);
+            assert_eq!(due(c, 1060)?.len(), 1);
+            let b = grant(c, &g("aa:bb:cc:dd:ee:01", 60, 2000), 5000)?;
+            assert_ne!(a.id, b.id);
+            assert_eq!(
+                (b.started_at, b.expires_at, b.down),
+                (5000, 5060, Kbps(2000))
+            );
+            let ended: (i64, String) = c.query_row(
+                "SELECT ended_at, end_reason FROM sessions WHERE id = ?1",
+                [a.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            assert_eq!(ended, (1060, "expired".into()));
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn end_closes_the_open_session_only() {
+        let s = Store::open_in_memory().unwrap();
+        s.with(|c| {
+            let mac: Mac = "aa:bb:cc:dd:ee:01".parse().unwrap();
+            assert!(end(c, mac, EndReason::Revoked, 5)?.is_none());
+            grant(c, &g("aa:bb:cc:dd:ee:01", 60, 5000), 1000)?;
+            assert!(end(c, mac, EndReason::Revoked, 1010)?.is_some());
+            assert!(open_for(c, mac)?.is_none());
+            assert_eq!(next_expiry(c)?, None);
+            Ok(())
+        })
+        .unwrap();
+    }
+}

@@ -1,0 +1,235 @@
+//! A Lango on loopback for integration tests: real HTTP, real SQLite, the simulator over HTTP,
+//! a recording gate, a neighbour table file, and a clock the test moves.
+#![allow(dead_code)]
+
+use lango::clock::{Clock, ManualClock};
+use lango::config::Config;
+use lango::daemon::{Daemon, Parts};
+use lango::gate::neigh::Neighbours;
+use lango::gate::LogGate;
+use lango::mac::Mac;
+use lango::sim::{SimOptions, Simulator};
+use serde_json::Value;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Phones 1..=20 live at 127.0.0.N with MAC 02:aa:00:00:00:NN; 127.0.0.99 has no neighbour entry.
+pub fn phone_ip(n: u8) -> IpAddr {
+    IpAddr::from([127, 0, 0, n])
+}
+
+pub fn phone_mac(n: u8) -> Mac {
+    Mac([0x02, 0xaa, 0, 0, 0, n])
+}
+
+pub const UNKNOWN_PHONE: u8 = 99;
+
+pub struct Lab {
+    pub dir: PathBuf,
+    pub sim_url: String,
+    pub sim: Simulator,
+    pub clock: ManualClock,
+    pub gate: Arc<LogGate>,
+    pub daemon: Option<Daemon>,
+    pub portal: SocketAddr,
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "lango-test-{name}-{}-{}",
+        std::process::id(),
+        lango::random::hex::<4>()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+impl Lab {
+    /// Starts a simulator and a Lango. `sim_delay`: how long the simulated customer takes.
+    pub async fn start(name: &str, sim_delay: Duration) -> Lab {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = temp_dir(name);
+        let mut arp = String::from(
+            "IP address       HW type     Flags       HW address            Mask     Device\n",
+        );
+        for n in 1..=20u8 {
+            arp += &format!(
+                "{}        0x1         0x2         {}     *        br-lan\n",
+                phone_ip(n),
+                phone_mac(n)
+            );
+        }
+        std::fs::write(dir.join("arp"), arp).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim_url = format!("http://{}", listener.local_addr().unwrap());
+        let sim = Simulator::new(SimOptions {
+            delay: sim_delay,
+            ..Default::default()
+        });
+        tokio::spawn(sim.clone().serve(listener));
+        let mut lab = Lab {
+            dir,
+            sim_url,
+            sim,
+            clock: ManualClock::new(lango::clock::SystemClock.now()),
+            gate: Arc::new(LogGate::new()),
+            daemon: None,
+            portal: "127.0.0.1:0".parse().unwrap(),
+        };
+        lab.boot().await;
+        lab
+    }
+
+    pub fn config(&self) -> Config {
+        let mut c = Config::for_demo(&self.dir, &self.sim_url);
+        c.admin_listen = "127.0.0.1:0".parse().unwrap();
+        c.daraja.poll_first = Duration::from_millis(50);
+        c.daraja.poll_interval = Duration::from_millis(50);
+        c.daraja.poll_timeout = Duration::from_secs(120);
+        c
+    }
+
+    /// (Re)starts Lango on the same database and gate, as after a crash.
+    pub async fn boot(&mut self) {
+        let parts = Parts {
+            gate: self.gate.clone(),
+            neighbours: Neighbours::from_arp_file(self.dir.join("arp")),
+            clock: Arc::new(self.clock.clone()),
+            portal_listen: Some("127.0.0.1:0".parse().unwrap()),
+        };
+        let d = Daemon::start(self.config(), parts)
+            .await
+            .expect("lango starts");
+        self.portal = d.portal_addr;
+        self.daemon = Some(d);
+    }
+
+    /// Stops Lango without tearing the gate down (as `kill -9` would leave it).
+    pub async fn crash(&mut self) {
+        if let Some(d) = self.daemon.take() {
+            d.stop(false).await;
+        }
+    }
+
+    pub fn daemon(&self) -> &Daemon {
+        self.daemon.as_ref().expect("running")
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// An HTTP client that connects from phone `n`'s address and never follows redirects.
+    pub fn phone(&self, n: u8) -> Phone {
+        let http = reqwest::Client::builder()
+            .local_address(phone_ip(n))
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        Phone {
+            http,
+            base: format!("http://{}", self.portal),
+        }
+    }
+
+    /// Polls a payment until it is final.
+    pub async fn wait_final(&self, phone: &Phone, id: i64) -> Value {
+        for _ in 0..200 {
+            let (status, v) = phone.get_json(&format!("/api/pay/{id}")).await;
+            assert_eq!(status, 200, "{v}");
+            if v["final"] == Value::Bool(true) {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("payment {id} never became final");
+    }
+}
+
+impl Lab {
+    /// The gate's view of `mac` once the kernel batch for it has been applied (it follows the
+    /// database by a few milliseconds).
+    pub async fn admitted(&self, mac: Mac) -> lango::gate::Client {
+        self.admitted_with(mac, |_| true).await
+    }
+
+    /// Like `admitted`, waiting until the gate's entry also satisfies `want`.
+    pub async fn admitted_with(
+        &self,
+        mac: Mac,
+        want: impl Fn(&lango::gate::Client) -> bool,
+    ) -> lango::gate::Client {
+        for _ in 0..200 {
+            if let Some(c) = self.gate.admitted().get(&mac).filter(|c| want(c)) {
+                return c.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("{mac} never admitted by the gate");
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub struct Phone {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Phone {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let r = self.get(path).await;
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_json(&self, path: &str, body: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_form(&self, path: &str, body: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Starts a payment for `package` with `phone`; returns its id.
+    pub async fn pay(&self, package: i64, phone: &str) -> i64 {
+        let (s, v) = self
+            .post_json(
+                "/api/pay",
+                &format!(r#"{{"package_id":{package},"phone":"{phone}"}}"#),
+            )
+            .await;
+        assert_eq!(s, 202, "{v}");
+        v["id"].as_i64().unwrap()
+    }
+}
