@@ -142,41 +142,48 @@ impl Gate for KernelGate {
         if changes.is_empty() {
             return Ok(());
         }
-        let mut state = self.lock();
-        self.runner.nft(&nft::render_changes(changes))?;
-
-        let mut evicted = vec![];
-        let mut script = String::new();
-        let shaper = self.shaper(&state);
-        for change in changes {
-            match change {
-                Change::Admit(c) if c.seconds > 0 => {
-                    log::debug!(
-                        "gate: admit mac={} seconds={} down={} up={}",
-                        c.mac,
-                        c.seconds,
-                        c.down,
-                        c.up
-                    );
-                    if let Some(shaper) = &shaper {
-                        match state.slots.assign(c.mac) {
-                            Some(slot) => script.push_str(&shaper.render_admit(slot, c)),
-                            None => log::warn!("gate: mac={} admitted unshaped: too many devices end in the same byte", c.mac),
+        let evicted = {
+            let mut state = self.lock();
+            self.runner.nft(&nft::render_changes(changes))?;
+            let mut evicted = vec![];
+            let mut script = String::new();
+            let shaper = self.shaper(&state);
+            for change in changes {
+                match change {
+                    Change::Admit(c) if c.seconds > 0 => {
+                        log::debug!(
+                            "gate: admit mac={} seconds={} down={} up={}",
+                            c.mac,
+                            c.seconds,
+                            c.down,
+                            c.up
+                        );
+                        if let Some(shaper) = &shaper {
+                            match state.slots.assign(c.mac) {
+                                Some(slot) => script.push_str(&shaper.render_admit(slot, c)),
+                                None => log::warn!(
+                                    "gate: mac={} admitted unshaped: too many devices end in the same byte",
+                                    c.mac
+                                ),
+                            }
                         }
                     }
-                }
-                Change::Admit(Client { mac, ip, .. }) | Change::Evict { mac, ip } => {
-                    log::debug!("gate: evict mac={mac}");
-                    if let (Some(shaper), Some(slot)) = (&shaper, state.slots.release(*mac)) {
-                        script.push_str(&shaper.render_evict(slot, *mac));
+                    Change::Admit(Client { mac, ip, .. }) | Change::Evict { mac, ip } => {
+                        log::debug!("gate: evict mac={mac}");
+                        if let (Some(shaper), Some(slot)) = (&shaper, state.slots.release(*mac)) {
+                            script.push_str(&shaper.render_evict(slot, *mac));
+                        }
+                        evicted.push((*mac, *ip));
                     }
-                    evicted.push((*mac, *ip));
                 }
             }
-        }
-        if !script.is_empty() {
-            self.runner.tc_batch(&script)?;
-        }
+            if !script.is_empty() {
+                self.runner.tc_batch(&script)?;
+            }
+            evicted
+        };
+        // The kernel already refuses the evicted; cutting their connections need not hold up
+        // the next batch.
         if !evicted.is_empty() {
             self.runner.forget_connections(&self.addresses(&evicted));
         }

@@ -2,6 +2,7 @@
 //! batch at once; `KernelGate` drives nftables + tc, `LogGate` only records (demo, tests).
 //! Touches: the kernel (through `KernelGate`). Never: SQLite, HTTP, Daraja.
 
+mod conntrack;
 mod kernel;
 mod log_gate;
 pub mod neigh;

@@ -4,7 +4,7 @@
 //! A command prefix lets tests run the gate inside a network namespace
 //! (`Runner::in_netns("r1")` runs `ip netns exec r1 nft ...`); a router uses none.
 
-use super::Error;
+use super::{conntrack, Error};
 use std::io::{ErrorKind, Write};
 use std::net::IpAddr;
 use std::process::{Command, Stdio};
@@ -83,23 +83,28 @@ impl Runner {
         }
     }
 
-    /// Removes every conntrack entry from or to `addrs`, in one `conntrack -R -` batch, so open
-    /// connections stop. Never fails: a missing `conntrack` is warned about once, other failures
-    /// every time (the forward chain still blocks the device; only offloaded flows would linger).
+    /// Removes every conntrack entry involving `addrs` so open connections stop: one dump, then
+    /// one `conntrack -R -` batch for the addresses that have entries. Never fails: a missing
+    /// `conntrack` is warned about once, other failures every time (the forward chain still
+    /// blocks the device; only offloaded flows and replies already on their way would linger).
     pub fn forget_connections(&self, addrs: &[IpAddr]) {
         if addrs.is_empty() || self.no_conntrack.load(Ordering::Relaxed) {
             return;
         }
-        let mut script = String::new();
-        for a in addrs {
-            let family = if a.is_ipv4() { "ipv4" } else { "ipv6" };
-            script.push_str(&format!("-D -f {family} -s {a}\n-D -f {family} -d {a}\n"));
-        }
-        match self.run("conntrack", &["-R", "-"], Some(&script)) {
+        let result = self.run("conntrack", &["-L"], None).and_then(|dump| {
+            let script = conntrack::render_deletions(&dump, addrs);
+            if script.is_empty() {
+                return Ok(String::new());
+            }
+            self.run("conntrack", &["-R", "-"], Some(&script))
+        });
+        match result {
             Ok(_) => {}
             Err(Error::Spawn { source, .. }) if source.kind() == ErrorKind::NotFound => {
                 self.no_conntrack.store(true, Ordering::Relaxed);
-                log::warn!("gate: `conntrack` is not installed; open connections of evicted devices are not cut (opkg install conntrack)");
+                log::warn!(
+                    "gate: `conntrack` is not installed; open connections of evicted devices are not cut (opkg install conntrack)"
+                );
             }
             Err(e) => log::warn!("gate: could not cut connections: {e}"),
         }
