@@ -3,7 +3,8 @@
 # cargo-zigbuild compiles, and this script lays the package out the way the SDK's ipkg-build
 # does and opkg reads it: a gzip'd GNU tar of ./debian-binary, ./data.tar.gz, ./control.tar.gz.
 #
-#   scripts/build-ipk.sh [ARCH...]    ARCH: x86_64 aarch64_cortex-a53 aarch64_generic (default: all)
+#   scripts/build-ipk.sh [ARCH...]    ARCH: x86_64, aarch64_cortex-a53, aarch64_generic or another
+#                                     aarch64_* (default: the first three)
 #
 # Writes dist/lango_VERSION_ARCH.ipk and prints the binary and package sizes.
 # What goes into the package comes from one place each: the version and license from
@@ -23,13 +24,13 @@ release=1 # PKG_RELEASE: bump when the package changes but Lango does not.
 
 die() { echo "build-ipk: $*" >&2; exit 1; }
 
-# OpenWrt package architecture -> Rust target. Both aarch64 flavours run the same binary:
-# Rust's aarch64 baseline (ARMv8.0) is what cortex-a53 implements.
+# OpenWrt package architecture -> Rust target. Every aarch64_* flavour (cortex-a53, generic,
+# cortex-a72, ...) runs the same binary: Rust's aarch64 baseline is ARMv8.0.
 rust_target() {
 	case "$1" in
 	x86_64) echo x86_64-unknown-linux-musl ;;
-	aarch64_cortex-a53 | aarch64_generic) echo aarch64-unknown-linux-musl ;;
-	*) die "unknown architecture '$1' (known: x86_64 aarch64_cortex-a53 aarch64_generic)" ;;
+	aarch64_*) echo aarch64-unknown-linux-musl ;;
+	*) die "no static build for '$1' here (x86_64, aarch64_*); use the OpenWrt SDK, see openwrt-package/README.md" ;;
 	esac
 }
 
