@@ -63,6 +63,16 @@ expect "keep.d keeps /etc/config/lango" grep -qx /etc/config/lango "$pkgfiles/la
 expect "init.d/lango is a link to the one init script" \
 	test "$(readlink init.d/lango)" = ../openwrt-package/lango/files/lango.init
 
+section "SDK Makefile"
+# Evaluate its LANGO_SRC and PKG_VERSION lines as the SDK would, from the package directory.
+grep -E '^LANGO_SRC \?=|^PKG_VERSION:=' openwrt-package/lango/Makefile >"$tmp/vars.mk"
+echo 'all: ; @echo "$(LANGO_SRC) $(PKG_VERSION)"' >>"$tmp/vars.mk"
+expect "Makefile finds the tree and Cargo.toml's version ($version)" \
+	test "$(make -s -C openwrt-package/lango -f "$tmp/vars.mk")" = "$root $version"
+while read -r f; do
+	expect "Makefile installs existing ${f#./}" test -f "openwrt-package/lango/$f"
+done < <(grep -o '\./files/[^ ]*' openwrt-package/lango/Makefile)
+
 section "shellcheck"
 # The init script is sourced by /etc/rc.common (its first line says so): check it as sh.
 # The two warnings that structure forces are disabled inside it, each with its reason.
