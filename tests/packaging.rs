@@ -6,7 +6,9 @@
 fn ipk_packages_are_what_opkg_expects() {
     let ci = std::env::var("LANGO_CI").as_deref() == Ok("1");
     if !ci && std::env::var("LANGO_PACKAGING").as_deref() != Ok("1") {
-        println!("SKIPPED: packaging checks build release ipks; run with LANGO_PACKAGING=1 (CI does)");
+        println!(
+            "SKIPPED: packaging checks build release ipks; run with LANGO_PACKAGING=1 (CI does)"
+        );
         return;
     }
     let out = std::process::Command::new("bash")
@@ -16,9 +18,16 @@ fn ipk_packages_are_what_opkg_expects() {
     let text = String::from_utf8_lossy(&out.stdout);
     println!("{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "tests/packaging.sh failed");
-    let summary = text.lines().rev().find(|l| l.starts_with("packaging:")).unwrap_or("");
+    let summary = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("packaging:"))
+        .unwrap_or("");
     assert!(summary.contains(" 0 failed"), "{summary}");
     if ci {
-        assert!(!summary.contains("skipped"), "nothing may be skipped in CI: {summary}");
+        assert!(
+            !summary.contains("skipped"),
+            "nothing may be skipped in CI: {summary}"
+        );
     }
 }
