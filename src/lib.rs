@@ -20,6 +20,7 @@ pub mod ctl;
 pub mod daemon;
 pub mod demo;
 pub mod gate;
+pub mod https;
 pub mod logger;
 pub mod mac;
 pub mod payments;
