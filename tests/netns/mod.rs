@@ -154,8 +154,22 @@ static LABS: AtomicUsize = AtomicUsize::new(0);
 
 impl Lab {
     /// Builds the topology with `phones` phones (MAC 02:1a:00:00:00:0N, 192.168.1.1N, fd00:1::1N),
-    /// the fw4-like table, a portal (302) and admin listener on the router, and the wan servers.
+    /// the fw4-like table, a stand-in portal (302) and admin listener on the router, and the wan
+    /// servers.
     pub fn new(tag: &str, phones: usize) -> Lab {
+        let lab = Lab::without_portal(tag, phones);
+        lab.serve(
+            &lab.router,
+            &[
+                &format!("portal:{PORTAL_PORT}"),
+                &format!("admin:{ADMIN_PORT}"),
+            ],
+        );
+        lab
+    }
+
+    /// The same with nothing listening on the router: for running the real `lango run` there.
+    pub fn without_portal(tag: &str, phones: usize) -> Lab {
         let id = format!(
             "lg{}{}{}",
             std::process::id(),
@@ -228,13 +242,6 @@ addr add {WAN6}/64 dev eth0 nodad
             lab.add_phone(i);
         }
         lab.nft(FW4);
-        lab.serve(
-            &r,
-            &[
-                &format!("portal:{PORTAL_PORT}"),
-                &format!("admin:{ADMIN_PORT}"),
-            ],
-        );
         lab.serve(
             &w,
             &[
@@ -416,7 +423,6 @@ route add default via 192.168.2.1 dev {dev} metric {}
                 &self.wan,
                 "iperf3",
                 "-s",
-                "-J",
                 "-p",
                 &port.to_string(),
             ])
@@ -425,38 +431,23 @@ route add default via 192.168.2.1 dev {dev} metric {}
             .spawn()
             .expect("iperf3");
         self.children.lock().unwrap().push(child);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let filter = format!("sport = :{port}");
-        while self
-            .exec_ok(&self.wan, &["ss", "-Hltn", &filter])
-            .trim()
-            .is_empty()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "iperf3 server on {port} did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.wait_listening(&self.wan, port, Duration::from_secs(5));
     }
 
     /// GET `url` from `phone` with curl, giving up after `max`.
     pub fn curl(&self, phone: &Phone, url: &str, max: Duration) -> Curl {
+        self.curl_with(phone, &[], url, max)
+    }
+
+    /// curl from `phone` with `extra` options (headers, a body).
+    pub fn curl_with(&self, phone: &Phone, extra: &[&str], url: &str, max: Duration) -> Curl {
         let started = Instant::now();
-        let out = self.exec(
-            &phone.ns,
-            &[
-                "curl",
-                "-sg",
-                "--max-time",
-                &format!("{:.1}", max.as_secs_f64()),
-                "-o",
-                "-",
-                "-w",
-                "\n%{http_code} %{redirect_url}",
-                url,
-            ],
-        );
+        let max = format!("{:.1}", max.as_secs_f64());
+        let mut args = vec!["curl", "-sg", "--max-time", &max, "-o", "-"];
+        args.extend(["-w", "\n%{http_code} %{redirect_url}"]);
+        args.extend(extra);
+        args.push(url);
+        let out = self.exec(&phone.ns, &args);
         let took = started.elapsed();
         let text = String::from_utf8_lossy(&out.stdout);
         let (body, tail) = text.rsplit_once('\n').unwrap_or(("", &text));
@@ -467,6 +458,36 @@ route add default via 192.168.2.1 dev {dev} metric {}
             location: tail.next().unwrap_or("").to_string(),
             body: body.to_string(),
             took,
+        }
+    }
+
+    /// Runs `args` in `ns` in the background, stdout and stderr to `log`; killed with the lab.
+    pub fn spawn(&self, ns: &str, args: &[&str], log: &std::path::Path) {
+        let file = std::fs::File::create(log).expect("log file");
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .expect("spawn");
+        self.children.lock().unwrap().push(child);
+    }
+
+    /// Waits until something listens on TCP `port` in `ns`.
+    pub fn wait_listening(&self, ns: &str, port: u16, within: Duration) {
+        let deadline = Instant::now() + within;
+        let filter = format!("sport = :{port}");
+        while self
+            .exec_ok(ns, &["ss", "-Hltn", &filter])
+            .trim()
+            .is_empty()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "nothing listens on {port} in {ns}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
