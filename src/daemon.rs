@@ -88,13 +88,14 @@ impl Daemon {
             )
         })?;
 
+        let neighbours = Arc::new(parts.neighbours);
         let portal = Arc::new(Portal {
             site_name: config.site_name.clone(),
             language: config.language,
             store: store.clone(),
             sessions: sessions.clone(),
             payments: payments.clone(),
-            neighbours: Arc::new(parts.neighbours),
+            neighbours: neighbours.clone(),
             clock: parts.clock.clone(),
             guesses: crate::limits::Guesses::new(config.limits.voucher_guesses),
         });
@@ -115,6 +116,11 @@ impl Daemon {
                 admin::handle(site.clone(), req, peer)
             })),
             tokio::spawn(control.serve(control_listener)),
+            tokio::spawn(crate::spoofing::watch(
+                neighbours,
+                sessions.clone(),
+                store.clone(),
+            )),
         ]);
         log::info!(
             "lango {} started in {} ms: portal {portal_addr}, admin {admin_addr}, control {}",
@@ -139,6 +145,10 @@ impl Daemon {
     pub async fn stop(self, teardown: bool) {
         for t in &self.tasks {
             t.abort();
+        }
+        // Wait until the listeners are really closed, so a restart can bind them again.
+        for t in self.tasks {
+            let _ = t.await;
         }
         if teardown {
             self.sessions.teardown(self.gate.clone()).await;
@@ -183,24 +193,39 @@ async fn bind_any(port: u16) -> anyhow::Result<TcpListener> {
 
 /// `lango run`: the daemon on a router, until SIGTERM/SIGINT (clean stop: the gate is removed).
 /// A crash or SIGKILL leaves the gate in the kernel, so paid clients keep their time and new
-/// phones stay captive until procd restarts Lango.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// phones stay captive until procd restarts Lango. SIGHUP (procd's reload) re-reads the config
+/// and restarts the services in place: the gate is re-installed in one transaction, so online
+/// clients never notice; a config that does not validate is refused and the old one kept.
+pub async fn run(path: std::path::PathBuf, mut config: Config) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let gate = Arc::new(crate::gate::KernelGate::new(&config));
-    let parts = Parts {
-        gate,
-        neighbours: Neighbours::kernel(),
-        clock: Arc::new(crate::clock::SystemClock),
-        portal_listen: None,
-    };
-    let daemon = Daemon::start(config, parts).await?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        let parts = Parts {
+            gate: Arc::new(crate::gate::KernelGate::new(&config)),
+            neighbours: Neighbours::kernel(),
+            clock: Arc::new(crate::clock::SystemClock),
+            portal_listen: None,
+        };
+        let daemon = Daemon::start(config.clone(), parts).await?;
+        let reload = tokio::select! {
+            _ = term.recv() => false,
+            _ = int.recv() => false,
+            _ = hup.recv() => true,
+        };
+        if !reload {
+            log::info!("stopping: removing the gate from the kernel");
+            daemon.stop(true).await;
+            return Ok(());
+        }
+        match Config::load(&path) {
+            Ok(c) => {
+                log::info!("reloading {}", path.display());
+                config = c;
+            }
+            Err(e) => log::error!("reload refused, keeping the running config: {e}"),
+        }
+        daemon.stop(false).await;
     }
-    log::info!("stopping: removing the gate from the kernel");
-    daemon.stop(true).await;
-    Ok(())
 }

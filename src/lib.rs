@@ -31,6 +31,7 @@ pub mod random;
 pub mod server;
 pub mod sessions;
 pub mod sim;
+pub mod spoofing;
 pub mod store;
 pub mod units;
 pub mod voucher;

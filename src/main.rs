@@ -122,7 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(c) => c,
                 Err(e) => return Ok(config_error(e)),
             };
-            lango::daemon::run(config).await?;
+            lango::daemon::run(cli.config.clone(), config).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Cmd::Demo { portal, admin } => {

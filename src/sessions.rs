@@ -21,6 +21,9 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 /// How often the kernel is checked for a missing table (e.g. after `nft flush ruleset`).
 const WATCHDOG_EVERY: Duration = Duration::from_secs(2);
+/// A wall clock that disagrees with the steady clock by more than this has been set (NTP
+/// after boot; routers without a battery clock start years off). Smaller drifts are NTP slewing.
+const CLOCK_JUMP: i64 = 30;
 
 /// Why a voucher does not open the gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -289,6 +292,17 @@ impl Sessions {
     /// Ends every session whose time is up and evicts it from the kernel in one batch.
     /// (The kernel already dropped them by its own timeout; this removes shaping and connections.)
     pub async fn expire_due(&self) -> Result<usize, Error> {
+        let ended = self.end_due().await?;
+        if !ended.is_empty() {
+            log::info!("expired {} sessions", ended.len());
+            self.apply(ended.iter().map(|s| (s.mac, s.ip)).collect())
+                .await;
+        }
+        Ok(ended.len())
+    }
+
+    /// Ends, in the database only, every session whose time is up.
+    async fn end_due(&self) -> Result<Vec<Session>, Error> {
         let now = self.now();
         let ended = self
             .store
@@ -301,21 +315,16 @@ impl Sessions {
                 Ok(due)
             })
             .await?;
-        if !ended.is_empty() {
-            log::info!("expired {} sessions", ended.len());
-            self.apply(ended.iter().map(|s| (s.mac, s.ip)).collect())
-                .await;
-        }
-        Ok(ended.len())
+        Ok(ended)
     }
 
-    /// Start-up: expires what ran out while Lango was down, then installs the gate with exactly
-    /// the sessions that still have time, in one batch. Returns how many were restored.
+    /// Start-up: ends what ran out while Lango was down, then installs the gate from scratch with
+    /// exactly the sessions that still have time, in one batch. Returns how many were restored.
     pub async fn restore(&self) -> Result<usize, Error> {
-        self.expire_due().await?;
+        let expired = self.end_due().await?.len();
         let n = self.online().await?.len();
         self.send(|done| Job::Resync { done }).await;
-        log::info!("restored {n} sessions into the gate");
+        log::info!("restored {n} sessions into the gate ({expired} ran out while stopped)");
         Ok(n)
     }
 
@@ -356,6 +365,7 @@ impl Sessions {
     /// went missing (e.g. `nft flush ruleset`).
     pub async fn run(self: Arc<Self>) {
         let mut last_check = tokio::time::Instant::now();
+        let mut clock_seen = (self.now(), self.clock.monotonic());
         loop {
             let next = self
                 .store
@@ -372,6 +382,10 @@ impl Sessions {
                 _ = tokio::time::sleep(wait) => {}
                 _ = self.changed.notified() => {}
             }
+            // Before expiring anything: a clock that was just set must not end everyone's time.
+            if let Err(e) = self.follow_clock(&mut clock_seen).await {
+                log::error!("following a clock change: {e}");
+            }
             if let Err(e) = self.expire_due().await {
                 log::error!("expiring sessions: {e}");
             }
@@ -380,6 +394,35 @@ impl Sessions {
                 let _ = self.jobs.send(Job::Check);
             }
         }
+    }
+
+    /// Detects a wall-clock jump since `seen` and moves open sessions with it, so that the time
+    /// customers have left stays what it was. The kernel's timeouts are steady already.
+    async fn follow_clock(&self, seen: &mut (Unix, Duration)) -> Result<(), Error> {
+        let (wall, steady) = (self.now(), self.clock.monotonic());
+        let expected = seen.0 + steady.saturating_sub(seen.1).as_secs() as i64;
+        *seen = (wall, steady);
+        let jump = wall - expected;
+        if jump.abs() <= CLOCK_JUMP {
+            return Ok(());
+        }
+        let moved = self
+            .store
+            .transact(move |tx| {
+                let n = store::sessions::shift_open(tx, jump)?;
+                events::record(
+                    tx,
+                    wall,
+                    "clock.jump",
+                    None,
+                    None,
+                    &format!("{jump:+} s; {n} sessions moved"),
+                )?;
+                Ok(n)
+            })
+            .await?;
+        log::warn!("wall clock jumped {jump:+} s; moved {moved} open sessions so their time left is unchanged");
+        Ok(())
     }
 
     /// Removes Lango from the kernel (clean stop). Sessions stay in the database.

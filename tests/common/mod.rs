@@ -264,6 +264,29 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// The gate's view of `mac` once the kernel batch for it has been applied (it follows the
+    /// database by a few milliseconds).
+    pub async fn admitted(&self, mac: Mac) -> lango::gate::Client {
+        self.admitted_with(mac, |_| true).await
+    }
+
+    /// Like `admitted`, waiting until the gate's entry also satisfies `want`.
+    pub async fn admitted_with(
+        &self,
+        mac: Mac,
+        want: impl Fn(&lango::gate::Client) -> bool,
+    ) -> lango::gate::Client {
+        for _ in 0..200 {
+            if let Some(c) = self.gate.admitted().get(&mac).filter(|c| want(c)) {
+                return c.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("{mac} never admitted by the gate");
+    }
+}
+
 impl Drop for Lab {
     fn drop(&mut self) {
         self.sim_task.abort();
