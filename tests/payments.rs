@@ -398,10 +398,71 @@ async fn post(url: &str, method: reqwest::Method, body: Vec<u8>) -> (u16, Value)
 }
 
 fn success(checkout: &str, amount: &str, receipt: &str) -> Vec<u8> {
+    success_from(checkout, amount, receipt, "254712344999")
+}
+
+fn success_from(checkout: &str, amount: &str, receipt: &str, phone: &str) -> Vec<u8> {
     format!(
-        r#"{{"Body":{{"stkCallback":{{"MerchantRequestID":"1-2-3","CheckoutRequestID":"{checkout}","ResultCode":0,"ResultDesc":"The service request is processed successfully.","CallbackMetadata":{{"Item":[{{"Name":"Amount","Value":{amount}}},{{"Name":"MpesaReceiptNumber","Value":"{receipt}"}},{{"Name":"PhoneNumber","Value":254712344999}}]}}}}}}}}"#
+        r#"{{"Body":{{"stkCallback":{{"MerchantRequestID":"1-2-3","CheckoutRequestID":"{checkout}","ResultCode":0,"ResultDesc":"The service request is processed successfully.","CallbackMetadata":{{"Item":[{{"Name":"Amount","Value":{amount}}},{{"Name":"MpesaReceiptNumber","Value":"{receipt}"}},{{"Name":"PhoneNumber","Value":{phone}}}]}}}}}}}}"#
     )
     .into_bytes()
+}
+
+#[tokio::test]
+async fn a_push_interrupted_before_its_answer_is_paid_by_its_callback() {
+    let o = with_callbacks(FAST, Faults::default(), Duration::from_millis(50));
+    let mut lab = Lab::start_with("adopt", o).await;
+    lab.crash().await;
+    // Lango stopped between writing the row and recording Daraja's answer to the push.
+    let store = lango::store::Store::open(&lab.config().database).unwrap();
+    let id = store
+        .write(|tx| {
+            let pkg = lango::store::packages::get(tx, 2)?.unwrap();
+            let phone: lango::phone::Msisdn = "0712345678".parse().unwrap();
+            let new = lango::store::payments::NewPayment {
+                mac: phone_mac(19),
+                ip: None,
+                phone: &phone,
+                package: &pkg,
+            };
+            lango::store::payments::insert(tx, &new, lab.now())
+        })
+        .unwrap();
+    drop(store);
+    lab.boot().await;
+    assert_eq!(
+        lab.payment(id).state,
+        PaymentState::Failed,
+        "resumed as failed"
+    );
+
+    let url = lab.callback_url();
+    // Another amount, or another phone, is not this payment's money.
+    for body in [
+        success_from("ws_CO_lost1", "20", "RCPT000001", "254712345678"),
+        success_from("ws_CO_lost1", "50", "RCPT000001", "254712345679"),
+    ] {
+        post(&url, reqwest::Method::POST, body).await;
+    }
+    assert_eq!(lab.payment(id).state, PaymentState::Failed);
+    assert_eq!(lab.events("payment.callback_unmatched", None), 2);
+    for _ in 0..2 {
+        let body = success_from("ws_CO_lost2", "50.00", "RCPT000002", "254712345678");
+        let (s, _) = post(&url, reqwest::Method::POST, body).await;
+        assert_eq!(s, 200);
+    }
+    let p = lab.payment(id);
+    assert_eq!(
+        (
+            p.state,
+            p.checkout_request_id.as_deref(),
+            p.receipt.as_deref()
+        ),
+        (PaymentState::Paid, Some("ws_CO_lost2"), Some("RCPT000002"))
+    );
+    assert_eq!(lab.events("payment.adopted", Some(id)), 1);
+    assert_eq!(grants(&lab, id), 1);
+    assert_eq!(lab.gate.admitted()[&phone_mac(19)].seconds, 10800);
 }
 
 #[tokio::test]

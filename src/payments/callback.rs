@@ -7,8 +7,10 @@
 //! Touches: its listener, the store (reads, receipts, events), sessions (to settle).
 
 use super::{messages, Payments};
+use crate::phone::Msisdn;
 use crate::server::{self, BodyError, Request, Response};
 use crate::store::payments::{self, Payment, PaymentState};
+use crate::units::Kes;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -20,6 +22,9 @@ pub const MAX_BODY: usize = 16 * 1024;
 const MAX_RECEIPT: usize = 20;
 /// The callback's Amount is a JSON number such as 1.00; it must equal the payment's to the cent.
 const AMOUNT_TOLERANCE: f64 = 0.005;
+/// A success callback for an unknown CheckoutRequestID is matched to a push that never got one
+/// (phone and amount) only this far back: a PIN prompt does not live longer.
+const UNANSWERED_PUSH_WINDOW: i64 = 15 * 60;
 
 /// One callback, as Daraja sent it (only what Lango uses).
 #[derive(Clone, Debug, PartialEq)]
@@ -31,6 +36,8 @@ pub struct Callback {
     pub amount: Option<f64>,
     /// `CallbackMetadata` MpesaReceiptNumber (success only).
     pub receipt: Option<String>,
+    /// `CallbackMetadata` PhoneNumber (success only).
+    pub phone: Option<Msisdn>,
 }
 
 /// What a callback did.
@@ -95,12 +102,18 @@ pub fn parse(body: &[u8]) -> Result<Callback, String> {
         .filter(|r| {
             (1..=MAX_RECEIPT).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric())
         });
+    let phone = item("PhoneNumber").and_then(|p| match p {
+        Value::Number(n) => n.to_string().parse().ok(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    });
     Ok(Callback {
         checkout_request_id,
         result_code,
         result_desc,
         amount,
         receipt,
+        phone,
     })
 }
 
@@ -166,6 +179,9 @@ impl Payments {
         let p = match found {
             Ok(Some(p)) => p,
             Ok(None) => {
+                if let Some(handled) = self.adopt(&cb).await {
+                    return handled;
+                }
                 let now = self.clock.now();
                 let why = format!(
                     "callback for unknown CheckoutRequestID {} (ResultCode {}, amount {:?})",
@@ -191,6 +207,57 @@ impl Payments {
         } else {
             self.callback_failure(p, cb).await
         }
+    }
+
+    /// A success callback whose CheckoutRequestID Lango never learnt (it stopped, or lost
+    /// Daraja's answer, mid-push): the customer's money arrived, so the failed payment with the
+    /// same phone and amount takes the CheckoutRequestID and becomes paid, once.
+    async fn adopt(&self, cb: &Callback) -> Option<Handled> {
+        let phone = cb.phone.clone().filter(|_| cb.result_code == 0)?;
+        let amount = cb
+            .amount
+            .filter(|a| *a >= 1.0 && a.fract().abs() < AMOUNT_TOLERANCE)?;
+        let amount = Kes(amount.round() as u32);
+        let (checkout, now) = (cb.checkout_request_id.clone(), self.clock.now());
+        let since = now - UNANSWERED_PUSH_WINDOW;
+        let adopted = self
+            .store
+            .transact(move |tx| {
+                let Some(p) = payments::unanswered_push(tx, &phone, amount, since)? else {
+                    return Ok(None);
+                };
+                if !payments::adopt_checkout(tx, p.id, &checkout)? {
+                    return Ok(None);
+                }
+                let detail = format!(
+                    "{checkout} from a success callback ({} {amount})",
+                    phone.masked()
+                );
+                crate::store::events::record(
+                    tx,
+                    now,
+                    "payment.adopted",
+                    Some(p.mac),
+                    Some(p.id),
+                    &detail,
+                )?;
+                Ok(Some(p))
+            })
+            .await;
+        let p = match adopted {
+            Ok(Some(p)) => p,
+            Ok(None) => return None,
+            Err(e) => {
+                log::error!("callback {}: {e}", cb.checkout_request_id);
+                return None;
+            }
+        };
+        log::warn!(
+            "payment {} never learnt its CheckoutRequestID; a success callback for {} with its phone and amount pays it",
+            p.id,
+            cb.checkout_request_id
+        );
+        Some(self.callback_success(p, cb.clone()).await)
     }
 
     async fn callback_success(&self, p: Payment, cb: Callback) -> Handled {
@@ -325,6 +392,7 @@ mod tests {
                 result_desc: "The service request is processed successfully.".into(),
                 amount: Some(1.0),
                 receipt: Some("NLJ7RT61SV".into()),
+                phone: Some("254708374149".parse().unwrap()),
             }
         );
     }

@@ -251,6 +251,33 @@ pub fn settle_late_success(
     Ok((n == 1).then_some(before))
 }
 
+/// The newest failed payment for `phone` and `amount`, started at or after `since`, that never
+/// got a CheckoutRequestID: Lango stopped, or lost Daraja's answer, in the middle of its push.
+/// A success callback with that phone and amount is its money.
+pub fn unanswered_push(
+    c: &Connection,
+    phone: &Msisdn,
+    amount: Kes,
+    since: Unix,
+) -> Result<Option<Payment>> {
+    Ok(query(
+        c,
+        "WHERE state = 'failed' AND checkout_request_id IS NULL AND phone = ?1 AND amount_kes = ?2
+           AND created_at >= ?3 ORDER BY id DESC LIMIT 1",
+        params![phone, amount.0, since],
+    )?
+    .pop())
+}
+
+/// Gives a payment the CheckoutRequestID a callback revealed. False if it had one already.
+pub fn adopt_checkout(c: &Connection, id: i64, checkout: &str) -> Result<bool> {
+    let n = c.execute(
+        "UPDATE payments SET checkout_request_id = ?2 WHERE id = ?1 AND checkout_request_id IS NULL",
+        params![id, checkout],
+    )?;
+    Ok(n == 1)
+}
+
 /// Records the M-Pesa receipt of a paid payment that has none yet (a callback after the poller
 /// settled it). False if it was not paid or already had one.
 pub fn set_receipt(c: &Connection, id: i64, receipt: &str) -> Result<bool> {
@@ -479,6 +506,27 @@ mod tests {
             );
             // An unfinished payment is the poller's and the normal settle's, not this one's.
             assert_eq!(settle_late_success(c, open, &paid, 122)?, None);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn an_interrupted_push_can_be_found_by_phone_and_amount() {
+        let s = Store::open_in_memory().unwrap();
+        let old = settled(&s, PaymentState::Failed, 100, 101);
+        let newer = settled(&s, PaymentState::Failed, 200, 201);
+        let pushed = new_payment(&s);
+        s.with(|c| {
+            mark_pushed(c, pushed, "ws_CO_9", "m9", 300)?;
+            let phone: Msisdn = "0708374149".parse().unwrap();
+            let found = unanswered_push(c, &phone, Kes(50), 0)?.unwrap();
+            assert_eq!(found.id, newer);
+            assert!(unanswered_push(c, &phone, Kes(20), 0)?.is_none(), "amount");
+            assert!(unanswered_push(c, &phone, Kes(50), 201)?.is_none(), "since");
+            assert!(adopt_checkout(c, newer, "ws_CO_5")?);
+            assert!(!adopt_checkout(c, newer, "ws_CO_6")?);
+            assert_eq!(unanswered_push(c, &phone, Kes(50), 0)?.unwrap().id, old);
             Ok(())
         })
         .unwrap();
