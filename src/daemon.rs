@@ -9,7 +9,7 @@ use crate::ctl::{self, Control};
 use crate::gate::neigh::Neighbours;
 use crate::gate::Gate;
 use crate::payments::daraja::Daraja;
-use crate::payments::Payments;
+use crate::payments::{callback, Payments};
 use crate::portal::Portal;
 use crate::server;
 use crate::sessions::Sessions;
@@ -33,6 +33,8 @@ pub struct Parts {
 pub struct Daemon {
     pub portal_addr: SocketAddr,
     pub admin_addr: SocketAddr,
+    /// Where Daraja's callbacks are received, if `callback_listen` is set and could be bound.
+    pub callback_addr: Option<SocketAddr>,
     pub store: Store,
     pub sessions: Arc<Sessions>,
     pub payments: Arc<Payments>,
@@ -56,9 +58,17 @@ impl Daemon {
             sessions.clone(),
             daraja,
             &config.daraja,
+            &config.limits,
             parts.clock.clone(),
         );
         payments.resume().await.context("resuming payments")?;
+        let mut tasks = vec![tokio::spawn(payments.clone().check_settings())];
+        let callback_addr = match config.daraja.callback_listen {
+            Some(addr) => {
+                callback_listener(addr, &config.daraja.callback_path, &payments, &mut tasks).await
+            }
+            None => None,
+        };
 
         let portal_listener = match parts.portal_listen {
             Some(a) => TcpListener::bind(a)
@@ -87,15 +97,17 @@ impl Daemon {
             payments: payments.clone(),
             neighbours: neighbours.clone(),
             clock: parts.clock.clone(),
+            guesses: crate::limits::Guesses::new(config.limits.voucher_guesses),
         });
         let control = Arc::new(Control {
             store: store.clone(),
             sessions: sessions.clone(),
+            payments: payments.clone(),
             clock: parts.clock.clone(),
             started_at,
         });
         let site = Arc::new(config.site_name.clone());
-        let tasks = vec![
+        tasks.extend([
             tokio::spawn(sessions.clone().run()),
             tokio::spawn(server::serve(portal_listener, move |req, peer| {
                 portal.clone().handle(req, peer)
@@ -109,7 +121,7 @@ impl Daemon {
                 sessions.clone(),
                 store.clone(),
             )),
-        ];
+        ]);
         log::info!(
             "lango {} started in {} ms: portal {portal_addr}, admin {admin_addr}, control {}",
             env!("CARGO_PKG_VERSION"),
@@ -119,6 +131,7 @@ impl Daemon {
         Ok(Daemon {
             portal_addr,
             admin_addr,
+            callback_addr,
             store,
             sessions,
             payments,
@@ -139,6 +152,31 @@ impl Daemon {
         }
         if teardown {
             self.sessions.teardown(self.gate.clone()).await;
+        }
+    }
+}
+
+/// Starts the callback listener. A port that cannot be bound is logged, not fatal: payments
+/// are still confirmed by polling.
+async fn callback_listener(
+    addr: SocketAddr,
+    path: &str,
+    payments: &Arc<Payments>,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Option<SocketAddr> {
+    match TcpListener::bind(addr).await {
+        Ok(l) => {
+            let bound = l.local_addr().unwrap_or(addr);
+            log::info!("Daraja callbacks received on {bound}");
+            let serve = callback::serve(l, path.to_string(), payments.clone());
+            tasks.push(tokio::spawn(serve));
+            Some(bound)
+        }
+        Err(e) => {
+            log::error!(
+                "callback_listen: cannot listen on {addr}: {e}; payments are confirmed by polling only"
+            );
+            None
         }
     }
 }
