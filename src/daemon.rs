@@ -2,12 +2,13 @@
 //! `lango run`, `lango demo` and the integration tests all start Lango through `Daemon::start`.
 //! Touches: listeners and tasks. Holds no business rules of its own.
 
-use crate::admin;
+use crate::admin::Admin;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ctl::{self, Control};
 use crate::gate::neigh::Neighbours;
 use crate::gate::Gate;
+use crate::live::Live;
 use crate::payments::daraja::Daraja;
 use crate::payments::Payments;
 use crate::portal::Portal;
@@ -35,7 +36,10 @@ pub struct Daemon {
     pub admin_addr: SocketAddr,
     pub store: Store,
     pub sessions: Arc<Sessions>,
+    /// Payments as started; after a reload with new Daraja settings, `live` has the current one.
     pub payments: Arc<Payments>,
+    /// The settings a reload changes (SIGHUP, the owner's Settings page).
+    pub live: Arc<Live>,
     gate: Arc<dyn Gate>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -78,29 +82,41 @@ impl Daemon {
             )
         })?;
 
+        let control_path = config.control_socket.clone();
+        let live = Live::new(
+            config,
+            payments.clone(),
+            store.clone(),
+            sessions.clone(),
+            parts.clock.clone(),
+        );
         let portal = Arc::new(Portal {
-            site_name: config.site_name.clone(),
-            language: config.language,
+            live: live.clone(),
             store: store.clone(),
             sessions: sessions.clone(),
-            payments: payments.clone(),
             neighbours: Arc::new(parts.neighbours),
             clock: parts.clock.clone(),
         });
+        let admin = Admin::new(
+            live.clone(),
+            store.clone(),
+            sessions.clone(),
+            parts.clock.clone(),
+        );
         let control = Arc::new(Control {
             store: store.clone(),
             sessions: sessions.clone(),
             clock: parts.clock.clone(),
             started_at,
+            admin: admin.clone(),
         });
-        let site = Arc::new(config.site_name.clone());
         let tasks = vec![
             tokio::spawn(sessions.clone().run()),
             tokio::spawn(server::serve(portal_listener, move |req, peer| {
                 portal.clone().handle(req, peer)
             })),
             tokio::spawn(server::serve(admin_listener, move |req, peer| {
-                admin::handle(site.clone(), req, peer)
+                admin.clone().handle(req, peer)
             })),
             tokio::spawn(control.serve(control_listener)),
         ];
@@ -108,7 +124,7 @@ impl Daemon {
             "lango {} started in {} ms: portal {portal_addr}, admin {admin_addr}, control {}",
             env!("CARGO_PKG_VERSION"),
             started_at.elapsed().as_millis(),
-            config.control_socket.display()
+            control_path.display()
         );
         Ok(Daemon {
             portal_addr,
@@ -116,6 +132,7 @@ impl Daemon {
             store,
             sessions,
             payments,
+            live,
             gate: parts.gate,
             tasks,
         })
@@ -130,6 +147,22 @@ impl Daemon {
         if teardown {
             self.sessions.teardown(self.gate.clone()).await;
         }
+    }
+}
+
+/// SIGHUP (`service lango reload`): re-reads the config file; a bad file leaves things as they are.
+async fn reload(daemon: &Daemon, path: Option<&std::path::Path>) {
+    let Some(path) = path else {
+        log::warn!("reload: started without a config file; nothing to re-read");
+        return;
+    };
+    match Config::load(path) {
+        Ok(c) => {
+            if let Err(e) = daemon.live.reload(c).await {
+                log::error!("reload: {e:#}");
+            }
+        }
+        Err(e) => log::error!("reload: {e}; keeping the running settings"),
     }
 }
 
@@ -155,12 +188,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         clock: Arc::new(crate::clock::SystemClock),
         portal_listen: None,
     };
+    let path = config.path.clone();
     let daemon = Daemon::start(config, parts).await?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => reload(&daemon, path.as_deref()).await,
+        }
     }
     log::info!("stopping: removing the gate from the kernel");
     daemon.stop(true).await;
