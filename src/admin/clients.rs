@@ -60,7 +60,7 @@ async fn render(a: &Admin, cx: &Ctx, g: GrantForm) -> Answer {
                 csrf,
                 &[("mac", &mac)],
                 "Kick",
-                "cbi-button-negative",
+                "cbi-button-negative cbi-button-small",
                 Some(&format!("Disconnect {mac} now? Its remaining time is lost.")),
             );
             vec![

@@ -173,7 +173,7 @@ pub fn post_button(
         );
     }
     h + &format!(
-        "<button class=\"cbi-button {class} cbi-button-small\" type=\"submit\">{}</button></form>",
+        "<button class=\"cbi-button {class}\" type=\"submit\">{}</button></form>",
         escape(label)
     )
 }

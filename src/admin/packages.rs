@@ -152,7 +152,11 @@ pub async fn list(a: &Admin, cx: &Ctx) -> Answer {
                 csrf,
                 &[],
                 if p.active { "Disable" } else { "Enable" },
-                if p.active { "cbi-button-negative" } else { "cbi-button-positive" },
+                if p.active {
+                    "cbi-button-negative cbi-button-small"
+                } else {
+                    "cbi-button-positive cbi-button-small"
+                },
                 None,
             );
             vec![
@@ -298,7 +302,7 @@ fn form_page(
         content += &html::alert("error", "Please correct the fields marked below.");
     }
     content += &html::section(title, &body);
-    a.page_with(cx, status, "/packages", title, "", &content)
+    a.page_with(cx, status, "/packages", "Packages", "", &content)
 }
 
 /// `POST /packages/new` and `POST /packages/{id}`.

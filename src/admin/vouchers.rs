@@ -266,7 +266,7 @@ fn codes_page(
                     csrf,
                     &[("code", &v.code), ("batch", batch)],
                     "Revoke",
-                    "cbi-button-negative",
+                    "cbi-button-negative cbi-button-small",
                     None,
                 )
             } else {
