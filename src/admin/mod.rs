@@ -16,6 +16,7 @@ mod overview;
 mod packages;
 mod payments;
 mod settings;
+mod sheet;
 mod vouchers;
 
 use crate::clock::{Clock, Unix};
@@ -140,7 +141,7 @@ impl Admin {
                     return Ok(server::asset("text/javascript", html::JS.as_bytes()))
                 }
                 "/static/print.css" => {
-                    return Ok(server::asset("text/css", vouchers::PRINT_CSS.as_bytes()))
+                    return Ok(server::asset("text/css", sheet::PRINT_CSS.as_bytes()))
                 }
                 _ => {}
             }

@@ -1,21 +1,16 @@
 //! The Vouchers tab: draw a batch for a package (up to 1000, with an optional last day), list
-//! batches and their codes, revoke, export CSV, and print an A4 sheet of cards with cut lines.
+//! batches and their codes, revoke; the print sheet and CSV are in `sheet`.
 
 use super::auth::Notice;
-use super::csv::Csv;
+use super::sheet::{self, printed};
 use super::{html, value, Admin, Answer, Ctx, Failure};
 use crate::clock::{eat_date, eat_day, eat_day_start, eat_display, parse_eat_date};
 use crate::ctl::MAX_VOUCHERS;
-use crate::server::{self, escape};
+use crate::server::escape;
 use crate::store::packages::Package;
 use crate::store::vouchers::{self, Voucher};
-use crate::voucher::VoucherCode;
 use hyper::StatusCode;
 
-pub const PRINT_CSS: &str = include_str!("../../www/admin/print.css");
-const PRINT: &str = include_str!("../../www/admin/print.html");
-/// Cards on one A4 page: 3 across, 8 down.
-const PER_PAGE: usize = 24;
 /// Batches listed on the tab.
 const BATCHES_SHOWN: u32 = 100;
 
@@ -32,11 +27,6 @@ pub struct GenForm {
 fn batch_id(s: &str) -> Option<&str> {
     (!s.is_empty() && s.len() <= 40 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
         .then_some(s)
-}
-
-/// A stored code as printed: `ABCDE-FGH23`.
-fn printed(code: &str) -> String {
-    VoucherCode::parse(code).map_or(code.to_string(), |c| c.to_string())
 }
 
 /// `GET /vouchers`.
@@ -235,8 +225,13 @@ pub async fn get(a: &Admin, cx: &Ctx, rest: &str) -> Answer {
         return Err(Failure::NotFound);
     }
     match what {
-        "print" => Ok(print(cx, &batch, &codes, package.as_ref())),
-        "csv" => Ok(csv(&batch, &codes, package.as_ref())),
+        "print" => Ok(sheet::print(
+            &cx.settings.config.site_name,
+            &batch,
+            &codes,
+            package.as_ref(),
+        )),
+        "csv" => Ok(sheet::csv(&batch, &codes, package.as_ref())),
         _ => Ok(codes_page(a, cx, &batch, &codes, package.as_ref())),
     }
 }
@@ -328,73 +323,6 @@ fn codes_page(
         ),
     );
     a.page(cx, "/vouchers", "Vouchers", "", &body)
-}
-
-/// The A4 sheet: site name, package, price and code on each card; the browser prints it.
-fn print(cx: &Ctx, batch: &str, codes: &[Voucher], package: Option<&Package>) -> super::Response {
-    let site = escape(&cx.settings.config.site_name);
-    let (pkg, price) = package.map_or((String::new(), String::new()), |p| {
-        (
-            escape(&format!(
-                "{} · {} at {}",
-                p.name,
-                html::duration(u64::from(p.duration_s)),
-                p.down
-            )),
-            format!("KES {}", p.price.0),
-        )
-    });
-    let valid = codes[0].expires_at.map_or(String::new(), |e| {
-        format!("use by {}", eat_date(eat_day(e - 1)))
-    });
-    let unused: Vec<&Voucher> = codes.iter().filter(|v| v.state == "unused").collect();
-    let mut pages = String::new();
-    for page in unused.chunks(PER_PAGE) {
-        pages += "<section class=\"page\">";
-        for v in page {
-            pages += &format!(
-                "<div class=\"card\"><div class=\"site\">{site}</div><div class=\"pkg\">{pkg}</div><div class=\"code\">{}</div><div class=\"foot\"><span class=\"price\">{price}</span><span>{valid}</span></div></div>",
-                printed(&v.code)
-            );
-        }
-        pages += "</section>";
-    }
-    let body = crate::portal::fill(
-        PRINT,
-        &[
-            ("batch", batch),
-            ("site", &site),
-            ("count", &unused.len().to_string()),
-            ("package", &pkg),
-            ("pages", &pages),
-        ],
-    );
-    server::html(StatusCode::OK, body)
-}
-
-fn csv(batch: &str, codes: &[Voucher], package: Option<&Package>) -> super::Response {
-    let mut out = Csv::new(&[
-        "code",
-        "package",
-        "price_kes",
-        "state",
-        "valid_until",
-        "used_by",
-        "used_at (EAT)",
-    ]);
-    for v in codes {
-        out.row([
-            printed(&v.code),
-            package.map_or(String::new(), |p| p.name.clone()),
-            package.map_or(String::new(), |p| p.price.0.to_string()),
-            v.state.clone(),
-            v.expires_at
-                .map_or(String::new(), |e| eat_date(eat_day(e - 1))),
-            v.used_by_mac.clone().unwrap_or_default(),
-            v.used_at.map_or(String::new(), eat_display),
-        ]);
-    }
-    out.into_response(&format!("lango-vouchers-{batch}.csv"))
 }
 
 /// `POST /vouchers/revoke` (code and batch: that code; batch alone: all unused of the batch).
