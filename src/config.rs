@@ -14,10 +14,14 @@ pub const DEFAULT_PATH: &str = "/etc/config/lango";
 /// The last segment of `callback_url` is the only thing keeping strangers from posting fake
 /// results: at least this many characters (16 random letters and digits are ~95 bits).
 const MIN_CALLBACK_SECRET: usize = 16;
+/// The portal's welcome line fits a phone screen.
+pub const MAX_WELCOME: usize = 200;
 
 /// Everything Lango reads from its config file.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
+    /// The file this came from (`None`: built in code, e.g. the demo); the owner's page saves here.
+    pub path: Option<PathBuf>,
     /// Captive interfaces: phones on these are gated.
     pub interfaces: Vec<String>,
     pub portal_port: u16,
@@ -28,6 +32,10 @@ pub struct Config {
     pub site_name: String,
     /// Portal language when the phone does not choose one.
     pub language: Lang,
+    /// An optional line of welcome on the portal (empty: none).
+    pub welcome: String,
+    /// dnsmasq's lease file, for the hostnames on the owner's page.
+    pub dhcp_leases: PathBuf,
     /// Owner devices: never captive, may reach the admin page.
     pub trusted: Vec<Mac>,
     /// Destinations reachable without paying (e.g. an M-Pesa help page).
@@ -88,7 +96,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DarajaConfig {
     pub environment: Environment,
     /// Scheme + host Lango talks to, without a trailing slash.
@@ -132,7 +140,7 @@ impl DarajaConfig {
 }
 
 /// Abuse limits (`config limits`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimitsConfig {
     /// STK pushes one device may start.
     pub pushes_per_mac: Window,
@@ -142,7 +150,7 @@ pub struct LimitsConfig {
     pub voucher_guesses: Window,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ShapingConfig {
     pub enabled: bool,
     pub ifb: String,
@@ -221,7 +229,125 @@ impl Config {
             path: path.display().to_string(),
             source,
         })?;
-        Config::parse(&text, &path.display().to_string())
+        let mut c = Config::parse(&text, &path.display().to_string())?;
+        c.path = Some(path.to_path_buf());
+        Ok(c)
+    }
+
+    /// Validates `text` and, only if it is a good config, replaces the file at `path` with it
+    /// atomically (temporary file in the same directory, then rename), keeping the file's mode.
+    pub fn write(path: &Path, text: &str) -> Result<Config, Error> {
+        let origin = path.display().to_string();
+        let mut c = Config::parse(text, &origin)?;
+        c.path = Some(path.to_path_buf());
+        let io = |source| Error::Read {
+            path: origin.clone(),
+            source,
+        };
+        let name = path
+            .file_name()
+            .map_or("config".into(), |n| n.to_string_lossy().into_owned());
+        let tmp = path.with_file_name(format!(".{name}.lango-new"));
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            if let Ok(m) = std::fs::metadata(path) {
+                std::fs::set_permissions(&tmp, m.permissions())?;
+            }
+            std::fs::rename(&tmp, path)
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io(e)
+        })?;
+        Ok(c)
+    }
+
+    /// This config as UCI text (every option written out), e.g. for a test or the demo that
+    /// needs a file the owner's page can edit. `Config::parse` of it gives this config back.
+    pub fn to_uci(&self) -> String {
+        use crate::uci::quote;
+        let mut t = String::from("config lango 'main'\n");
+        let mut opt = |name: &str, v: &str| t += &format!("\toption {name} {}\n", quote(v));
+        opt("portal_port", &self.portal_port.to_string());
+        opt("admin_listen", &self.admin_listen.to_string());
+        opt("database", &self.database.display().to_string());
+        opt("control_socket", &self.control_socket.display().to_string());
+        opt("site_name", &self.site_name);
+        opt("language", self.language.code());
+        opt("welcome", &self.welcome);
+        opt("dhcp_leases", &self.dhcp_leases.display().to_string());
+        let lists = [
+            ("interface", self.interfaces.clone()),
+            (
+                "trusted",
+                self.trusted.iter().map(|m| m.to_string()).collect(),
+            ),
+            (
+                "walled_garden",
+                self.walled_garden.iter().map(|c| c.to_string()).collect(),
+            ),
+        ];
+        for (name, values) in lists {
+            for v in values {
+                t += &format!("\tlist {name} {}\n", quote(&v));
+            }
+        }
+        let d = &self.daraja;
+        t += "\nconfig daraja 'daraja'\n";
+        let mut opt = |name: &str, v: &str| t += &format!("\toption {name} {}\n", quote(v));
+        opt(
+            "environment",
+            match d.environment {
+                Environment::Sandbox => "sandbox",
+                Environment::Production => "production",
+            },
+        );
+        opt("base_url", &d.base_url);
+        opt(
+            "ca_file",
+            &d.ca_file
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string()),
+        );
+        opt("consumer_key", &d.consumer_key.0);
+        opt("consumer_secret", &d.consumer_secret.0);
+        opt("shortcode", &d.shortcode);
+        opt("passkey", &d.passkey.0);
+        match &d.kind {
+            ShortcodeKind::Paybill => opt("type", "paybill"),
+            ShortcodeKind::Till(till) => {
+                opt("type", "till");
+                opt("till", till);
+            }
+        }
+        opt("callback_url", &d.callback_url);
+        opt(
+            "callback_listen",
+            &d.callback_listen.map_or(String::new(), |a| a.to_string()),
+        );
+        opt("poll_first", &d.poll_first.as_secs_f64().to_string());
+        opt("poll_interval", &d.poll_interval.as_secs_f64().to_string());
+        opt("poll_timeout", &d.poll_timeout.as_secs_f64().to_string());
+        let l = &self.limits;
+        t += "\nconfig limits 'limits'\n";
+        t += &format!(
+            "\toption pushes_per_mac '{}'\n\toption pushes_per_phone '{}'\n\toption push_window '{}'\n\toption voucher_guesses '{}'\n\toption voucher_window '{}'\n",
+            l.pushes_per_mac.max,
+            l.pushes_per_phone.max,
+            l.pushes_per_mac.per.as_secs(),
+            l.voucher_guesses.max,
+            l.voucher_guesses.per.as_secs()
+        );
+        t += "\nconfig shaping 'shaping'\n";
+        t += &format!(
+            "\toption enabled '{}'\n\toption ifb {}\n",
+            u8::from(self.shaping.enabled),
+            quote(&self.shaping.ifb)
+        );
+        t
     }
 
     /// Validates UCI text; `origin` names it in errors.
@@ -272,6 +398,8 @@ struct Builder<'a> {
     control_socket: PathBuf,
     site_name: String,
     language: Lang,
+    welcome: String,
+    dhcp_leases: PathBuf,
     trusted: Vec<Mac>,
     walled_garden: Vec<Cidr>,
     environment: Environment,
@@ -310,6 +438,8 @@ impl<'a> Builder<'a> {
             control_socket: "/var/run/lango.sock".into(),
             site_name: "Lango Wi-Fi".into(),
             language: Lang::En,
+            welcome: String::new(),
+            dhcp_leases: "/tmp/dhcp.leases".into(),
             trusted: vec![],
             walled_garden: vec![],
             environment: Environment::Sandbox,
@@ -396,6 +526,17 @@ impl<'a> Builder<'a> {
                         self.bad(line, k, format!("{v:?} is not a language (en or sw)"))
                     })?
                 }
+                "welcome" => {
+                    if v.chars().count() > MAX_WELCOME || v.chars().any(char::is_control) {
+                        return Err(self.bad(
+                            line,
+                            k,
+                            format!("must be at most {MAX_WELCOME} characters on one line"),
+                        ));
+                    }
+                    self.welcome = v.trim().into();
+                }
+                "dhcp_leases" => self.dhcp_leases = self.path(line, k, v)?,
                 "trusted" => self.trusted.push(
                     v.parse()
                         .map_err(|e: crate::mac::BadMac| self.bad(line, k, e.to_string()))?,
@@ -650,6 +791,7 @@ impl<'a> Builder<'a> {
             .into()
         });
         Ok(Config {
+            path: None,
             interfaces: self.interfaces,
             portal_port: self.portal_port,
             admin_listen: self.admin_listen,
@@ -657,6 +799,8 @@ impl<'a> Builder<'a> {
             control_socket: self.control_socket,
             site_name: self.site_name,
             language: self.language,
+            welcome: self.welcome,
+            dhcp_leases: self.dhcp_leases,
             trusted: self.trusted,
             walled_garden: self.walled_garden,
             daraja: DarajaConfig {
@@ -710,7 +854,7 @@ pub fn parse_uci(text: &str, origin: &str) -> Result<Vec<Section>, Error> {
             line,
             msg,
         };
-        let words = split_words(raw).map_err(err)?;
+        let words = crate::uci::split_words(raw).map_err(err)?.words;
         let Some(first) = words.first() else { continue };
         match first.as_str() {
             "config" => {
@@ -747,63 +891,6 @@ pub fn parse_uci(text: &str, origin: &str) -> Result<Vec<Section>, Error> {
         }
     }
     Ok(sections)
-}
-
-/// Shell-like word splitting as UCI does it: quotes, backslashes, `#` comments.
-fn split_words(line: &str) -> Result<Vec<String>, String> {
-    let mut words = vec![];
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '#' if !in_word => break,
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => cur.push(c),
-                        None => return Err("unterminated ' quote".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c) => cur.push(c),
-                            None => return Err("unterminated \" quote".into()),
-                        },
-                        Some(c) => cur.push(c),
-                        None => return Err("unterminated \" quote".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(c) = chars.next() {
-                    cur.push(c);
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    Ok(words)
 }
 
 #[cfg(test)]
@@ -1059,5 +1146,67 @@ config shaping 'shaping'
         .unwrap();
         assert_eq!(s[0].options[0].1, "it's \"q\"");
         assert_eq!(s[0].options[1].1, "bare#notcomment");
+    }
+
+    #[test]
+    fn to_uci_gives_the_same_config_back() {
+        let mut c = Config::parse(SAMPLE, "x").unwrap();
+        c.welcome = "Karibu! It's fast".into();
+        c.daraja.consumer_secret = Secret("s3'cret".into());
+        c.daraja.poll_first = Duration::from_millis(50);
+        c.daraja.callback_url = "https://hotspot.example.com/lango/cb/Zq3xW9kP2mT7vR4nY8sB".into();
+        c.daraja.callback_path = "/lango/cb/Zq3xW9kP2mT7vR4nY8sB".into();
+        c.daraja.callback_listen = Some("0.0.0.0:8099".parse().unwrap());
+        c.limits.pushes_per_phone.max = 7;
+        c.limits.voucher_guesses.per = Duration::from_secs(120);
+        let back = Config::parse(&c.to_uci(), "x").unwrap();
+        assert_eq!(back, c);
+        let demo = Config::for_demo(Path::new("/tmp/d"), "http://127.0.0.1:9");
+        let back = Config::parse(&demo.to_uci(), "x").unwrap();
+        assert_eq!(back.daraja, demo.daraja);
+        assert_eq!(back.database, demo.database);
+    }
+
+    #[test]
+    fn welcome_is_one_short_line() {
+        let c = Config::parse("config lango 'main'\n\toption welcome ' Karibu '\n", "f").unwrap();
+        assert_eq!(c.welcome, "Karibu");
+        let long = format!(
+            "config lango 'main'\n\toption welcome '{}'\n",
+            "x".repeat(201)
+        );
+        assert!(Config::parse(&long, "f").is_err());
+    }
+
+    #[test]
+    fn write_refuses_a_bad_config_and_replaces_a_good_one_atomically() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("lango-config-{}", crate::random::hex::<4>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("lango");
+        std::fs::write(&path, "# mine\nconfig lango 'main'\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let bad = "config lango 'main'\n\toption portal_port 'x'\n";
+        let e = Config::write(&path, bad).unwrap_err().to_string();
+        assert!(e.contains(":2: option portal_port"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "# mine\nconfig lango 'main'\n"
+        );
+        let good = "# mine\nconfig lango 'main'\n\toption site_name 'New'\n";
+        let c = Config::write(&path, good).unwrap();
+        assert_eq!(
+            (c.site_name.as_str(), c.path.as_deref()),
+            ("New", Some(path.as_path()))
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), good);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

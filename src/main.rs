@@ -78,6 +78,12 @@ enum Cmd {
     /// Voucher codes.
     #[command(subcommand)]
     Vouchers(Vouchers),
+    /// Set the owner's page password (asks twice; logs every browser out).
+    Passwd {
+        /// Read the password from one line of stdin, without prompts (for scripts).
+        #[arg(long)]
+        stdin: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -88,7 +94,17 @@ enum Vouchers {
         package: i64,
         #[arg(long)]
         count: u32,
+        /// Codes work through the last of this many days (today counts); default: no end.
+        #[arg(long)]
+        valid_days: Option<u32>,
     },
+    /// Batches, newest first; with --batch, that batch's codes.
+    List {
+        #[arg(long)]
+        batch: Option<String>,
+    },
+    /// Make an unused code stop working.
+    Revoke { code: String },
 }
 
 fn main() -> ExitCode {
@@ -122,7 +138,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(c) => c,
                 Err(e) => return Ok(config_error(e)),
             };
-            lango::daemon::run(cli.config.clone(), config).await?;
+            lango::daemon::run(config).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Cmd::Demo { portal, admin } => {
@@ -174,8 +190,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             up_kbps,
         },
         Cmd::Deauth { mac } => Request::Deauth { mac },
-        Cmd::Vouchers(Vouchers::Generate { package, count }) => {
-            Request::VouchersGenerate { package, count }
+        Cmd::Vouchers(Vouchers::Generate {
+            package,
+            count,
+            valid_days,
+        }) => Request::VouchersGenerate {
+            package,
+            count,
+            valid_days,
+        },
+        Cmd::Vouchers(Vouchers::List { batch }) => Request::VouchersList { batch },
+        Cmd::Vouchers(Vouchers::Revoke { code }) => Request::VouchersRevoke { code },
+        Cmd::Passwd { stdin } => {
+            let pw = match lango::tty::read_new_password(stdin) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("lango: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            let hash = tokio::task::spawn_blocking(move || lango::password::hash(&pw)).await?;
+            Request::Passwd { hash }
         }
     };
     let socket = match load() {
@@ -302,6 +337,49 @@ fn print_answer(req: &Request, a: &serde_json::Value, json: bool) {
             for c in a["codes"].as_array().cloned().unwrap_or_default() {
                 println!("{}", c.as_str().unwrap_or(""));
             }
+        }
+        Request::VouchersList { batch: None } => {
+            let list = a["batches"].as_array().cloned().unwrap_or_default();
+            if list.is_empty() {
+                println!("no vouchers");
+                return;
+            }
+            println!(
+                "{:<20}  {:>7}  {:>5}  {:>6}  {:>4}  {:>7}  valid until",
+                "batch", "package", "codes", "unused", "used", "revoked"
+            );
+            for b in list {
+                let until = b["expires_at"].as_i64().map_or("-".to_string(), |e| {
+                    lango::clock::eat_date(lango::clock::eat_day(e - 1))
+                });
+                println!(
+                    "{:<20}  {:>7}  {:>5}  {:>6}  {:>4}  {:>7}  {until}",
+                    b["batch"].as_str().unwrap_or(""),
+                    b["package_id"],
+                    b["total"],
+                    b["unused"],
+                    b["used"],
+                    b["revoked"]
+                );
+            }
+        }
+        Request::VouchersList { batch: Some(_) } => {
+            for c in a["codes"].as_array().cloned().unwrap_or_default() {
+                let used = c["used_by_mac"]
+                    .as_str()
+                    .map_or(String::new(), |m| format!("  by {m}"));
+                println!(
+                    "{}  {:<7}{used}",
+                    c["code"].as_str().unwrap_or(""),
+                    c["state"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Request::VouchersRevoke { .. } => {
+            println!("{} revoked", a["code"].as_str().unwrap_or(""))
+        }
+        Request::Passwd { .. } => {
+            println!("password set; every browser logged in to the owner's page was logged out")
         }
     }
 }

@@ -12,8 +12,8 @@ mod text;
 use crate::clock::Clock;
 use crate::config::Lang;
 use crate::gate::neigh::Neighbours;
+use crate::live::{Live, Settings};
 use crate::mac::Mac;
-use crate::payments::Payments;
 use crate::server::{self, Peer, Request, Response};
 use crate::sessions::Sessions;
 use crate::store::Store;
@@ -28,22 +28,23 @@ const BODY_LIMIT: usize = 4096;
 
 /// Everything the portal needs.
 pub struct Portal {
-    pub site_name: String,
-    pub language: Lang,
+    /// Site name, welcome text, language and payments, as the last reload left them.
+    pub live: Arc<Live>,
     pub store: Store,
     pub sessions: Arc<Sessions>,
-    pub payments: Arc<Payments>,
     pub neighbours: Arc<Neighbours>,
     pub clock: Arc<dyn Clock>,
     /// Wrong voucher codes per device (the abuse limit).
     pub guesses: crate::limits::Guesses,
 }
 
-/// One request's context: who asks, in which language, at which address of ours.
+/// One request's context: who asks, in which language, at which address of ours, and the
+/// settings in force when it arrived.
 struct Ctx {
     peer: Peer,
     lang: Lang,
     query: Vec<(String, String)>,
+    settings: Arc<Settings>,
 }
 
 impl Ctx {
@@ -63,6 +64,7 @@ impl Portal {
         if !is_own_host(host, peer.local) {
             return server::redirect(&portal_url(peer.local));
         }
+        let settings = self.live.get();
         let query = server::form_pairs(req.uri().query().unwrap_or(""));
         let lang = server::form_value(&query, "lang")
             .and_then(|l| Lang::parse(&l))
@@ -73,8 +75,13 @@ impl Portal {
                     .starts_with("sw")
                     .then_some(Lang::Sw)
             })
-            .unwrap_or(self.language);
-        let cx = Ctx { peer, lang, query };
+            .unwrap_or(settings.config.language);
+        let cx = Ctx {
+            peer,
+            lang,
+            query,
+            settings,
+        };
         let path = req.uri().path().to_string();
         match (req.method().clone(), path.as_str()) {
             (Method::GET, "/captive-portal/api") => api::captive(&self, &cx).await,
@@ -101,11 +108,12 @@ impl Portal {
         }
     }
 
-    fn frame(&self, cx: &Ctx) -> pages::Frame<'_> {
+    fn frame<'a>(&self, cx: &'a Ctx) -> pages::Frame<'a> {
         pages::Frame {
-            site: &self.site_name,
+            site: &cx.settings.config.site_name,
+            welcome: &cx.settings.config.welcome,
             t: cx.t(),
-            mpesa: self.payments.is_set_up(),
+            mpesa: cx.settings.payments.is_set_up(),
         }
     }
 
@@ -182,7 +190,7 @@ impl Portal {
             .parse()
             .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "bad_phone", t.bad_phone()))?;
         let ip = Some(cx.peer.remote.ip().to_canonical());
-        match self.payments.start(mac, ip, package_id, phone).await {
+        match cx.settings.payments.start(mac, ip, package_id, phone).await {
             Ok(p) => Ok(p),
             Err(crate::payments::Error::UnknownPackage(_)) => Err(Refusal::new(
                 StatusCode::BAD_REQUEST,
@@ -213,7 +221,7 @@ impl Portal {
         let not_found = || Refusal::new(StatusCode::NOT_FOUND, "not_found", cx.t().not_found);
         let id: i64 = id.parse().map_err(|_| not_found())?;
         let mac = self.device(cx).await?;
-        match self.payments.get(id).await {
+        match cx.settings.payments.get(id).await {
             Ok(Some(p)) if p.mac == mac => Ok(p),
             Ok(_) => Err(not_found()),
             Err(e) => Err(Refusal::internal(cx, &e)),

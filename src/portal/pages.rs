@@ -14,6 +14,8 @@ const CSS: &str = include_str!("../../www/portal.css");
 /// What every page knows.
 pub struct Frame<'a> {
     pub site: &'a str,
+    /// The owner's welcome line (empty: none).
+    pub welcome: &'a str,
     pub t: &'static Text,
     /// M-Pesa is set up; otherwise the packages are shown without the pay form.
     pub mpesa: bool,
@@ -56,6 +58,9 @@ impl Frame<'_> {
     ) -> String {
         let t = self.t;
         let mut h = String::with_capacity(4096);
+        if !self.welcome.is_empty() {
+            h += &format!("<p class=\"welcome\">{}</p>", escape(self.welcome));
+        }
         if let Some(e) = error {
             h += &format!("<p class=\"err\" role=\"alert\">{}</p>", escape(e));
         }

@@ -100,11 +100,11 @@ pub struct NewPayment<'a> {
     pub package: &'a super::packages::Package,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, mac, ip, phone, package_id, package_name, amount_kes, duration_s, down_kbps, up_kbps, \
      state, checkout_request_id, result_code, result_desc, receipt, created_at, updated_at";
 
-fn from_row(r: &Row) -> rusqlite::Result<Payment> {
+pub(super) fn from_row(r: &Row) -> rusqlite::Result<Payment> {
     Ok(Payment {
         id: r.get(0)?,
         mac: r.get(1)?,

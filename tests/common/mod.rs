@@ -3,6 +3,8 @@
 //! listener, a recording gate, a neighbour table file, and a clock the test moves.
 #![allow(dead_code)]
 
+pub mod owner;
+
 use lango::clock::{Clock, ManualClock};
 use lango::config::Config;
 use lango::daemon::{Daemon, Parts};
@@ -140,6 +142,7 @@ impl Lab {
     pub fn config(&self) -> Config {
         let mut c = Config::for_demo(&self.dir, &self.sim_url);
         c.admin_listen = "127.0.0.1:0".parse().unwrap();
+        c.dhcp_leases = self.dir.join("dhcp.leases");
         c.daraja.poll_first = Duration::from_millis(50);
         c.daraja.poll_interval = Duration::from_millis(50);
         c.daraja.poll_timeout = Duration::from_secs(120);
@@ -157,15 +160,20 @@ impl Lab {
 
     /// (Re)starts Lango on the same database and gate, as after a crash.
     pub async fn boot(&mut self) {
+        // Lango runs from a config file, as on a router, so the owner's page can edit it; a
+        // restart reads what was saved.
+        let path = self.config_path();
+        if !path.exists() {
+            std::fs::write(&path, self.config().to_uci()).unwrap();
+        }
+        let config = Config::load(&path).expect("the lab's config loads");
         let parts = Parts {
             gate: self.gate.clone(),
             neighbours: Neighbours::from_arp_file(self.dir.join("arp")),
             clock: Arc::new(self.clock.clone()),
             portal_listen: Some("127.0.0.1:0".parse().unwrap()),
         };
-        let d = Daemon::start(self.config(), parts)
-            .await
-            .expect("lango starts");
+        let d = Daemon::start(config, parts).await.expect("lango starts");
         self.portal = d.portal_addr;
         if let Some(cb) = d.callback_addr {
             self.sim
@@ -226,6 +234,15 @@ impl Lab {
         if let Some(d) = self.daemon.take() {
             d.stop(false).await;
         }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("lango.conf")
+    }
+
+    /// The owner's page.
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.daemon().admin_addr)
     }
 
     pub fn daemon(&self) -> &Daemon {
