@@ -14,6 +14,9 @@ use std::time::Duration;
 const RECHECK_FIRST: Duration = Duration::from_secs(30);
 /// Retries slow down to this.
 const RECHECK_MAX: Duration = Duration::from_secs(600);
+/// While Daraja is unreachable, new payments are refused at once (no customer waits for a
+/// connect timeout); after this long the next one is tried again.
+const PROBE_EVERY: Duration = Duration::from_secs(30);
 
 /// What Lango knows about its Daraja settings.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -50,6 +53,46 @@ impl Payments {
                 at: self.clock.now(),
             };
         }
+    }
+
+    /// Daraja answered: if it was unreachable, it is back.
+    pub(super) fn note_reachable(&self) {
+        let mut h = self.lock_health();
+        if matches!(*h, Health::Unreachable { .. }) {
+            log::info!("Daraja reachable again");
+            *h = Health::Ok {
+                at: self.clock.now(),
+            };
+        }
+    }
+
+    /// A call could not reach Daraja. Settings already found refused stay refused.
+    pub(super) fn note_unreachable(&self, reason: &str) {
+        let mut h = self.lock_health();
+        if !matches!(*h, Health::Refused { .. } | Health::NotSetUp { .. }) {
+            *h = Health::Unreachable {
+                at: self.clock.now(),
+                reason: reason.to_string(),
+            };
+        }
+    }
+
+    /// Why new payments should not even be tried now: Daraja was unreachable moments ago.
+    /// After `PROBE_EVERY` the next customer's push is tried again (and so finds the way back).
+    pub(super) fn recently_unreachable(&self) -> Option<String> {
+        match &*self.lock_health() {
+            Health::Unreachable { at, reason }
+                if self.clock.now() - at < PROBE_EVERY.as_secs() as i64 =>
+            {
+                Some(reason.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the portal should say M-Pesa is down.
+    pub fn unreachable(&self) -> bool {
+        matches!(*self.lock_health(), Health::Unreachable { .. })
     }
 
     fn lock_health(&self) -> std::sync::MutexGuard<'_, Health> {

@@ -34,6 +34,9 @@ pub enum Error {
     UnknownPackage(i64),
     #[error("a payment for this device is already waiting for its PIN")]
     AlreadyPending(i64),
+    /// Daraja cannot be reached (uplink down, Safaricom down). Nothing was charged.
+    #[error("M-Pesa cannot be reached: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     TooMany(Limited),
     #[error(transparent)]
@@ -108,6 +111,9 @@ impl Payments {
     ) -> Result<Payment, Error> {
         if !self.missing.is_empty() {
             return Err(Error::NotSetUp(self.missing.clone()));
+        }
+        if let Some(reason) = self.recently_unreachable() {
+            return Err(Error::Unavailable(reason));
         }
         let now = self.clock.now();
         let ph = phone.clone();
@@ -211,8 +217,12 @@ impl Payments {
                     log::warn!("payment {}: {desc}", payment.id);
                 }
                 self.sessions
-                    .settle(payment.id, PaymentState::Failed, None, desc, None)
+                    .settle(payment.id, PaymentState::Failed, None, desc.clone(), None)
                     .await?;
+                if let daraja::Error::Transient(m) = &e {
+                    self.note_unreachable(m);
+                    return Err(Error::Unavailable(desc));
+                }
             }
         }
         Ok(self.get(payment.id).await?.expect("payment exists"))

@@ -16,6 +16,9 @@ use tokio::time::Instant;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A failing query answer waits this many poll intervals for a success callback.
 const GRACE_INTERVALS: u32 = 2;
+/// `poll_timeout` counts only while Daraja answers. While it cannot be reached (uplink down)
+/// the payment stays pending, since the customer may have paid; after this long it times out.
+const UNREACHABLE_LIMIT: i64 = 24 * 3600;
 
 /// A failing answer waiting out the grace period.
 struct Held {
@@ -61,23 +64,35 @@ impl Payments {
             let Some(checkout) = p.checkout_request_id.clone() else {
                 return;
             };
-            let deadline_passed =
-                self.clock.now() >= p.created_at + self.poll_timeout.as_secs() as i64;
-            let answer = match self.daraja.stk_query(&checkout, self.clock.now()).await {
+            let age = self.clock.now() - p.created_at;
+            let (answer, answered) = match self.daraja.stk_query(&checkout, self.clock.now()).await
+            {
                 Ok(QueryAnswer::Done {
                     result_code,
                     result_desc,
-                }) => Some((result_code, result_desc)),
+                }) => (Some((result_code, result_desc)), true),
                 Ok(QueryAnswer::Pending) => {
                     wait = self.poll_interval;
-                    None
+                    (None, true)
                 }
                 Err(e) => {
                     log::warn!("payment {id}: query failed, will retry: {e}");
                     wait = (wait * 2).min(MAX_BACKOFF);
-                    None
+                    match &e {
+                        super::daraja::Error::Transient(m) => {
+                            self.note_unreachable(m);
+                            (None, false)
+                        }
+                        // Daraja answered, just not with an outcome.
+                        _ => (None, true),
+                    }
                 }
             };
+            if answered {
+                self.note_reachable();
+            }
+            let deadline_passed =
+                (answered && age >= self.poll_timeout.as_secs() as i64) || age >= UNREACHABLE_LIMIT;
             let settled = match answer {
                 Some((code, desc)) if code != 0 && self.callbacks => {
                     let grace = self.poll_interval * GRACE_INTERVALS;

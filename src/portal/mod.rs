@@ -114,6 +114,7 @@ impl Portal {
             welcome: &cx.settings.config.welcome,
             t: cx.t(),
             mpesa: cx.settings.payments.is_set_up(),
+            mpesa_down: cx.settings.payments.unreachable(),
         }
     }
 
@@ -207,6 +208,11 @@ impl Portal {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not_set_up",
                 t.mpesa_not_set_up,
+            )),
+            Err(crate::payments::Error::Unavailable(_)) => Err(Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "mpesa_unavailable",
+                t.mpesa_unavailable,
             )),
             Err(e) => Err(Refusal::internal(cx, &e)),
         }

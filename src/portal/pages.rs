@@ -19,6 +19,8 @@ pub struct Frame<'a> {
     pub t: &'static Text,
     /// M-Pesa is set up; otherwise the packages are shown without the pay form.
     pub mpesa: bool,
+    /// Daraja could not be reached lately: say so, and point to vouchers.
+    pub mpesa_down: bool,
 }
 
 impl Frame<'_> {
@@ -61,8 +63,15 @@ impl Frame<'_> {
         if !self.welcome.is_empty() {
             h += &format!("<p class=\"welcome\">{}</p>", escape(self.welcome));
         }
-        if let Some(e) = error {
-            h += &format!("<p class=\"err\" role=\"alert\">{}</p>", escape(e));
+        match error {
+            Some(e) => h += &format!("<p class=\"err\" role=\"alert\">{}</p>", escape(e)),
+            None if self.mpesa && self.mpesa_down => {
+                h += &format!(
+                    "<p class=\"err\" role=\"status\">{}</p>",
+                    t.mpesa_unavailable
+                )
+            }
+            None => {}
         }
         h += &format!(
             "<form class=\"card\" method=\"post\" action=\"/pay{}\"><h2>{heading}</h2>",

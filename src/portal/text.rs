@@ -30,6 +30,7 @@ pub struct Text {
     pub bad_voucher: &'static str,
     pub busy: &'static str,
     pub mpesa_not_set_up: &'static str,
+    pub mpesa_unavailable: &'static str,
     pub other_lang: &'static str,
     pub hours: &'static str,
     pub minutes: &'static str,
@@ -60,6 +61,7 @@ pub const EN: Text = Text {
     already_pending: "Your previous payment is still waiting for its PIN.",
     bad_voucher: "A voucher code is 10 letters and digits, like ABCDE-FGH23.",
     busy: "Something went wrong on the hotspot. Please try again.",
+    mpesa_unavailable: "M-Pesa cannot be reached right now. Nothing was charged. Use a voucher, or try again in a few minutes.",
     mpesa_not_set_up:
         "M-Pesa payments are not set up on this hotspot yet. Use a voucher, or ask the owner.",
     other_lang: "Kiswahili",
@@ -92,6 +94,7 @@ pub const SW: Text = Text {
     already_pending: "Malipo yako ya awali bado yanasubiri PIN.",
     bad_voucher: "Namba ya vocha ina herufi na tarakimu 10, kama ABCDE-FGH23.",
     busy: "Hitilafu imetokea kwenye hotspot. Tafadhali jaribu tena.",
+    mpesa_unavailable: "M-Pesa haipatikani kwa sasa. Hakuna pesa iliyotozwa. Tumia vocha, au jaribu tena baada ya dakika chache.",
     mpesa_not_set_up:
         "Malipo ya M-Pesa bado hayajawekwa kwenye hotspot hii. Tumia vocha, au muulize mwenye hotspot.",
     other_lang: "English",
