@@ -109,6 +109,13 @@ fn unpaid_phones_are_captive_until_admitted() {
         .refused_at_once());
     assert_eq!(lab.udp(b, WAN4), "refused");
 
+    // fw4 reloading (it replaces only its own table) changes nothing for Lango's clients.
+    lab.nft(FW4);
+    assert!(lab.curl(a, &format!("http://{WAN4}/"), SHORT).reached_wan());
+    assert!(lab
+        .curl(b, &format!("http://{WAN4}/"), SHORT)
+        .redirected_to_portal());
+
     // Evict A: captive again.
     gate.apply(&[Change::Evict {
         mac: a.mac,
@@ -298,6 +305,16 @@ fn a_flushed_ruleset_is_noticed_and_restored() {
     ])
     .expect("apply");
     assert_eq!(lab.classes("br-lan"), 2);
+    // A gift without speeds is admitted unshaped: no class of its own.
+    gate.apply(&[Change::Admit(client(b, 60, 0, 0))])
+        .expect("unshaped");
+    assert!(lab.curl(b, &format!("http://{WAN4}/"), SHORT).reached_wan());
+    assert_eq!((lab.classes("br-lan"), lab.classes(IFB)), (2, 2));
+    gate.apply(&[Change::Evict {
+        mac: b.mac,
+        ip: None,
+    }])
+    .expect("evict");
     assert!(gate.installed().unwrap());
 
     lab.exec_ok(&lab.router, &["nft", "flush", "ruleset"]);

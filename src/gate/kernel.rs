@@ -137,6 +137,11 @@ impl KernelGate {
     }
 }
 
+/// Whether the client has a speed limit in at least one direction (0 means unlimited).
+fn limited(c: &Client) -> bool {
+    c.down.0 > 0 || c.up.0 > 0
+}
+
 impl Gate for KernelGate {
     fn apply(&self, changes: &[Change]) -> Result<(), Error> {
         if changes.is_empty() {
@@ -159,12 +164,18 @@ impl Gate for KernelGate {
                             c.up
                         );
                         if let Some(shaper) = &shaper {
-                            match state.slots.assign(c.mac) {
-                                Some(slot) => script.push_str(&shaper.render_admit(slot, c)),
-                                None => log::warn!(
+                            if !limited(c) {
+                                // Unlimited both ways: no class, no filter.
+                                if let Some(slot) = state.slots.release(c.mac) {
+                                    script.push_str(&shaper.render_evict(slot, c.mac));
+                                }
+                            } else if let Some(slot) = state.slots.assign(c.mac) {
+                                script.push_str(&shaper.render_admit(slot, c));
+                            } else {
+                                log::warn!(
                                     "gate: mac={} admitted unshaped: too many devices end in the same byte",
                                     c.mac
-                                ),
+                                );
                             }
                         }
                     }
@@ -206,7 +217,7 @@ impl Gate for KernelGate {
             }
             state.slots.clear();
             let mut shaped = vec![];
-            for c in clients.iter().filter(|c| c.seconds > 0) {
+            for c in clients.iter().filter(|c| c.seconds > 0 && limited(c)) {
                 match state.slots.assign(c.mac) {
                     Some(slot) => shaped.push((slot, c)),
                     None => log::warn!(
