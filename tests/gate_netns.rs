@@ -436,3 +436,48 @@ fn two_hundred_clients_admitted_and_evicted_in_batches() {
     }
     assert!(!lab.client_set().contains("02:c8"));
 }
+
+#[test]
+fn a_thousand_clients_cost_one_batch() {
+    if skip("a_thousand_clients_cost_one_batch") {
+        return;
+    }
+    let _shared = MEASURING.read().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::new("1k", 0);
+    let gate = gate(&lab, &[]);
+    gate.sync(&[]).expect("sync");
+    let clients: Vec<Client> = (0..1000u32)
+        .map(|i| Client {
+            mac: lango::mac::Mac([0x02, 0xd0, 0, 0, (i >> 8) as u8, i as u8]),
+            ip: None,
+            seconds: 3600,
+            down: Kbps(5000),
+            up: Kbps(2000),
+        })
+        .collect();
+    let time = |what: &str, f: &dyn Fn()| {
+        let started = Instant::now();
+        f();
+        let took = started.elapsed();
+        println!("{what}: {} ms", took.as_millis());
+        took
+    };
+    let one = time("authorise 1 client", &|| {
+        gate.apply(&[Change::Admit(clients[0].clone())])
+            .expect("admit 1")
+    });
+    let thousand = time("authorise 1000 clients in one batch", &|| {
+        let admits: Vec<Change> = clients.iter().cloned().map(Change::Admit).collect();
+        gate.apply(&admits).expect("admit 1000")
+    });
+    assert_eq!(lab.classes("br-lan"), 1001);
+    let restore = time("restore 1000 sessions (sync)", &|| {
+        gate.sync(&clients).expect("sync 1000")
+    });
+    assert_eq!(lab.classes(IFB), 1001);
+    assert_eq!(lab.client_set().matches("02:d0:").count(), 1000);
+    // Budgets (DESIGN.md) are for the router itself; `ip netns exec` adds a little here.
+    assert!(one < Duration::from_millis(200), "{one:?}");
+    assert!(thousand < Duration::from_secs(2), "{thousand:?}");
+    assert!(restore < Duration::from_secs(3), "{restore:?}");
+}

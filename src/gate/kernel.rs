@@ -6,10 +6,11 @@
 //! After any error the kernel may be half-way: the caller should `sync`.
 
 use super::runner::Runner;
-use super::tc::{Leaf, Shaper, Slots};
+use super::tc::{Leaf, Rates, Shaper, Slots};
 use super::{neigh, nft, tc, Change, Client, Error, Gate};
 use crate::config::Config;
 use crate::mac::Mac;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 
@@ -36,8 +37,33 @@ struct Devices {
 #[derive(Default)]
 struct State {
     slots: Slots,
+    /// What each shaped device is shaped at in the kernel (the ones with a slot).
+    shaped: HashMap<Mac, Rates>,
     /// Probed on the first `sync`.
     leaf: Option<Leaf>,
+}
+
+impl State {
+    /// tc lines taking `mac` to `rates` from what the kernel has now.
+    fn shape(&mut self, shaper: &Shaper, mac: Mac, rates: Rates) -> String {
+        if rates.unlimited() {
+            return self.unshape(shaper, mac);
+        }
+        let Some(slot) = self.slots.assign(mac) else {
+            log::warn!("gate: mac={mac} admitted unshaped: too many devices end in the same byte");
+            return String::new();
+        };
+        let old = self.shaped.insert(mac, rates);
+        shaper.render_admit(slot, mac, old, rates)
+    }
+
+    /// tc lines removing `mac`'s shaping, if it has any.
+    fn unshape(&mut self, shaper: &Shaper, mac: Mac) -> String {
+        match (self.shaped.remove(&mac), self.slots.release(mac)) {
+            (Some(old), Some(slot)) => shaper.render_evict(slot, old),
+            _ => String::new(),
+        }
+    }
 }
 
 impl KernelGate {
@@ -137,11 +163,6 @@ impl KernelGate {
     }
 }
 
-/// Whether the client has a speed limit in at least one direction (0 means unlimited).
-fn limited(c: &Client) -> bool {
-    c.down.0 > 0 || c.up.0 > 0
-}
-
 impl Gate for KernelGate {
     fn apply(&self, changes: &[Change]) -> Result<(), Error> {
         if changes.is_empty() {
@@ -164,25 +185,13 @@ impl Gate for KernelGate {
                             c.up
                         );
                         if let Some(shaper) = &shaper {
-                            if !limited(c) {
-                                // Unlimited both ways: no class, no filter.
-                                if let Some(slot) = state.slots.release(c.mac) {
-                                    script.push_str(&shaper.render_evict(slot, c.mac));
-                                }
-                            } else if let Some(slot) = state.slots.assign(c.mac) {
-                                script.push_str(&shaper.render_admit(slot, c));
-                            } else {
-                                log::warn!(
-                                    "gate: mac={} admitted unshaped: too many devices end in the same byte",
-                                    c.mac
-                                );
-                            }
+                            script.push_str(&state.shape(shaper, c.mac, Rates::of(c)));
                         }
                     }
                     Change::Admit(Client { mac, ip, .. }) | Change::Evict { mac, ip } => {
                         log::debug!("gate: evict mac={mac}");
-                        if let (Some(shaper), Some(slot)) = (&shaper, state.slots.release(*mac)) {
-                            script.push_str(&shaper.render_evict(slot, *mac));
+                        if let Some(shaper) = &shaper {
+                            script.push_str(&state.unshape(shaper, *mac));
                         }
                         evicted.push((*mac, *ip));
                     }
@@ -207,19 +216,33 @@ impl Gate for KernelGate {
     }
 
     fn sync(&self, clients: &[Client]) -> Result<(), Error> {
+        // One entry per device (the last wins), each with time left.
+        let mut clients: Vec<Client> = clients.iter().filter(|c| c.seconds > 0).cloned().collect();
+        clients.reverse();
+        let mut seen = HashSet::new();
+        clients.retain(|c| seen.insert(c.mac));
+        clients.reverse();
         let mut state = self.lock();
         self.check_surroundings();
-        self.runner.nft(&nft::render_table(&self.rules, clients))?;
+        self.runner.nft(&nft::render_table(&self.rules, &clients))?;
         if let Some(devices) = &self.shaping {
             self.ensure_ifb(&devices.ifb)?;
             if state.leaf.is_none() {
                 state.leaf = Some(self.probe_leaf(&devices.ifb));
             }
             state.slots.clear();
+            state.shaped.clear();
             let mut shaped = vec![];
-            for c in clients.iter().filter(|c| c.seconds > 0 && limited(c)) {
+            for c in &clients {
+                let rates = Rates::of(c);
+                if rates.unlimited() {
+                    continue;
+                }
                 match state.slots.assign(c.mac) {
-                    Some(slot) => shaped.push((slot, c)),
+                    Some(slot) => {
+                        state.shaped.insert(c.mac, rates);
+                        shaped.push((slot, c.mac, rates));
+                    }
                     None => log::warn!(
                         "gate: mac={} admitted unshaped: too many devices end in the same byte",
                         c.mac
@@ -229,10 +252,7 @@ impl Gate for KernelGate {
             let shaper = self.shaper(&state).expect("shaping is on");
             self.runner.tc_batch(&shaper.render_setup(&shaped))?;
         }
-        log::info!(
-            "gate: installed clients={}",
-            clients.iter().filter(|c| c.seconds > 0).count()
-        );
+        log::info!("gate: installed clients={}", clients.len());
         Ok(())
     }
 
