@@ -56,7 +56,7 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Prints a visible skip line and returns true when not root.
+/// Prints a visible skip line and returns true when not root (in CI, LANGO_CI=1, it fails).
 pub fn skip(test: &str) -> bool {
     if is_root() {
         for tool in ["nft", "tc", "ip", "iperf3", "curl", "python3", "conntrack"] {
@@ -72,6 +72,11 @@ pub fn skip(test: &str) -> bool {
         }
         return false;
     }
+    // CI runs as root; a skip there would hide the gate's tests.
+    assert!(
+        std::env::var("LANGO_CI").as_deref() != Ok("1"),
+        "{test}: CI must run the network-namespace tests as root"
+    );
     println!("SKIPPED: needs root: {test}");
     true
 }
