@@ -290,7 +290,8 @@ fn a_flushed_ruleset_is_noticed_and_restored() {
     let _shared = MEASURING.read().unwrap_or_else(|p| p.into_inner());
     let lab = Lab::new("fl", 2);
     let (a, b) = (&lab.phones[0], &lab.phones[1]);
-    let gate = gate(&lab, &[]);
+    // A second captive interface that does not exist yet (a guest Wi-Fi still coming up).
+    let gate = KernelGate::with_runner(&lab.config_with(&[], &["guest"]), lab.runner());
     let paid = client(a, 3600, 5000, 2000);
     // Idempotent: syncing twice, admitting twice and evicting a stranger are all fine.
     gate.sync(std::slice::from_ref(&paid)).expect("sync");
@@ -328,6 +329,16 @@ fn a_flushed_ruleset_is_noticed_and_restored() {
         .curl(b, &format!("http://{WAN4}/"), SHORT)
         .redirected_to_portal());
     assert_eq!(lab.classes("br-lan"), 2, "shaping rebuilt, not doubled");
+
+    // The guest interface appears: not installed until it is shaped too.
+    lab.exec_ok(
+        &lab.router,
+        &["ip", "link", "add", "guest", "up", "type", "bridge"],
+    );
+    assert!(!gate.installed().unwrap(), "guest interface unshaped");
+    gate.sync(std::slice::from_ref(&paid)).expect("sync");
+    assert!(gate.installed().unwrap());
+    assert_eq!(lab.classes("guest"), 2);
 
     // Losing the shaping (an interface re-created) also counts as not installed.
     lab.exec_ok(

@@ -36,6 +36,8 @@ struct Devices {
 
 #[derive(Default)]
 struct State {
+    /// The captive interfaces shaped since the last `sync`: the configured ones that existed.
+    interfaces: Vec<String>,
     slots: Slots,
     /// What each shaped device is shaped at in the kernel (the ones with a slot).
     shaped: HashMap<Mac, Rates>,
@@ -90,9 +92,10 @@ impl KernelGate {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The shaper for the interfaces set up by the last `sync`.
     fn shaper(&self, state: &State) -> Option<Shaper> {
         self.shaping.as_ref().map(|d| Shaper {
-            interfaces: d.interfaces.clone(),
+            interfaces: state.interfaces.clone(),
             ifb: d.ifb.clone(),
             leaf: state.leaf.unwrap_or(Leaf::Fifo),
         })
@@ -230,6 +233,19 @@ impl Gate for KernelGate {
             if state.leaf.is_none() {
                 state.leaf = Some(self.probe_leaf(&devices.ifb));
             }
+            // A captive interface that is not up yet (a guest Wi-Fi) is gated by nft already;
+            // its shaping comes with the `sync` after it appears (`installed` notices).
+            let qdiscs = self.runner.tc(&["qdisc", "show"])?;
+            let present = tc::devices(&qdiscs);
+            let (here, missing): (Vec<String>, Vec<String>) = devices
+                .interfaces
+                .iter()
+                .cloned()
+                .partition(|i| present.contains(i.as_str()));
+            for i in &missing {
+                log::warn!("gate: interface {i} is missing or down; shaped once it is up");
+            }
+            state.interfaces = here;
             state.slots.clear();
             state.shaped.clear();
             let mut shaped = vec![];
@@ -261,16 +277,28 @@ impl Gate for KernelGate {
         if !nft::has_table(&self.runner.nft_list(&["tables"])?) {
             return Ok(false);
         }
-        match self.shaper(&state) {
-            Some(shaper) => Ok(tc::installed(&shaper, &self.runner.tc(&["qdisc", "show"])?)),
-            None => Ok(true),
+        // Every configured interface that exists now must be shaped, not only last sync's.
+        match (self.shaper(&state), &self.shaping) {
+            (Some(shaper), Some(devices)) => {
+                let all = Shaper {
+                    interfaces: devices.interfaces.clone(),
+                    ..shaper
+                };
+                Ok(tc::installed(&all, &self.runner.tc(&["qdisc", "show"])?))
+            }
+            _ => Ok(true),
         }
     }
 
     fn teardown(&self) -> Result<(), Error> {
         let mut state = self.lock();
         self.runner.nft(nft::render_teardown())?;
-        if let Some(shaper) = self.shaper(&state) {
+        if let (Some(shaper), Some(devices)) = (self.shaper(&state), &self.shaping) {
+            // Every configured interface: a crashed run may have left its qdiscs anywhere.
+            let shaper = Shaper {
+                interfaces: devices.interfaces.clone(),
+                ..shaper
+            };
             // Best effort: an interface may be gone already, and then so are its qdiscs.
             if let Err(e) = self.runner.tc_batch_force(&shaper.render_teardown()) {
                 log::debug!("gate: teardown: {e}");

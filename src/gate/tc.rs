@@ -15,7 +15,7 @@
 use super::Client;
 use crate::mac::Mac;
 use crate::units::Kbps;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 /// HTB counts whole Ethernet frames; a speed test counts TCP payload, 1448 bytes of a full
@@ -300,7 +300,19 @@ impl Shaper {
     }
 }
 
-/// Whether `tc qdisc show` output has our roots on every captive interface and the IFB.
+/// Devices that are up (or carry a qdisc of their own), from `tc qdisc show` output.
+pub fn devices(qdiscs: &str) -> HashSet<&str> {
+    qdiscs
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w.len() >= 5 && w[0] == "qdisc" && w[3] == "dev").then_some(w[4])
+        })
+        .collect()
+}
+
+/// Whether `tc qdisc show` output has our roots on the IFB and on every captive interface that
+/// is up (one that comes up later needs a new `sync`).
 pub fn installed(shaper: &Shaper, qdiscs: &str) -> bool {
     let has = |kind: &str, handle: &str, dev: &str| {
         qdiscs.lines().any(|l| {
@@ -313,9 +325,11 @@ pub fn installed(shaper: &Shaper, qdiscs: &str) -> bool {
                 && w[4] == dev
         })
     };
+    let present = devices(qdiscs);
     shaper
         .interfaces
         .iter()
+        .filter(|i| present.contains(i.as_str()))
         .all(|i| has("htb", "1:", i) && has("ingress", "ffff:", i))
         && has("htb", "1:", &shaper.ifb)
 }
@@ -553,5 +567,14 @@ qdisc htb 1: dev ifb-lango root refcnt 2 r2q 10 default 0x1 direct_packets_stat 
             &shaper(),
             "qdisc noqueue 0: dev br-lan root refcnt 2\n"
         ));
+        // A captive interface that is not up (yet) is not expected to be shaped.
+        let guest = Shaper {
+            interfaces: vec!["br-lan".into(), "guest".into()],
+            ..shaper()
+        };
+        assert!(installed(&guest, out));
+        let with_guest = format!("{out}qdisc noqueue 0: dev guest root refcnt 2\n");
+        assert!(!installed(&guest, &with_guest));
+        assert_eq!(devices(out), HashSet::from(["lo", "br-lan", "ifb-lango"]));
     }
 }

@@ -342,10 +342,17 @@ route add default via 192.168.2.1 dev {dev} metric {}
 
     /// The gate's config for this lab: `br-lan` captive, the garden address walled in.
     pub fn config(&self, trusted: &[Mac]) -> Config {
-        let mut text = format!(
-            "config lango 'main'
-	list interface 'br-lan'
-	option portal_port '{PORTAL_PORT}'
+        self.config_with(trusted, &[])
+    }
+
+    /// `config` with more captive interfaces besides `br-lan`.
+    pub fn config_with(&self, trusted: &[Mac], more: &[&str]) -> Config {
+        let mut text = String::from("config lango 'main'\n\tlist interface 'br-lan'\n");
+        for i in more {
+            text += &format!("\tlist interface '{i}'\n");
+        }
+        text += &format!(
+            "	option portal_port '{PORTAL_PORT}'
 	option admin_listen '0.0.0.0:{ADMIN_PORT}'
 	list walled_garden '{GARDEN4}/32'
 "
