@@ -117,6 +117,35 @@ pub fn eat_display(unix: Unix) -> String {
     )
 }
 
+/// Seconds East Africa Time is ahead of UTC (no daylight saving).
+const EAT_OFFSET: i64 = 3 * 3600;
+
+/// The EAT calendar day `unix` falls on, as days since 1970-01-01 (EAT).
+pub fn eat_day(unix: Unix) -> i64 {
+    (unix + EAT_OFFSET).div_euclid(86_400)
+}
+
+/// When EAT day `day` begins (midnight in Nairobi), in Unix seconds.
+pub fn eat_day_start(day: i64) -> Unix {
+    day * 86_400 - EAT_OFFSET
+}
+
+/// `YYYY-MM-DD` of EAT day `day`.
+pub fn eat_date(day: i64) -> String {
+    let (y, m, d) = civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Parses `YYYY-MM-DD` (what `<input type=date>` sends) into an EAT day; `None` if not a date.
+pub fn parse_eat_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let ymd = format!("{}{}{}000000", &s[0..4], &s[5..7], &s[8..10]);
+    parse_eat_timestamp(&ymd).map(eat_day)
+}
+
 fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
@@ -181,5 +210,18 @@ mod tests {
             assert_eq!(parse_eat_timestamp(s), None, "{s}");
         }
         assert!(parse_eat_timestamp("20240229000000").is_some());
+    }
+
+    #[test]
+    fn eat_days_start_at_nairobi_midnight() {
+        // 2026-11-22 20:59:59 UTC is 23:59:59 EAT; a second later it is the 23rd in Nairobi.
+        let t = 1_795_381_199;
+        assert_eq!(eat_date(eat_day(t)), "2026-11-22");
+        assert_eq!(eat_date(eat_day(t + 1)), "2026-11-23");
+        assert_eq!(eat_day_start(eat_day(t + 1)), t + 1);
+        assert_eq!(parse_eat_date("2026-11-23"), Some(eat_day(t + 1)));
+        for bad in ["2026-11-31", "2026/11/23", "26-11-23", ""] {
+            assert_eq!(parse_eat_date(bad), None, "{bad}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! Touches: the config file only. Errors name the file, the line and the option.
 //! Unknown options and sections are warned about and ignored, so a newer file still loads.
 
+use crate::limits::Window;
 use crate::mac::Mac;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -10,10 +11,17 @@ use std::time::Duration;
 
 /// Where Lango's config lives on a router.
 pub const DEFAULT_PATH: &str = "/etc/config/lango";
+/// The last segment of `callback_url` is the only thing keeping strangers from posting fake
+/// results: at least this many characters (16 random letters and digits are ~95 bits).
+const MIN_CALLBACK_SECRET: usize = 16;
+/// The portal's welcome line fits a phone screen.
+pub const MAX_WELCOME: usize = 200;
 
 /// Everything Lango reads from its config file.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
+    /// The file this came from (`None`: built in code, e.g. the demo); the owner's page saves here.
+    pub path: Option<PathBuf>,
     /// Captive interfaces: phones on these are gated.
     pub interfaces: Vec<String>,
     pub portal_port: u16,
@@ -24,12 +32,17 @@ pub struct Config {
     pub site_name: String,
     /// Portal language when the phone does not choose one.
     pub language: Lang,
+    /// An optional line of welcome on the portal (empty: none).
+    pub welcome: String,
+    /// dnsmasq's lease file, for the hostnames on the owner's page.
+    pub dhcp_leases: PathBuf,
     /// Owner devices: never captive, may reach the admin page.
     pub trusted: Vec<Mac>,
     /// Destinations reachable without paying (e.g. an M-Pesa help page).
     pub walled_garden: Vec<Cidr>,
     pub daraja: DarajaConfig,
     pub shaping: ShapingConfig,
+    pub limits: LimitsConfig,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +96,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DarajaConfig {
     pub environment: Environment,
     /// Scheme + host Lango talks to, without a trailing slash.
@@ -102,9 +115,42 @@ pub struct DarajaConfig {
     pub poll_interval: Duration,
     /// Then give up: the payment becomes `timeout`.
     pub poll_timeout: Duration,
+    /// Where Daraja's callbacks are received (its own listener, never a captive interface's
+    /// port); `None`: no listener, payments are confirmed by polling only.
+    pub callback_listen: Option<SocketAddr>,
+    /// The path of `callback_url` (ending in the owner's secret): the only path the callback
+    /// listener answers.
+    pub callback_path: String,
 }
 
-#[derive(Clone, Debug)]
+impl DarajaConfig {
+    /// The settings M-Pesa needs that are still empty (`consumer_key`, `consumer_secret`,
+    /// `passkey`); while any is, the portal offers vouchers only.
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            ("consumer_key", &self.consumer_key),
+            ("consumer_secret", &self.consumer_secret),
+            ("passkey", &self.passkey),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.0.is_empty())
+        .map(|(name, _)| name)
+        .collect()
+    }
+}
+
+/// Abuse limits (`config limits`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// STK pushes one device may start.
+    pub pushes_per_mac: Window,
+    /// STK pushes one phone number may receive.
+    pub pushes_per_phone: Window,
+    /// Wrong voucher codes one device may type.
+    pub voucher_guesses: Window,
+}
+
+#[derive(Clone, Debug, PartialEq)]
 pub struct ShapingConfig {
     pub enabled: bool,
     pub ifb: String,
@@ -183,7 +229,125 @@ impl Config {
             path: path.display().to_string(),
             source,
         })?;
-        Config::parse(&text, &path.display().to_string())
+        let mut c = Config::parse(&text, &path.display().to_string())?;
+        c.path = Some(path.to_path_buf());
+        Ok(c)
+    }
+
+    /// Validates `text` and, only if it is a good config, replaces the file at `path` with it
+    /// atomically (temporary file in the same directory, then rename), keeping the file's mode.
+    pub fn write(path: &Path, text: &str) -> Result<Config, Error> {
+        let origin = path.display().to_string();
+        let mut c = Config::parse(text, &origin)?;
+        c.path = Some(path.to_path_buf());
+        let io = |source| Error::Read {
+            path: origin.clone(),
+            source,
+        };
+        let name = path
+            .file_name()
+            .map_or("config".into(), |n| n.to_string_lossy().into_owned());
+        let tmp = path.with_file_name(format!(".{name}.lango-new"));
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            if let Ok(m) = std::fs::metadata(path) {
+                std::fs::set_permissions(&tmp, m.permissions())?;
+            }
+            std::fs::rename(&tmp, path)
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io(e)
+        })?;
+        Ok(c)
+    }
+
+    /// This config as UCI text (every option written out), e.g. for a test or the demo that
+    /// needs a file the owner's page can edit. `Config::parse` of it gives this config back.
+    pub fn to_uci(&self) -> String {
+        use crate::uci::quote;
+        let mut t = String::from("config lango 'main'\n");
+        let mut opt = |name: &str, v: &str| t += &format!("\toption {name} {}\n", quote(v));
+        opt("portal_port", &self.portal_port.to_string());
+        opt("admin_listen", &self.admin_listen.to_string());
+        opt("database", &self.database.display().to_string());
+        opt("control_socket", &self.control_socket.display().to_string());
+        opt("site_name", &self.site_name);
+        opt("language", self.language.code());
+        opt("welcome", &self.welcome);
+        opt("dhcp_leases", &self.dhcp_leases.display().to_string());
+        let lists = [
+            ("interface", self.interfaces.clone()),
+            (
+                "trusted",
+                self.trusted.iter().map(|m| m.to_string()).collect(),
+            ),
+            (
+                "walled_garden",
+                self.walled_garden.iter().map(|c| c.to_string()).collect(),
+            ),
+        ];
+        for (name, values) in lists {
+            for v in values {
+                t += &format!("\tlist {name} {}\n", quote(&v));
+            }
+        }
+        let d = &self.daraja;
+        t += "\nconfig daraja 'daraja'\n";
+        let mut opt = |name: &str, v: &str| t += &format!("\toption {name} {}\n", quote(v));
+        opt(
+            "environment",
+            match d.environment {
+                Environment::Sandbox => "sandbox",
+                Environment::Production => "production",
+            },
+        );
+        opt("base_url", &d.base_url);
+        opt(
+            "ca_file",
+            &d.ca_file
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string()),
+        );
+        opt("consumer_key", &d.consumer_key.0);
+        opt("consumer_secret", &d.consumer_secret.0);
+        opt("shortcode", &d.shortcode);
+        opt("passkey", &d.passkey.0);
+        match &d.kind {
+            ShortcodeKind::Paybill => opt("type", "paybill"),
+            ShortcodeKind::Till(till) => {
+                opt("type", "till");
+                opt("till", till);
+            }
+        }
+        opt("callback_url", &d.callback_url);
+        opt(
+            "callback_listen",
+            &d.callback_listen.map_or(String::new(), |a| a.to_string()),
+        );
+        opt("poll_first", &d.poll_first.as_secs_f64().to_string());
+        opt("poll_interval", &d.poll_interval.as_secs_f64().to_string());
+        opt("poll_timeout", &d.poll_timeout.as_secs_f64().to_string());
+        let l = &self.limits;
+        t += "\nconfig limits 'limits'\n";
+        t += &format!(
+            "\toption pushes_per_mac '{}'\n\toption pushes_per_phone '{}'\n\toption push_window '{}'\n\toption voucher_guesses '{}'\n\toption voucher_window '{}'\n",
+            l.pushes_per_mac.max,
+            l.pushes_per_phone.max,
+            l.pushes_per_mac.per.as_secs(),
+            l.voucher_guesses.max,
+            l.voucher_guesses.per.as_secs()
+        );
+        t += "\nconfig shaping 'shaping'\n";
+        t += &format!(
+            "\toption enabled '{}'\n\toption ifb {}\n",
+            u8::from(self.shaping.enabled),
+            quote(&self.shaping.ifb)
+        );
+        t
     }
 
     /// Validates UCI text; `origin` names it in errors.
@@ -195,6 +359,7 @@ impl Config {
                 "lango" => b.main(s)?,
                 "daraja" => b.daraja(s)?,
                 "shaping" => b.shaping(s)?,
+                "limits" => b.limits(s)?,
                 other => log::warn!(
                     "{origin}:{}: unknown section type {other:?} ignored",
                     s.line
@@ -233,6 +398,8 @@ struct Builder<'a> {
     control_socket: PathBuf,
     site_name: String,
     language: Lang,
+    welcome: String,
+    dhcp_leases: PathBuf,
     trusted: Vec<Mac>,
     walled_garden: Vec<Cidr>,
     environment: Environment,
@@ -249,7 +416,15 @@ struct Builder<'a> {
     poll_first: Duration,
     poll_interval: Duration,
     poll_timeout: Duration,
+    callback_listen: Option<SocketAddr>,
+    callback_listen_line: usize,
+    callback_url_line: usize,
     shaping: ShapingConfig,
+    pushes_per_mac: u32,
+    pushes_per_phone: u32,
+    push_window: Duration,
+    voucher_guesses: u32,
+    voucher_window: Duration,
 }
 
 impl<'a> Builder<'a> {
@@ -263,6 +438,8 @@ impl<'a> Builder<'a> {
             control_socket: "/var/run/lango.sock".into(),
             site_name: "Lango Wi-Fi".into(),
             language: Lang::En,
+            welcome: String::new(),
+            dhcp_leases: "/tmp/dhcp.leases".into(),
             trusted: vec![],
             walled_garden: vec![],
             environment: Environment::Sandbox,
@@ -279,10 +456,18 @@ impl<'a> Builder<'a> {
             poll_first: Duration::from_secs(10),
             poll_interval: Duration::from_secs(10),
             poll_timeout: Duration::from_secs(180),
+            callback_listen: None,
+            callback_listen_line: 0,
+            callback_url_line: 0,
             shaping: ShapingConfig {
                 enabled: true,
                 ifb: "ifb-lango".into(),
             },
+            pushes_per_mac: 3,
+            pushes_per_phone: 3,
+            push_window: Duration::from_secs(300),
+            voucher_guesses: 5,
+            voucher_window: Duration::from_secs(600),
         }
     }
 
@@ -341,6 +526,17 @@ impl<'a> Builder<'a> {
                         self.bad(line, k, format!("{v:?} is not a language (en or sw)"))
                     })?
                 }
+                "welcome" => {
+                    if v.chars().count() > MAX_WELCOME || v.chars().any(char::is_control) {
+                        return Err(self.bad(
+                            line,
+                            k,
+                            format!("must be at most {MAX_WELCOME} characters on one line"),
+                        ));
+                    }
+                    self.welcome = v.trim().into();
+                }
+                "dhcp_leases" => self.dhcp_leases = self.path(line, k, v)?,
                 "trusted" => self.trusted.push(
                     v.parse()
                         .map_err(|e: crate::mac::BadMac| self.bad(line, k, e.to_string()))?,
@@ -430,6 +626,18 @@ impl<'a> Builder<'a> {
                         return Err(self.bad(line, k, format!("{v:?} is not a public https URL")));
                     }
                     self.callback_url = v.clone();
+                    self.callback_url_line = line;
+                }
+                "callback_listen" if v.is_empty() => self.callback_listen = None,
+                "callback_listen" => {
+                    self.callback_listen = Some(v.parse().map_err(|_| {
+                        self.bad(
+                            line,
+                            k,
+                            format!("{v:?} is not an address:port such as 0.0.0.0:8099"),
+                        )
+                    })?);
+                    self.callback_listen_line = line;
                 }
                 "poll_first" => self.poll_first = self.seconds(line, k, v)?,
                 "poll_interval" => self.poll_interval = self.seconds(line, k, v)?,
@@ -457,6 +665,21 @@ impl<'a> Builder<'a> {
                     }
                     self.shaping.ifb = v.clone();
                 }
+                _ => self.unknown(s, k, line),
+            }
+        }
+        Ok(())
+    }
+
+    fn limits(&mut self, s: &Section) -> Result<(), Error> {
+        for (k, v, line) in &s.options {
+            let line = *line;
+            match k.as_str() {
+                "pushes_per_mac" => self.pushes_per_mac = self.count(line, k, v)?,
+                "pushes_per_phone" => self.pushes_per_phone = self.count(line, k, v)?,
+                "voucher_guesses" => self.voucher_guesses = self.count(line, k, v)?,
+                "push_window" => self.push_window = self.whole_seconds(line, k, v)?,
+                "voucher_window" => self.voucher_window = self.whole_seconds(line, k, v)?,
                 _ => self.unknown(s, k, line),
             }
         }
@@ -491,7 +714,61 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// A limit's count: 1 to 1000.
+    fn count(&self, line: usize, k: &str, v: &str) -> Result<u32, Error> {
+        match v.parse::<u32>() {
+            Ok(n) if (1..=1000).contains(&n) => Ok(n),
+            _ => Err(self.bad(line, k, format!("{v:?} is not a count (1 to 1000)"))),
+        }
+    }
+
+    /// A limit's window: whole seconds, 1 to 86400.
+    fn whole_seconds(&self, line: usize, k: &str, v: &str) -> Result<Duration, Error> {
+        match v.parse::<u64>() {
+            Ok(n) if (1..=86_400).contains(&n) => Ok(Duration::from_secs(n)),
+            _ => Err(self.bad(
+                line,
+                k,
+                format!("{v:?} is not a whole number of seconds (1 to 86400)"),
+            )),
+        }
+    }
+
+    /// The path the callback listener answers: `callback_url`'s, which must end in a secret.
+    fn callback_path(&self) -> Result<String, Error> {
+        if self.callback_listen.is_none() {
+            return Ok(String::new());
+        }
+        if self.callback_url.is_empty() {
+            return Err(self.bad(
+                self.callback_listen_line,
+                "callback_listen",
+                "needs option callback_url (the public https URL that reaches this listener, ending in a secret)",
+            ));
+        }
+        let rest = &self.callback_url["https://".len()..];
+        let path = rest.find('/').map_or("/", |i| &rest[i..]);
+        let path = path.split(['?', '#']).next().unwrap_or("/");
+        let secret = path.rsplit('/').next().unwrap_or("");
+        if secret.len() < MIN_CALLBACK_SECRET
+            || !secret
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(self.bad(
+                self.callback_url_line,
+                "callback_url",
+                format!(
+                    "must end in a secret of at least {MIN_CALLBACK_SECRET} letters and digits, such as https://my.domain/lango/cb/{}",
+                    "x".repeat(MIN_CALLBACK_SECRET)
+                ),
+            ));
+        }
+        Ok(path.to_string())
+    }
+
     fn finish(self) -> Result<Config, Error> {
+        let callback_path = self.callback_path()?;
         let kind = if self.kind == "till" {
             if self.till.is_empty() {
                 return Err(Error::Missing {
@@ -514,6 +791,7 @@ impl<'a> Builder<'a> {
             .into()
         });
         Ok(Config {
+            path: None,
             interfaces: self.interfaces,
             portal_port: self.portal_port,
             admin_listen: self.admin_listen,
@@ -521,6 +799,8 @@ impl<'a> Builder<'a> {
             control_socket: self.control_socket,
             site_name: self.site_name,
             language: self.language,
+            welcome: self.welcome,
+            dhcp_leases: self.dhcp_leases,
             trusted: self.trusted,
             walled_garden: self.walled_garden,
             daraja: DarajaConfig {
@@ -536,8 +816,24 @@ impl<'a> Builder<'a> {
                 poll_first: self.poll_first,
                 poll_interval: self.poll_interval,
                 poll_timeout: self.poll_timeout,
+                callback_listen: self.callback_listen,
+                callback_path,
             },
             shaping: self.shaping,
+            limits: LimitsConfig {
+                pushes_per_mac: Window {
+                    max: self.pushes_per_mac,
+                    per: self.push_window,
+                },
+                pushes_per_phone: Window {
+                    max: self.pushes_per_phone,
+                    per: self.push_window,
+                },
+                voucher_guesses: Window {
+                    max: self.voucher_guesses,
+                    per: self.voucher_window,
+                },
+            },
         })
     }
 }
@@ -558,7 +854,7 @@ pub fn parse_uci(text: &str, origin: &str) -> Result<Vec<Section>, Error> {
             line,
             msg,
         };
-        let words = split_words(raw).map_err(err)?;
+        let words = crate::uci::split_words(raw).map_err(err)?.words;
         let Some(first) = words.first() else { continue };
         match first.as_str() {
             "config" => {
@@ -595,63 +891,6 @@ pub fn parse_uci(text: &str, origin: &str) -> Result<Vec<Section>, Error> {
         }
     }
     Ok(sections)
-}
-
-/// Shell-like word splitting as UCI does it: quotes, backslashes, `#` comments.
-fn split_words(line: &str) -> Result<Vec<String>, String> {
-    let mut words = vec![];
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '#' if !in_word => break,
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => cur.push(c),
-                        None => return Err("unterminated ' quote".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c) => cur.push(c),
-                            None => return Err("unterminated \" quote".into()),
-                        },
-                        Some(c) => cur.push(c),
-                        None => return Err("unterminated \" quote".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(c) = chars.next() {
-                    cur.push(c);
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    Ok(words)
 }
 
 #[cfg(test)]
@@ -750,6 +989,130 @@ config shaping 'shaping'
     }
 
     #[test]
+    fn callback_listener_needs_a_url_ending_in_a_secret() {
+        let c = Config::parse(
+            "config daraja 'd'\n option callback_listen '0.0.0.0:8099'\n option callback_url 'https://my.example.com/lango/cb/Zq3xW9kP2mT7vR4nY8sB'\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(
+            c.daraja.callback_listen,
+            Some("0.0.0.0:8099".parse().unwrap())
+        );
+        assert_eq!(c.daraja.callback_path, "/lango/cb/Zq3xW9kP2mT7vR4nY8sB");
+
+        let e = Config::parse(
+            "config daraja 'd'\n option callback_listen '0.0.0.0:8099'\n",
+            "f",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("f:2: option callback_listen: needs option callback_url"),
+            "{e}"
+        );
+        let e = Config::parse(
+            "config daraja 'd'\n option callback_url 'https://my.example.com/cb/short'\n option callback_listen '127.0.0.1:8099'\n",
+            "f",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("f:2: option callback_url: must end in a secret"),
+            "{e}"
+        );
+        let e = Config::parse("config daraja 'd'\n option callback_listen '8099'\n", "f")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("f:2: option callback_listen: "), "{e}");
+        // Without a listener a URL is only sent to Daraja (e.g. a proxy elsewhere).
+        let c = Config::parse(
+            "config daraja 'd'\n option callback_url 'https://x.example.com/cb'\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.daraja.callback_listen, c.daraja.callback_path.as_str()),
+            (None, "")
+        );
+    }
+
+    #[test]
+    fn limits_have_defaults_and_are_configurable() {
+        let c = Config::parse("", "f").unwrap();
+        let five_min = Duration::from_secs(300);
+        assert_eq!(
+            c.limits.pushes_per_mac,
+            Window {
+                max: 3,
+                per: five_min
+            }
+        );
+        assert_eq!(
+            c.limits.pushes_per_phone,
+            Window {
+                max: 3,
+                per: five_min
+            }
+        );
+        assert_eq!(
+            c.limits.voucher_guesses,
+            Window {
+                max: 5,
+                per: Duration::from_secs(600)
+            }
+        );
+        let c = Config::parse(
+            "config limits 'limits'\n option pushes_per_mac '10'\n option pushes_per_phone '2'\n option push_window '60'\n option voucher_guesses '3'\n option voucher_window '120'\n",
+            "f",
+        )
+        .unwrap();
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            c.limits.pushes_per_mac,
+            Window {
+                max: 10,
+                per: minute
+            }
+        );
+        assert_eq!(
+            c.limits.pushes_per_phone,
+            Window {
+                max: 2,
+                per: minute
+            }
+        );
+        assert_eq!(
+            c.limits.voucher_guesses,
+            Window {
+                max: 3,
+                per: Duration::from_secs(120)
+            }
+        );
+        for (opt, val) in [
+            ("pushes_per_mac", "0"),
+            ("pushes_per_phone", "x"),
+            ("push_window", "1.5"),
+            ("voucher_window", "0"),
+            ("voucher_guesses", "5000"),
+        ] {
+            let text = format!("config limits 'limits'\n\toption {opt} '{val}'\n");
+            let e = Config::parse(&text, "f").unwrap_err().to_string();
+            assert!(e.starts_with(&format!("f:2: option {opt}: ")), "{e}");
+        }
+    }
+
+    #[test]
+    fn missing_credentials_are_named() {
+        let c = Config::parse("config daraja 'd'\n option consumer_key 'k'\n", "f").unwrap();
+        assert_eq!(c.daraja.missing(), ["consumer_secret", "passkey"]);
+        assert!(Config::for_demo(Path::new("/tmp"), "http://x")
+            .daraja
+            .missing()
+            .is_empty());
+    }
+
+    #[test]
     fn till_without_number_is_refused() {
         let e = Config::parse("config daraja 'd'\n option type 'till'\n", "f")
             .unwrap_err()
@@ -783,5 +1146,67 @@ config shaping 'shaping'
         .unwrap();
         assert_eq!(s[0].options[0].1, "it's \"q\"");
         assert_eq!(s[0].options[1].1, "bare#notcomment");
+    }
+
+    #[test]
+    fn to_uci_gives_the_same_config_back() {
+        let mut c = Config::parse(SAMPLE, "x").unwrap();
+        c.welcome = "Karibu! It's fast".into();
+        c.daraja.consumer_secret = Secret("s3'cret".into());
+        c.daraja.poll_first = Duration::from_millis(50);
+        c.daraja.callback_url = "https://hotspot.example.com/lango/cb/Zq3xW9kP2mT7vR4nY8sB".into();
+        c.daraja.callback_path = "/lango/cb/Zq3xW9kP2mT7vR4nY8sB".into();
+        c.daraja.callback_listen = Some("0.0.0.0:8099".parse().unwrap());
+        c.limits.pushes_per_phone.max = 7;
+        c.limits.voucher_guesses.per = Duration::from_secs(120);
+        let back = Config::parse(&c.to_uci(), "x").unwrap();
+        assert_eq!(back, c);
+        let demo = Config::for_demo(Path::new("/tmp/d"), "http://127.0.0.1:9");
+        let back = Config::parse(&demo.to_uci(), "x").unwrap();
+        assert_eq!(back.daraja, demo.daraja);
+        assert_eq!(back.database, demo.database);
+    }
+
+    #[test]
+    fn welcome_is_one_short_line() {
+        let c = Config::parse("config lango 'main'\n\toption welcome ' Karibu '\n", "f").unwrap();
+        assert_eq!(c.welcome, "Karibu");
+        let long = format!(
+            "config lango 'main'\n\toption welcome '{}'\n",
+            "x".repeat(201)
+        );
+        assert!(Config::parse(&long, "f").is_err());
+    }
+
+    #[test]
+    fn write_refuses_a_bad_config_and_replaces_a_good_one_atomically() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("lango-config-{}", crate::random::hex::<4>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("lango");
+        std::fs::write(&path, "# mine\nconfig lango 'main'\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let bad = "config lango 'main'\n\toption portal_port 'x'\n";
+        let e = Config::write(&path, bad).unwrap_err().to_string();
+        assert!(e.contains(":2: option portal_port"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "# mine\nconfig lango 'main'\n"
+        );
+        let good = "# mine\nconfig lango 'main'\n\toption site_name 'New'\n";
+        let c = Config::write(&path, good).unwrap();
+        assert_eq!(
+            (c.site_name.as_str(), c.path.as_deref()),
+            ("New", Some(path.as_path()))
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), good);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,9 +1,11 @@
-//! The control protocol behind `lango status | clients | auth | deauth | vouchers`: one JSON
+//! The control protocol behind `lango status | clients | auth | deauth | vouchers | passwd`: one JSON
 //! request per line over a unix socket (mode 0600: root only), one JSON answer per line.
 //! Touches: the socket, sessions, the store (through its modules). Never: nft or SQL directly.
 
-use crate::clock::Clock;
+use crate::admin::Admin;
+use crate::clock::{Clock, Unix};
 use crate::mac::Mac;
+use crate::payments::Payments;
 use crate::sessions::Sessions;
 use crate::store::sessions::{Grant, Source};
 use crate::store::{self, packages, vouchers, Store};
@@ -15,6 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
+
+/// The periods `status` reports payment figures for: name and length in seconds.
+pub const FIGURE_PERIODS: [(&str, i64); 3] =
+    [("24h", 86_400), ("7d", 7 * 86_400), ("30d", 30 * 86_400)];
 
 /// A control line longer than this is not from our CLI.
 const MAX_LINE: usize = 64 * 1024;
@@ -39,6 +45,21 @@ pub enum Request {
     VouchersGenerate {
         package: i64,
         count: u32,
+        /// Codes work through the last of this many EAT days (today counts); none: no end.
+        #[serde(default)]
+        valid_days: Option<u32>,
+    },
+    /// Batches (newest first), or the codes of one batch.
+    VouchersList {
+        #[serde(default)]
+        batch: Option<String>,
+    },
+    VouchersRevoke {
+        code: String,
+    },
+    /// A new owner's password, already hashed by the CLI (the password never crosses the socket).
+    Passwd {
+        hash: String,
     },
 }
 
@@ -46,8 +67,11 @@ pub enum Request {
 pub struct Control {
     pub store: Store,
     pub sessions: Arc<Sessions>,
+    pub payments: Arc<Payments>,
     pub clock: Arc<dyn Clock>,
     pub started_at: std::time::Instant,
+    /// A new password logs every owner's page session out.
+    pub admin: Arc<Admin>,
 }
 
 /// Binds the control socket at `path` (replacing a stale one), mode 0600.
@@ -103,9 +127,26 @@ impl Control {
         match req {
             Request::Status => {
                 let online = self.sessions.online().await.map_err(|e| internal(&e))?;
-                Ok(
-                    json!({ "ok": true, "online": online.len(), "uptime_s": self.started_at.elapsed().as_secs(), "version": env!("CARGO_PKG_VERSION") }),
-                )
+                let figures = self
+                    .store
+                    .call(move |c| {
+                        let mut out = serde_json::Map::new();
+                        for (name, secs) in FIGURE_PERIODS {
+                            let f = store::payments::figures(c, now - secs)?;
+                            out.insert(name.into(), json!(f));
+                        }
+                        Ok(out)
+                    })
+                    .await
+                    .map_err(|e| internal(&e))?;
+                Ok(json!({
+                    "ok": true,
+                    "online": online.len(),
+                    "uptime_s": self.started_at.elapsed().as_secs(),
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "daraja": self.payments.health(),
+                    "payments": figures,
+                }))
             }
             Request::Clients => {
                 let online = self.sessions.online().await.map_err(|e| internal(&e))?;
@@ -150,12 +191,94 @@ impl Control {
                 let ended = self.sessions.revoke(mac).await.map_err(|e| internal(&e))?;
                 Ok(json!({ "ok": true, "mac": mac, "was_online": ended.is_some() }))
             }
-            Request::VouchersGenerate { package, count } => {
+            Request::VouchersGenerate {
+                package,
+                count,
+                valid_days,
+            } => {
                 if count == 0 || count > MAX_VOUCHERS {
                     return Err(format!("--count {count}: must be 1 to {MAX_VOUCHERS}"));
                 }
-                let codes = generate_vouchers(&self.store, package, count, now).await?;
-                Ok(json!({ "ok": true, "package": package, "codes": codes }))
+                let expires_at = match valid_days {
+                    None => None,
+                    Some(d @ 1..=3660) => Some(crate::clock::eat_day_start(
+                        crate::clock::eat_day(now) + i64::from(d),
+                    )),
+                    Some(d) => return Err(format!("--valid-days {d}: must be 1 to 3660")),
+                };
+                let (batch, codes) =
+                    generate_batch(&self.store, package, count, expires_at, now).await?;
+                Ok(
+                    json!({ "ok": true, "package": package, "batch": batch, "expires_at": expires_at, "codes": codes }),
+                )
+            }
+            Request::VouchersList { batch: None } => {
+                let b = self
+                    .store
+                    .call(|c| vouchers::batches(c, 1000))
+                    .await
+                    .map_err(|e| internal(&e))?;
+                Ok(json!({ "ok": true, "batches": b }))
+            }
+            Request::VouchersList { batch: Some(batch) } => {
+                let b = batch.clone();
+                let list = self
+                    .store
+                    .call(move |c| vouchers::in_batch(c, &b))
+                    .await
+                    .map_err(|e| internal(&e))?;
+                if list.is_empty() {
+                    return Err(format!("no batch {batch:?} (see `lango vouchers list`)"));
+                }
+                let codes: Vec<Value> = list
+                    .iter()
+                    .map(|v| {
+                        let code = VoucherCode::parse(&v.code).map_or(v.code.clone(), |c| c.to_string());
+                        json!({ "code": code, "package_id": v.package_id, "state": v.state, "expires_at": v.expires_at, "used_by_mac": v.used_by_mac, "used_at": v.used_at })
+                    })
+                    .collect();
+                Ok(json!({ "ok": true, "batch": batch, "codes": codes }))
+            }
+            Request::VouchersRevoke { code } => {
+                let parsed = VoucherCode::parse(&code).map_err(|e| format!("{code:?}: {e}"))?;
+                let c = parsed.as_str().to_string();
+                let revoked = self
+                    .store
+                    .transact(move |tx| {
+                        let done = vouchers::revoke(tx, &c)?;
+                        if done {
+                            store::events::record(tx, now, "vouchers.revoked", None, None, &c)?;
+                        }
+                        Ok(done)
+                    })
+                    .await
+                    .map_err(|e| internal(&e))?;
+                if !revoked {
+                    return Err(format!("{parsed}: no such unused voucher"));
+                }
+                Ok(json!({ "ok": true, "code": parsed.to_string() }))
+            }
+            Request::Passwd { hash } => {
+                if !crate::password::is_hash(&hash) {
+                    return Err("not a password hash this Lango understands".into());
+                }
+                self.store
+                    .transact(move |tx| {
+                        store::admin::set_password_hash(tx, &hash, now)?;
+                        store::events::record(
+                            tx,
+                            now,
+                            "admin.password",
+                            None,
+                            None,
+                            "set with lango passwd",
+                        )
+                    })
+                    .await
+                    .map_err(|e| internal(&e))?;
+                self.admin.log_out_everyone();
+                log::info!("admin: password set over the control socket; owner sessions ended");
+                Ok(json!({ "ok": true }))
             }
         }
     }
@@ -171,6 +294,18 @@ pub async fn generate_vouchers(
     count: u32,
     now: i64,
 ) -> Result<Vec<String>, String> {
+    Ok(generate_batch(store, package, count, None, now).await?.1)
+}
+
+/// Draws `count` fresh codes for `package` in one batch that stops working at `expires_at`;
+/// returns the batch id and the codes formatted for print.
+pub async fn generate_batch(
+    store: &Store,
+    package: i64,
+    count: u32,
+    expires_at: Option<Unix>,
+    now: Unix,
+) -> Result<(String, Vec<String>), String> {
     store
         .transact(move |tx| {
             if packages::get(tx, package)?.is_none() {
@@ -180,7 +315,7 @@ pub async fn generate_vouchers(
             let mut codes = Vec::with_capacity(count as usize);
             while codes.len() < count as usize {
                 let code = VoucherCode::random();
-                if vouchers::insert(tx, code.as_str(), package, &batch, None, now)? {
+                if vouchers::insert(tx, code.as_str(), package, &batch, expires_at, now)? {
                     codes.push(code.to_string());
                 }
             }
@@ -192,7 +327,7 @@ pub async fn generate_vouchers(
                 None,
                 &format!("{count} for package {package} batch {batch}"),
             )?;
-            Ok(Ok(codes))
+            Ok(Ok((batch, codes)))
         })
         .await
         .map_err(|e| e.to_string())?

@@ -2,14 +2,15 @@
 //! `lango run`, `lango demo` and the integration tests all start Lango through `Daemon::start`.
 //! Touches: listeners and tasks. Holds no business rules of its own.
 
-use crate::admin;
+use crate::admin::Admin;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ctl::{self, Control};
 use crate::gate::neigh::Neighbours;
 use crate::gate::Gate;
+use crate::live::Live;
 use crate::payments::daraja::Daraja;
-use crate::payments::Payments;
+use crate::payments::{callback, Payments};
 use crate::portal::Portal;
 use crate::server;
 use crate::sessions::Sessions;
@@ -33,9 +34,14 @@ pub struct Parts {
 pub struct Daemon {
     pub portal_addr: SocketAddr,
     pub admin_addr: SocketAddr,
+    /// Where Daraja's callbacks are received, if `callback_listen` is set and could be bound.
+    pub callback_addr: Option<SocketAddr>,
     pub store: Store,
     pub sessions: Arc<Sessions>,
+    /// Payments as started; after a reload with new Daraja settings, `live` has the current one.
     pub payments: Arc<Payments>,
+    /// The settings a reload changes (SIGHUP, the owner's Settings page).
+    pub live: Arc<Live>,
     gate: Arc<dyn Gate>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -56,9 +62,17 @@ impl Daemon {
             sessions.clone(),
             daraja,
             &config.daraja,
+            &config.limits,
             parts.clock.clone(),
         );
         payments.resume().await.context("resuming payments")?;
+        let mut tasks = vec![tokio::spawn(payments.clone().check_settings())];
+        let callback_addr = match config.daraja.callback_listen {
+            Some(addr) => {
+                callback_listener(addr, &config.daraja.callback_path, &payments, &mut tasks).await
+            }
+            None => None,
+        };
 
         let portal_listener = match parts.portal_listen {
             Some(a) => TcpListener::bind(a)
@@ -78,30 +92,45 @@ impl Daemon {
             )
         })?;
 
+        let control_path = config.control_socket.clone();
+        let guesses = crate::limits::Guesses::new(config.limits.voucher_guesses);
         let neighbours = Arc::new(parts.neighbours);
+        let live = Live::new(
+            config,
+            payments.clone(),
+            store.clone(),
+            sessions.clone(),
+            parts.clock.clone(),
+        );
         let portal = Arc::new(Portal {
-            site_name: config.site_name.clone(),
-            language: config.language,
+            live: live.clone(),
             store: store.clone(),
             sessions: sessions.clone(),
-            payments: payments.clone(),
             neighbours: neighbours.clone(),
             clock: parts.clock.clone(),
+            guesses,
         });
+        let admin = Admin::new(
+            live.clone(),
+            store.clone(),
+            sessions.clone(),
+            parts.clock.clone(),
+        );
         let control = Arc::new(Control {
             store: store.clone(),
             sessions: sessions.clone(),
+            payments: payments.clone(),
             clock: parts.clock.clone(),
             started_at,
+            admin: admin.clone(),
         });
-        let site = Arc::new(config.site_name.clone());
-        let tasks = vec![
+        tasks.extend([
             tokio::spawn(sessions.clone().run()),
             tokio::spawn(server::serve(portal_listener, move |req, peer| {
                 portal.clone().handle(req, peer)
             })),
             tokio::spawn(server::serve(admin_listener, move |req, peer| {
-                admin::handle(site.clone(), req, peer)
+                admin.clone().handle(req, peer)
             })),
             tokio::spawn(control.serve(control_listener)),
             tokio::spawn(crate::spoofing::watch(
@@ -109,19 +138,21 @@ impl Daemon {
                 sessions.clone(),
                 store.clone(),
             )),
-        ];
+        ]);
         log::info!(
             "lango {} started in {} ms: portal {portal_addr}, admin {admin_addr}, control {}",
             env!("CARGO_PKG_VERSION"),
             started_at.elapsed().as_millis(),
-            config.control_socket.display()
+            control_path.display()
         );
         Ok(Daemon {
             portal_addr,
             admin_addr,
+            callback_addr,
             store,
             sessions,
             payments,
+            live,
             gate: parts.gate,
             tasks,
         })
@@ -143,6 +174,31 @@ impl Daemon {
     }
 }
 
+/// Starts the callback listener. A port that cannot be bound is logged, not fatal: payments
+/// are still confirmed by polling.
+async fn callback_listener(
+    addr: SocketAddr,
+    path: &str,
+    payments: &Arc<Payments>,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Option<SocketAddr> {
+    match TcpListener::bind(addr).await {
+        Ok(l) => {
+            let bound = l.local_addr().unwrap_or(addr);
+            log::info!("Daraja callbacks received on {bound}");
+            let serve = callback::serve(l, path.to_string(), payments.clone());
+            tasks.push(tokio::spawn(serve));
+            Some(bound)
+        }
+        Err(e) => {
+            log::error!(
+                "callback_listen: cannot listen on {addr}: {e}; payments are confirmed by polling only"
+            );
+            None
+        }
+    }
+}
+
 /// The portal on every address: dual-stack where the router has IPv6, else IPv4 only.
 async fn bind_any(port: u16) -> anyhow::Result<TcpListener> {
     match TcpListener::bind(("::", port)).await {
@@ -155,14 +211,19 @@ async fn bind_any(port: u16) -> anyhow::Result<TcpListener> {
 
 /// `lango run`: the daemon on a router, until SIGTERM/SIGINT (clean stop: the gate is removed).
 /// A crash or SIGKILL leaves the gate in the kernel, so paid clients keep their time and new
-/// phones stay captive until procd restarts Lango. SIGHUP (procd's reload) re-reads the config
-/// and restarts the services in place: the gate is re-installed in one transaction, so online
-/// clients never notice; a config that does not validate is refused and the old one kept.
-pub async fn run(path: std::path::PathBuf, mut config: Config) -> anyhow::Result<()> {
+/// phones stay captive until procd restarts Lango.
+///
+/// SIGHUP (`service lango reload`) re-reads the config file; one that does not validate is
+/// refused and the running settings kept. What can change live (site, texts, Daraja account,
+/// limits) changes at once; a change to what the listeners and the gate hold (interfaces, ports,
+/// trusted MACs, walled garden, shaping) restarts the services in place: the gate is re-installed
+/// in one nft transaction, so online clients keep their access throughout.
+pub async fn run(config: Config) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
+    let mut config = config;
     loop {
         let parts = Parts {
             gate: Arc::new(crate::gate::KernelGate::new(&config)),
@@ -171,23 +232,52 @@ pub async fn run(path: std::path::PathBuf, mut config: Config) -> anyhow::Result
             portal_listen: None,
         };
         let daemon = Daemon::start(config.clone(), parts).await?;
-        let reload = tokio::select! {
-            _ = term.recv() => false,
-            _ = int.recv() => false,
-            _ = hup.recv() => true,
+        let restart_with = loop {
+            tokio::select! {
+                _ = term.recv() => break None,
+                _ = int.recv() => break None,
+                _ = hup.recv() => {
+                    if let Some(c) = reload(&daemon, config.path.as_deref()).await {
+                        break Some(c);
+                    }
+                }
+            }
         };
-        if !reload {
-            log::info!("stopping: removing the gate from the kernel");
-            daemon.stop(true).await;
-            return Ok(());
-        }
-        match Config::load(&path) {
-            Ok(c) => {
-                log::info!("reloading {}", path.display());
+        match restart_with {
+            None => {
+                log::info!("stopping: removing the gate from the kernel");
+                daemon.stop(true).await;
+                return Ok(());
+            }
+            Some(c) => {
+                log::info!("reload: restarting the services in place");
+                daemon.stop(false).await;
                 config = c;
             }
-            Err(e) => log::error!("reload refused, keeping the running config: {e}"),
         }
-        daemon.stop(false).await;
+    }
+}
+
+/// Re-reads the config file and puts it in force. Returns it when the services must restart
+/// for some of it to take effect.
+async fn reload(daemon: &Daemon, path: Option<&std::path::Path>) -> Option<Config> {
+    let Some(path) = path else {
+        log::warn!("reload: started without a config file; nothing to re-read");
+        return None;
+    };
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!("reload: {e}; keeping the running settings");
+            return None;
+        }
+    };
+    match daemon.live.reload(config.clone()).await {
+        Ok(pending) if pending.is_empty() => None,
+        Ok(_) => Some(config),
+        Err(e) => {
+            log::error!("reload: {e:#}");
+            None
+        }
     }
 }

@@ -24,6 +24,8 @@ pub async fn run(portal: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
 
     let mut config = Config::for_demo(&dir, &sim_url);
     config.admin_listen = admin;
+    // A real file, so the owner's page can save settings in the demo too.
+    let config = Config::write(&dir.join("lango.conf"), &config.to_uci())?;
     let parts = Parts {
         gate: Arc::new(LogGate::new()),
         neighbours: Neighbours::Derived,
@@ -40,7 +42,7 @@ pub async fn run(portal: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
     .await
     .map_err(anyhow::Error::msg)?;
     println!(
-        "\nLango demo is running.\n\n  Portal (the phone's view):  http://{}/\n  Owner's page:               http://{}/\n  Simulated M-Pesa (Daraja):  {sim_url}\n  Database:                   {}\n",
+        "\nLango demo is running.\n\n  Portal (the phone's view):  http://{}/\n  Owner's page:               http://{}/  (choose its password on first visit)\n  Simulated M-Pesa (Daraja):  {sim_url}\n  Database:                   {}\n",
         daemon.portal_addr,
         daemon.admin_addr,
         dir.join("lango.db").display()

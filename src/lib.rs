@@ -4,13 +4,18 @@
 //! - `store`    — SQLite: schema, migrations, one module per table; the only place SQL lives
 //! - `gate`     — the kernel: nftables client set, tc shaping, IP -> MAC lookup
 //! - `sessions` — grant / extend / revoke / expire / restore: keeps the database and kernel agreeing
-//! - `payments` — Daraja client, payment state machine and poller
+//! - `payments` — Daraja client, payment state machine, poller and callback listener
+//! - `limits`   — abuse limits: STK pushes per device and per number, voucher guesses
 //! - `portal`   — HTTP for phones: captive detection, pages, JSON API, RFC 8908
-//! - `admin`    — HTTP for the owner
+//! - `admin`    — HTTP for the owner: login, overview, clients, packages, payments, vouchers, settings
+//! - `live`     — the settings a reload swaps while Lango runs (SIGHUP, the Settings page)
 //! - `ctl`      — the unix-socket control protocol behind the CLI
 //! - `daemon`   — wires the rooms together for `lango run` and `lango demo`
 //! - `sim`      — the Daraja simulator
 //! - `server`   — the accept loop and response helpers shared by the HTTP listeners
+//! - `uci`      — UCI words and in-place editing of the config file (comments kept)
+//! - `password`, `scrypt` — the owner's password: rules and stored form; the KDF (RFC 7914)
+//! - `tty`      — the CLI's password prompt (echo off)
 //! - `mac`, `phone`, `units`, `clock` — value types parsed once at the edge
 
 pub mod admin;
@@ -21,16 +26,22 @@ pub mod daemon;
 pub mod demo;
 pub mod gate;
 pub mod https;
+pub mod limits;
+pub mod live;
 pub mod logger;
 pub mod mac;
+pub mod password;
 pub mod payments;
 pub mod phone;
 pub mod portal;
 pub mod random;
+pub mod scrypt;
 pub mod server;
 pub mod sessions;
 pub mod sim;
 pub mod spoofing;
 pub mod store;
+pub mod tty;
+pub mod uci;
 pub mod units;
 pub mod voucher;

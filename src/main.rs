@@ -48,6 +48,14 @@ enum Cmd {
         /// How long the simulated customer takes to answer the PIN prompt, in milliseconds.
         #[arg(long, default_value_t = 3000)]
         delay_ms: u64,
+        /// POST Daraja's callbacks here (e.g. Lango's callback listener).
+        #[arg(long)]
+        callback_url: Option<String>,
+        /// Misbehave like the live Daraja, e.g. `spike-arrest-queries=3`, `html-503-queries=2`,
+        /// `duplicate-callbacks=1`, `callback-delay=20`, `expire-tokens-after=5`,
+        /// `refuse-credentials`, `query-says-failed` (repeatable; see the README).
+        #[arg(long = "fault", value_name = "NAME[=VALUE]")]
+        faults: Vec<String>,
     },
     /// Validate the config file and exit.
     Check,
@@ -70,6 +78,12 @@ enum Cmd {
     /// Voucher codes.
     #[command(subcommand)]
     Vouchers(Vouchers),
+    /// Set the owner's page password (asks twice; logs every browser out).
+    Passwd {
+        /// Read the password from one line of stdin, without prompts (for scripts).
+        #[arg(long)]
+        stdin: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -80,7 +94,17 @@ enum Vouchers {
         package: i64,
         #[arg(long)]
         count: u32,
+        /// Codes work through the last of this many days (today counts); default: no end.
+        #[arg(long)]
+        valid_days: Option<u32>,
     },
+    /// Batches, newest first; with --batch, that batch's codes.
+    List {
+        #[arg(long)]
+        batch: Option<String>,
+    },
+    /// Make an unused code stop working.
+    Revoke { code: String },
 }
 
 fn main() -> ExitCode {
@@ -114,7 +138,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(c) => c,
                 Err(e) => return Ok(config_error(e)),
             };
-            lango::daemon::run(cli.config.clone(), config).await?;
+            lango::daemon::run(config).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Cmd::Demo { portal, admin } => {
@@ -126,11 +150,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cert,
             key,
             delay_ms,
+            callback_url,
+            faults,
         } => {
-            let opts = lango::sim::SimOptions {
+            let mut opts = lango::sim::SimOptions {
                 delay: std::time::Duration::from_millis(delay_ms),
+                callback_override: callback_url,
                 ..Default::default()
             };
+            for f in &faults {
+                if let Err(e) = opts.faults.set(f) {
+                    eprintln!("lango: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
             lango::sim::run_cli(listen, cert, key, opts).await?;
             return Ok(ExitCode::SUCCESS);
         }
@@ -157,8 +190,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             up_kbps,
         },
         Cmd::Deauth { mac } => Request::Deauth { mac },
-        Cmd::Vouchers(Vouchers::Generate { package, count }) => {
-            Request::VouchersGenerate { package, count }
+        Cmd::Vouchers(Vouchers::Generate {
+            package,
+            count,
+            valid_days,
+        }) => Request::VouchersGenerate {
+            package,
+            count,
+            valid_days,
+        },
+        Cmd::Vouchers(Vouchers::List { batch }) => Request::VouchersList { batch },
+        Cmd::Vouchers(Vouchers::Revoke { code }) => Request::VouchersRevoke { code },
+        Cmd::Passwd { stdin } => {
+            let pw = match lango::tty::read_new_password(stdin) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("lango: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            let hash = tokio::task::spawn_blocking(move || lango::password::hash(&pw)).await?;
+            Request::Passwd { hash }
         }
     };
     let socket = match load() {
@@ -180,6 +232,52 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// One line about the Daraja settings, from `status`'s `daraja` object.
+fn daraja_health(h: &serde_json::Value) -> String {
+    let text = |k: &str| h[k].as_str().unwrap_or("").to_string();
+    match h["state"].as_str().unwrap_or("") {
+        "ok" => "settings accepted by Daraja".into(),
+        "unchecked" => "settings not checked yet".into(),
+        "not_set_up" => format!(
+            "NOT SET UP (empty: {}) — the portal offers vouchers only",
+            h["missing"]
+                .as_array()
+                .map(|m| m
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        ),
+        "refused" => format!("SETTINGS REFUSED: {}", text("reason")),
+        "unreachable" => format!("Daraja unreachable, retrying: {}", text("reason")),
+        other => other.to_string(),
+    }
+}
+
+/// `12 started · 75% paid · 8.3% cancelled · … · median 14 s to confirm · KES 600`.
+fn figures(f: &serde_json::Value) -> String {
+    let started = f["started"].as_u64().unwrap_or(0);
+    if started == 0 {
+        return "none".into();
+    }
+    let pct = |k: &str| f[k].as_f64().unwrap_or(0.0);
+    let mut line = format!(
+        "{started} started · {}% paid · {}% cancelled · {}% timeout · {}% failed",
+        pct("success_pct"),
+        pct("cancel_pct"),
+        pct("timeout_pct"),
+        pct("failure_pct")
+    );
+    if let Some(p) = f["pending"].as_u64().filter(|p| *p > 0) {
+        line += &format!(" · {p} pending");
+    }
+    if let Some(m) = f["median_confirm_s"].as_f64() {
+        line += &format!(" · median {m} s to confirm");
+    }
+    line + &format!(" · KES {}", f["revenue_kes"].as_u64().unwrap_or(0))
+}
+
 fn config_error(e: config::Error) -> ExitCode {
     eprintln!("lango: {e}");
     ExitCode::from(2)
@@ -192,12 +290,18 @@ fn print_answer(req: &Request, a: &serde_json::Value, json: bool) {
         return;
     }
     match req {
-        Request::Status => println!(
-            "running {} · {} online · up {} s",
-            a["version"].as_str().unwrap_or("?"),
-            a["online"],
-            a["uptime_s"]
-        ),
+        Request::Status => {
+            println!(
+                "running {} · {} online · up {} s",
+                a["version"].as_str().unwrap_or("?"),
+                a["online"],
+                a["uptime_s"]
+            );
+            println!("M-Pesa: {}", daraja_health(&a["daraja"]));
+            for (name, _) in ctl::FIGURE_PERIODS {
+                println!("payments {name:>3}: {}", figures(&a["payments"][name]));
+            }
+        }
         Request::Clients => {
             let list = a["clients"].as_array().cloned().unwrap_or_default();
             if list.is_empty() {
@@ -233,6 +337,49 @@ fn print_answer(req: &Request, a: &serde_json::Value, json: bool) {
             for c in a["codes"].as_array().cloned().unwrap_or_default() {
                 println!("{}", c.as_str().unwrap_or(""));
             }
+        }
+        Request::VouchersList { batch: None } => {
+            let list = a["batches"].as_array().cloned().unwrap_or_default();
+            if list.is_empty() {
+                println!("no vouchers");
+                return;
+            }
+            println!(
+                "{:<20}  {:>7}  {:>5}  {:>6}  {:>4}  {:>7}  valid until",
+                "batch", "package", "codes", "unused", "used", "revoked"
+            );
+            for b in list {
+                let until = b["expires_at"].as_i64().map_or("-".to_string(), |e| {
+                    lango::clock::eat_date(lango::clock::eat_day(e - 1))
+                });
+                println!(
+                    "{:<20}  {:>7}  {:>5}  {:>6}  {:>4}  {:>7}  {until}",
+                    b["batch"].as_str().unwrap_or(""),
+                    b["package_id"],
+                    b["total"],
+                    b["unused"],
+                    b["used"],
+                    b["revoked"]
+                );
+            }
+        }
+        Request::VouchersList { batch: Some(_) } => {
+            for c in a["codes"].as_array().cloned().unwrap_or_default() {
+                let used = c["used_by_mac"]
+                    .as_str()
+                    .map_or(String::new(), |m| format!("  by {m}"));
+                println!(
+                    "{}  {:<7}{used}",
+                    c["code"].as_str().unwrap_or(""),
+                    c["state"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Request::VouchersRevoke { .. } => {
+            println!("{} revoked", a["code"].as_str().unwrap_or(""))
+        }
+        Request::Passwd { .. } => {
+            println!("password set; every browser logged in to the owner's page was logged out")
         }
     }
 }

@@ -150,26 +150,46 @@ impl Sessions {
                 if state != payments::PaymentState::Paid {
                     return Ok(None);
                 }
-                let g = Grant {
-                    mac: p.mac,
-                    ip: p.ip,
-                    source: Source::Payment,
-                    source_ref: Some(p.id.to_string()),
-                    package_id: Some(p.package_id),
-                    duration_s: p.duration_s,
-                    down: p.down,
-                    up: p.up,
+                grant_paid(tx, &p, now).map(Some)
+            })
+            .await?;
+        if let Some(s) = &granted {
+            self.admit(s).await;
+        }
+        Ok(granted)
+    }
+
+    /// A success callback for a payment already settled as failed, cancelled or timeout: the
+    /// customer's money arrived, so it becomes paid and grants its time — in one transaction,
+    /// once. Returns the session if this call is the one that granted.
+    pub async fn settle_late_success(
+        &self,
+        payment_id: i64,
+        desc: String,
+        receipt: Option<String>,
+    ) -> Result<Option<Session>, store::Error> {
+        let now = self.now();
+        let granted = self
+            .store
+            .transact(move |tx| {
+                let settlement = Settlement {
+                    state: payments::PaymentState::Paid,
+                    result_code: Some(0),
+                    result_desc: &desc,
+                    receipt: receipt.as_deref(),
                 };
-                let s = store::sessions::grant(tx, &g, now)?;
-                events::record(
-                    tx,
-                    now,
-                    "session.grant",
-                    Some(p.mac),
-                    Some(p.id),
-                    &format!("{}s paid", p.duration_s),
-                )?;
-                Ok(Some(s))
+                let Some(before) = payments::settle_late_success(tx, payment_id, &settlement, now)?
+                else {
+                    return Ok(None);
+                };
+                let p =
+                    payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                let detail = format!(
+                    "paid code=0 {desc} (success callback after {})",
+                    before.as_str()
+                );
+                events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
+                grant_paid(tx, &p, now).map(Some)
             })
             .await?;
         if let Some(s) = &granted {
@@ -518,6 +538,34 @@ impl Worker {
         tokio::task::spawn_blocking(move || g.apply(&changes)).await??;
         Ok(())
     }
+}
+
+/// Grants (or extends) the time a paid payment bought; part of the caller's transaction.
+fn grant_paid(
+    tx: &rusqlite::Transaction,
+    p: &payments::Payment,
+    now: Unix,
+) -> Result<Session, store::Error> {
+    let g = Grant {
+        mac: p.mac,
+        ip: p.ip,
+        source: Source::Payment,
+        source_ref: Some(p.id.to_string()),
+        package_id: Some(p.package_id),
+        duration_s: p.duration_s,
+        down: p.down,
+        up: p.up,
+    };
+    let s = store::sessions::grant(tx, &g, now)?;
+    events::record(
+        tx,
+        now,
+        "session.grant",
+        Some(p.mac),
+        Some(p.id),
+        &format!("{}s paid", p.duration_s),
+    )?;
+    Ok(s)
 }
 
 fn client(s: &Session, now: Unix) -> gate::Client {

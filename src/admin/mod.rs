@@ -1,15 +1,378 @@
-//! HTTP for the owner. Until the owner's page lands, this listener answers with a LuCI-style
-//! page pointing to the command line. Touches: nothing but its listener.
+//! HTTP for the owner: the LuCI-style pages on `admin_listen`. This file routes, guards
+//! (login session, CSRF token on every POST, security headers) and maps failures to pages in
+//! one place; each tab lives in its own file.
+//! Touches: sessions, the store (through its modules), the config file (Settings), `Live`.
+//! Never: SQL or nft directly.
 
+mod account;
+mod auth;
+mod chart;
+mod clients;
+mod csv;
+mod html;
+mod leases;
+mod login;
+mod overview;
+mod packages;
+mod payments;
+mod settings;
+mod sheet;
+mod vouchers;
+
+use crate::clock::{Clock, Unix};
+use crate::live::{Live, Settings};
 use crate::server::{self, Peer, Request, Response};
-use hyper::StatusCode;
+use crate::sessions::Sessions;
+use crate::store::Store;
+use auth::{Auth, Current, Notice};
+use hyper::header::{HeaderName, HeaderValue, COOKIE, HOST, ORIGIN};
+use hyper::{Method, StatusCode};
 use std::sync::Arc;
 
-const PAGE: &str = include_str!("../../www/admin-placeholder.html");
+/// The largest form the owner's page sends (Settings with long lists) is a few KB.
+const BODY_LIMIT: usize = 64 * 1024;
 
-pub async fn handle(site: Arc<String>, _req: Request, _peer: Peer) -> Response {
-    server::html(
-        StatusCode::OK,
-        crate::portal::fill(PAGE, &[("site", &server::escape(&site))]),
-    )
+/// Sent with every answer: no framing, no sniffing, scripts and styles only from this page.
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+];
+
+/// The owner's page.
+pub struct Admin {
+    live: Arc<Live>,
+    store: Store,
+    sessions: Arc<Sessions>,
+    clock: Arc<dyn Clock>,
+    auth: Auth,
+    /// scrypt takes 8 MiB: one password check at a time.
+    hashing: tokio::sync::Semaphore,
+    /// One Settings save at a time (read, edit, write the config file).
+    saving: tokio::sync::Mutex<()>,
+}
+
+/// A logged-in request.
+struct Ctx {
+    settings: Arc<Settings>,
+    session: Current,
+    query: Vec<(String, String)>,
+    now: Unix,
+}
+
+impl Ctx {
+    fn q(&self, key: &str) -> String {
+        server::form_value(&self.query, key).unwrap_or_default()
+    }
+}
+
+/// Why a request could not be served; mapped to a status and a page in [`Admin::failure`].
+#[derive(Debug)]
+enum Failure {
+    NotFound,
+    BadRequest(String),
+    /// Missing or wrong CSRF token, or a foreign Origin.
+    Forbidden(&'static str),
+    Internal(String),
+}
+
+impl From<crate::store::Error> for Failure {
+    fn from(e: crate::store::Error) -> Self {
+        Failure::Internal(e.to_string())
+    }
+}
+
+impl From<crate::sessions::Error> for Failure {
+    fn from(e: crate::sessions::Error) -> Self {
+        Failure::Internal(e.to_string())
+    }
+}
+
+type Answer = Result<Response, Failure>;
+
+impl Admin {
+    pub fn new(
+        live: Arc<Live>,
+        store: Store,
+        sessions: Arc<Sessions>,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Admin> {
+        Arc::new(Admin {
+            live,
+            store,
+            sessions,
+            clock,
+            auth: Auth::new(),
+            hashing: tokio::sync::Semaphore::new(1),
+            saving: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Ends every owner session (the password was changed elsewhere, e.g. `lango passwd`).
+    pub fn log_out_everyone(&self) {
+        self.auth.end_all();
+    }
+
+    /// Answers one request.
+    pub async fn handle(self: Arc<Self>, req: Request, peer: Peer) -> Response {
+        let mut r = self
+            .route(req, peer)
+            .await
+            .unwrap_or_else(|f| self.failure(f));
+        let h = r.headers_mut();
+        for (k, v) in SECURITY_HEADERS {
+            h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        r
+    }
+
+    async fn route(&self, req: Request, peer: Peer) -> Answer {
+        let path = req.uri().path().to_string();
+        let method = req.method().clone();
+        if method == Method::GET {
+            match path.as_str() {
+                "/static/admin.css" => return Ok(server::asset("text/css", html::CSS.as_bytes())),
+                "/static/admin.js" => {
+                    return Ok(server::asset("text/javascript", html::JS.as_bytes()))
+                }
+                "/static/print.css" => {
+                    return Ok(server::asset("text/css", sheet::PRINT_CSS.as_bytes()))
+                }
+                _ => {}
+            }
+        }
+        if method == Method::POST && !same_origin(&req) {
+            return Err(Failure::Forbidden("the form came from another site"));
+        }
+        let now = self.clock.now();
+        let cookies = req
+            .headers()
+            .get(COOKIE)
+            .and_then(|c| c.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let has_password = self.password_hash().await?.is_some();
+        match (&method, path.as_str(), has_password) {
+            (&Method::GET, "/setup", false) => return login::setup_page(self, &cookies, None),
+            (&Method::POST, "/setup", false) => return login::setup(self, req, &cookies).await,
+            (_, _, false) => return Ok(server::see_other("/setup")),
+            (&Method::GET, "/setup", true) => return Ok(server::see_other("/login")),
+            (&Method::GET, "/login", true) => return login::login_page(self, &cookies, now),
+            (&Method::POST, "/login", true) => {
+                return login::login(self, req, peer, &cookies, now).await
+            }
+            _ => {}
+        }
+        let Some(session) =
+            auth::cookie(&cookies, auth::COOKIE).and_then(|t| self.auth.find(t, now))
+        else {
+            return Ok(match method {
+                Method::GET => server::see_other("/login"),
+                _ => self.refused("Your session has ended. Log in again."),
+            });
+        };
+        let cx = Ctx {
+            settings: self.live.get(),
+            session,
+            query: server::form_pairs(req.uri().query().unwrap_or("")),
+            now,
+        };
+        if method == Method::GET {
+            return self.get(&cx, &path).await;
+        }
+        if method != Method::POST {
+            return Err(Failure::NotFound);
+        }
+        let body = server::read_body(req, BODY_LIMIT)
+            .await
+            .map_err(|e| Failure::BadRequest(e.to_string()))?;
+        let form = server::form_pairs(&String::from_utf8_lossy(&body));
+        let token = server::form_value(&form, "csrf").unwrap_or_default();
+        if !auth::same_secret(&token, &cx.session.csrf) {
+            log::warn!("admin: POST {path} without a valid CSRF token refused");
+            return Err(Failure::Forbidden("the form has no valid CSRF token"));
+        }
+        self.post(&cx, &path, &form).await
+    }
+
+    async fn get(&self, cx: &Ctx, path: &str) -> Answer {
+        match path {
+            "/" => overview::show(self, cx).await,
+            "/clients" => clients::show(self, cx).await,
+            "/packages" => packages::list(self, cx).await,
+            "/packages/new" => packages::edit(self, cx, None).await,
+            "/payments" => payments::show(self, cx).await,
+            "/payments.csv" => payments::csv(self, cx).await,
+            "/vouchers" => vouchers::list(self, cx, None).await,
+            "/settings" => settings::show(self, cx),
+            "/password" => Ok(account::show(self, cx, None)),
+            p => {
+                if let Some(id) = p.strip_prefix("/packages/") {
+                    let id = id.parse().map_err(|_| Failure::NotFound)?;
+                    return packages::edit(self, cx, Some(id)).await;
+                }
+                if let Some(rest) = p.strip_prefix("/vouchers/") {
+                    return vouchers::get(self, cx, rest).await;
+                }
+                Err(Failure::NotFound)
+            }
+        }
+    }
+
+    async fn post(&self, cx: &Ctx, path: &str, form: &[(String, String)]) -> Answer {
+        match path {
+            "/logout" => Ok(login::logout(self, cx)),
+            "/clients/kick" => clients::kick(self, cx, form).await,
+            "/clients/extend" => clients::extend(self, cx, form).await,
+            "/clients/grant" => clients::grant(self, cx, form).await,
+            "/packages/new" => packages::save(self, cx, None, form).await,
+            "/vouchers" => vouchers::generate(self, cx, form).await,
+            "/vouchers/revoke" => vouchers::revoke(self, cx, form).await,
+            "/settings" => settings::save(self, cx, form).await,
+            "/password" => account::change(self, cx, form).await,
+            p => {
+                if let Some(rest) = p.strip_prefix("/packages/") {
+                    if let Some(id) = rest.strip_suffix("/active") {
+                        let id = id.parse().map_err(|_| Failure::NotFound)?;
+                        return packages::toggle(self, cx, id).await;
+                    }
+                    let id = rest.parse().map_err(|_| Failure::NotFound)?;
+                    return packages::save(self, cx, Some(id), form).await;
+                }
+                Err(Failure::NotFound)
+            }
+        }
+    }
+
+    /// A full page for a logged-in owner, with the notice left by the last POST.
+    fn page(&self, cx: &Ctx, tab: &str, title: &str, descr: &str, body: &str) -> Response {
+        self.page_with(cx, StatusCode::OK, tab, title, descr, body)
+    }
+
+    fn page_with(
+        &self,
+        cx: &Ctx,
+        status: StatusCode,
+        tab: &str,
+        title: &str,
+        descr: &str,
+        body: &str,
+    ) -> Response {
+        let p = html::Page {
+            site: &cx.settings.config.site_name,
+            title,
+            tab: Some(tab),
+            csrf: Some(&cx.session.csrf),
+            notice: self.auth.take_notice(&cx.session.token),
+        };
+        server::html(status, p.render(descr, body))
+    }
+
+    /// After a POST: leave a notice for the next page and go there.
+    fn done(&self, cx: &Ctx, notice: Notice, to: &str) -> Response {
+        self.auth.notify(&cx.session.token, notice);
+        server::see_other(to)
+    }
+
+    /// The one place failures become answers: the owner sees what went wrong, the log gets
+    /// internals.
+    fn failure(&self, f: Failure) -> Response {
+        let (status, msg) = match f {
+            Failure::NotFound => (StatusCode::NOT_FOUND, "No such page.".to_string()),
+            Failure::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            Failure::Forbidden(why) => {
+                return self.refused(&format!("Refused: {why}. Reload the page and try again."))
+            }
+            Failure::Internal(e) => {
+                log::error!("admin: {e}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong on the router; the log (logread -e lango) says what."
+                        .to_string(),
+                )
+            }
+        };
+        self.bare(status, "Lango", &html::alert("error", &msg))
+    }
+
+    /// 403 with a way back.
+    fn refused(&self, msg: &str) -> Response {
+        let body = format!(
+            "{}<p><a class=\"cbi-button\" href=\"/\">Back to the owner's page</a></p>",
+            html::alert("error", msg)
+        );
+        self.bare(StatusCode::FORBIDDEN, "Refused", &body)
+    }
+
+    /// A page without the menu (login, first run, errors).
+    fn bare(&self, status: StatusCode, title: &str, body: &str) -> Response {
+        let settings = self.live.get();
+        let p = html::Page {
+            site: &settings.config.site_name,
+            title,
+            tab: None,
+            csrf: None,
+            notice: None,
+        };
+        server::html(
+            status,
+            p.render("", &format!("<div class=\"login\">{body}</div>")),
+        )
+    }
+
+    async fn password_hash(&self) -> Result<Option<String>, Failure> {
+        Ok(self.store.call(crate::store::admin::password_hash).await?)
+    }
+
+    /// Checks `password` against `stored` off the event loop, one check at a time.
+    async fn verify(&self, password: String, stored: String) -> bool {
+        let Ok(_one) = self.hashing.acquire().await else {
+            return false;
+        };
+        tokio::task::spawn_blocking(move || crate::password::verify(&password, &stored))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Hashes a new password off the event loop.
+    async fn hash(&self, password: String) -> Result<String, Failure> {
+        let _one = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| Failure::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || crate::password::hash(&password))
+            .await
+            .map_err(|e| Failure::Internal(e.to_string()))
+    }
+}
+
+/// A POST whose `Origin` names another site is a cross-site request, whatever it carries.
+/// (Browsers send `Origin` with form POSTs; tools that send none are judged by the token.)
+fn same_origin(req: &Request) -> bool {
+    let Some(origin) = req.headers().get(ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    let host = req
+        .headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .unwrap_or("");
+    !host.is_empty() && origin_host == host
+}
+
+/// A form value, trimmed; empty when absent.
+fn value(form: &[(String, String)], key: &str) -> String {
+    server::form_value(form, key)
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default()
 }

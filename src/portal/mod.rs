@@ -12,8 +12,8 @@ mod text;
 use crate::clock::Clock;
 use crate::config::Lang;
 use crate::gate::neigh::Neighbours;
+use crate::live::{Live, Settings};
 use crate::mac::Mac;
-use crate::payments::Payments;
 use crate::server::{self, Peer, Request, Response};
 use crate::sessions::Sessions;
 use crate::store::Store;
@@ -28,20 +28,23 @@ const BODY_LIMIT: usize = 4096;
 
 /// Everything the portal needs.
 pub struct Portal {
-    pub site_name: String,
-    pub language: Lang,
+    /// Site name, welcome text, language and payments, as the last reload left them.
+    pub live: Arc<Live>,
     pub store: Store,
     pub sessions: Arc<Sessions>,
-    pub payments: Arc<Payments>,
     pub neighbours: Arc<Neighbours>,
     pub clock: Arc<dyn Clock>,
+    /// Wrong voucher codes per device (the abuse limit).
+    pub guesses: crate::limits::Guesses,
 }
 
-/// One request's context: who asks, in which language, at which address of ours.
+/// One request's context: who asks, in which language, at which address of ours, and the
+/// settings in force when it arrived.
 struct Ctx {
     peer: Peer,
     lang: Lang,
     query: Vec<(String, String)>,
+    settings: Arc<Settings>,
 }
 
 impl Ctx {
@@ -61,6 +64,7 @@ impl Portal {
         if !is_own_host(host, peer.local) {
             return server::redirect(&portal_url(peer.local));
         }
+        let settings = self.live.get();
         let query = server::form_pairs(req.uri().query().unwrap_or(""));
         let lang = server::form_value(&query, "lang")
             .and_then(|l| Lang::parse(&l))
@@ -71,8 +75,13 @@ impl Portal {
                     .starts_with("sw")
                     .then_some(Lang::Sw)
             })
-            .unwrap_or(self.language);
-        let cx = Ctx { peer, lang, query };
+            .unwrap_or(settings.config.language);
+        let cx = Ctx {
+            peer,
+            lang,
+            query,
+            settings,
+        };
         let path = req.uri().path().to_string();
         match (req.method().clone(), path.as_str()) {
             (Method::GET, "/captive-portal/api") => api::captive(&self, &cx).await,
@@ -99,10 +108,12 @@ impl Portal {
         }
     }
 
-    fn frame(&self, cx: &Ctx) -> pages::Frame<'_> {
+    fn frame<'a>(&self, cx: &'a Ctx) -> pages::Frame<'a> {
         pages::Frame {
-            site: &self.site_name,
+            site: &cx.settings.config.site_name,
+            welcome: &cx.settings.config.welcome,
             t: cx.t(),
+            mpesa: cx.settings.payments.is_set_up(),
         }
     }
 
@@ -130,6 +141,15 @@ impl Refusal {
             code,
             message: message.into(),
         }
+    }
+
+    /// An abuse limit: 429 with when to try again.
+    fn too_many(cx: &Ctx, l: &crate::limits::Limited) -> Self {
+        Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many",
+            cx.t().too_many(l),
+        )
     }
 
     fn internal(cx: &Ctx, what: &dyn std::fmt::Display) -> Self {
@@ -170,7 +190,7 @@ impl Portal {
             .parse()
             .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "bad_phone", t.bad_phone()))?;
         let ip = Some(cx.peer.remote.ip().to_canonical());
-        match self.payments.start(mac, ip, package_id, phone).await {
+        match cx.settings.payments.start(mac, ip, package_id, phone).await {
             Ok(p) => Ok(p),
             Err(crate::payments::Error::UnknownPackage(_)) => Err(Refusal::new(
                 StatusCode::BAD_REQUEST,
@@ -181,6 +201,12 @@ impl Portal {
                 StatusCode::CONFLICT,
                 "already_pending",
                 t.already_pending,
+            )),
+            Err(crate::payments::Error::TooMany(l)) => Err(Refusal::too_many(cx, &l)),
+            Err(crate::payments::Error::NotSetUp(_)) => Err(Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_set_up",
+                t.mpesa_not_set_up,
             )),
             Err(e) => Err(Refusal::internal(cx, &e)),
         }
@@ -195,7 +221,7 @@ impl Portal {
         let not_found = || Refusal::new(StatusCode::NOT_FOUND, "not_found", cx.t().not_found);
         let id: i64 = id.parse().map_err(|_| not_found())?;
         let mac = self.device(cx).await?;
-        match self.payments.get(id).await {
+        match cx.settings.payments.get(id).await {
             Ok(Some(p)) if p.mac == mac => Ok(p),
             Ok(_) => Err(not_found()),
             Err(e) => Err(Refusal::internal(cx, &e)),
@@ -210,6 +236,9 @@ impl Portal {
     ) -> Result<crate::store::sessions::Session, Refusal> {
         let t = cx.t();
         let mac = self.device(cx).await?;
+        self.guesses
+            .check(mac, self.clock.now())
+            .map_err(|l| Refusal::too_many(cx, &l))?;
         let code = crate::voucher::VoucherCode::parse(code)
             .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "bad_voucher", t.bad_voucher))?;
         match self
@@ -218,11 +247,15 @@ impl Portal {
             .await
         {
             Ok(s) => Ok(s),
-            Err(crate::sessions::Error::Voucher(p)) => Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "voucher_refused",
-                t.voucher_problem(p),
-            )),
+            Err(crate::sessions::Error::Voucher(p)) => {
+                self.guesses.wrong(mac, self.clock.now());
+                log::info!("voucher refused mac={mac}: {p}");
+                Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "voucher_refused",
+                    t.voucher_problem(p),
+                ))
+            }
             Err(e) => Err(Refusal::internal(cx, &e)),
         }
     }

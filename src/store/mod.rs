@@ -1,9 +1,11 @@
 //! SQLite: opening, migrations and the one connection; one module per table below.
 //! This room is the only place SQL lives. Touches: the database file. Never: HTTP, the kernel.
 
+pub mod admin;
 pub mod events;
 pub mod packages;
 pub mod payments;
+pub mod reports;
 mod schema;
 pub mod sessions;
 pub mod vouchers;

@@ -1,0 +1,280 @@
+//! Who is logged in to the owner's page: server-side sessions held in memory (a restart logs
+//! everyone out), each with its CSRF token and one pending notice; and the login throttle per
+//! client address. Pure state with the time passed in. Touches: nothing else.
+
+use crate::clock::Unix;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "lango_admin";
+/// Before login: the double-submit CSRF cookie of the login and first-run forms.
+pub const PRE_COOKIE: &str = "lango_pre";
+/// A session unused this long ends.
+pub const IDLE: i64 = 60 * 60;
+/// And every session ends this long after login, used or not.
+pub const LIFETIME: i64 = 12 * 60 * 60;
+/// A router's memory is small: beyond this many sessions, the least recently used ends.
+const MAX_SESSIONS: usize = 32;
+/// Wrong passwords allowed from one address within `FAILURE_WINDOW` before it must wait.
+pub const MAX_FAILURES: usize = 5;
+pub const FAILURE_WINDOW: i64 = 5 * 60;
+/// Addresses remembered by the throttle (a flood of addresses cannot grow it further).
+const MAX_TRACKED: usize = 1024;
+
+/// A notice shown once, on the next page (after a POST and its redirect).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    Done(String),
+    Warning(String),
+}
+
+#[derive(Debug)]
+struct Session {
+    csrf: String,
+    created: Unix,
+    seen: Unix,
+    notice: Option<Notice>,
+}
+
+/// A logged-in request's view of its session.
+#[derive(Clone, Debug)]
+pub struct Current {
+    pub token: String,
+    pub csrf: String,
+}
+
+#[derive(Default)]
+pub struct Auth {
+    sessions: Mutex<HashMap<String, Session>>,
+    failures: Mutex<HashMap<IpAddr, Vec<Unix>>>,
+}
+
+impl Auth {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts a session; returns its cookie token.
+    pub fn start(&self, now: Unix) -> String {
+        let token = crate::random::hex::<32>();
+        let mut s = lock(&self.sessions);
+        s.retain(|_, v| alive(v, now));
+        if s.len() >= MAX_SESSIONS {
+            if let Some(oldest) = s.iter().min_by_key(|(_, v)| v.seen).map(|(k, _)| k.clone()) {
+                s.remove(&oldest);
+            }
+        }
+        s.insert(
+            token.clone(),
+            Session {
+                csrf: crate::random::hex::<32>(),
+                created: now,
+                seen: now,
+                notice: None,
+            },
+        );
+        token
+    }
+
+    /// The live session behind `token`, marked as used now.
+    pub fn find(&self, token: &str, now: Unix) -> Option<Current> {
+        let mut s = lock(&self.sessions);
+        let v = s.get_mut(token)?;
+        if !alive(v, now) {
+            s.remove(token);
+            return None;
+        }
+        v.seen = now;
+        Some(Current {
+            token: token.to_string(),
+            csrf: v.csrf.clone(),
+        })
+    }
+
+    pub fn end(&self, token: &str) {
+        lock(&self.sessions).remove(token);
+    }
+
+    /// Logs everyone out (a new password).
+    pub fn end_all(&self) {
+        lock(&self.sessions).clear();
+    }
+
+    pub fn notify(&self, token: &str, notice: Notice) {
+        if let Some(v) = lock(&self.sessions).get_mut(token) {
+            v.notice = Some(notice);
+        }
+    }
+
+    pub fn take_notice(&self, token: &str) -> Option<Notice> {
+        lock(&self.sessions).get_mut(token)?.notice.take()
+    }
+
+    /// Seconds `ip` must still wait before trying a password, if it is throttled.
+    pub fn throttled(&self, ip: IpAddr, now: Unix) -> Option<u64> {
+        let f = lock(&self.failures);
+        let recent: Vec<Unix> = f
+            .get(&ip)?
+            .iter()
+            .copied()
+            .filter(|t| *t > now - FAILURE_WINDOW)
+            .collect();
+        if recent.len() < MAX_FAILURES {
+            return None;
+        }
+        // Free again when the oldest failure that still counts leaves the window.
+        let oldest = recent[recent.len() - MAX_FAILURES];
+        Some((oldest + FAILURE_WINDOW - now).max(1) as u64)
+    }
+
+    /// Records a wrong password from `ip`.
+    pub fn failed(&self, ip: IpAddr, now: Unix) {
+        let mut f = lock(&self.failures);
+        if f.len() >= MAX_TRACKED && !f.contains_key(&ip) {
+            f.retain(|_, v| v.last().is_some_and(|t| *t > now - FAILURE_WINDOW));
+            if f.len() >= MAX_TRACKED {
+                // Still full of live entries: forget the one whose last failure is oldest.
+                if let Some(k) = f
+                    .iter()
+                    .min_by_key(|(_, v)| v.last().copied())
+                    .map(|(k, _)| *k)
+                {
+                    f.remove(&k);
+                }
+            }
+        }
+        let v = f.entry(ip).or_default();
+        v.retain(|t| *t > now - FAILURE_WINDOW);
+        v.push(now);
+    }
+
+    /// A right password clears the address's record.
+    pub fn succeeded(&self, ip: IpAddr) {
+        lock(&self.failures).remove(&ip);
+    }
+}
+
+fn alive(s: &Session, now: Unix) -> bool {
+    now - s.seen < IDLE && now - s.created < LIFETIME
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Compares secrets without revealing through timing how much of them matched.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && !a.is_empty()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+/// `Set-Cookie` for a session (or pre-login) token: never readable by scripts, never sent by
+/// another site's page.
+pub fn set_cookie(name: &str, token: &str) -> String {
+    format!("{name}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={LIFETIME}")
+}
+
+pub fn clear_cookie(name: &str) -> String {
+    format!("{name}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 168, 1, 10));
+
+    #[test]
+    fn sessions_end_when_idle_too_long_or_too_old() {
+        let a = Auth::new();
+        let t = a.start(1000);
+        assert_eq!(t.len(), 64);
+        let c = a.find(&t, 1000 + IDLE - 1).unwrap();
+        assert_eq!(c.csrf.len(), 64);
+        assert!(
+            a.find(&t, 1000 + 2 * IDLE - 2).is_some(),
+            "use keeps it alive"
+        );
+        assert!(a.find(&t, 1000 + 3 * IDLE).is_none(), "idle");
+        assert!(a.find(&t, 1000 + 3 * IDLE - 10).is_none(), "ended for good");
+        let t = a.start(0);
+        let mut now = 0;
+        while now < LIFETIME - 60 {
+            now += IDLE / 2;
+            a.find(&t, now);
+        }
+        assert!(a.find(&t, LIFETIME).is_none(), "lifetime");
+        assert!(a.find("nonsense", 0).is_none());
+    }
+
+    #[test]
+    fn sessions_are_capped_oldest_out() {
+        let a = Auth::new();
+        let first = a.start(0);
+        let rest: Vec<_> = (1..=MAX_SESSIONS as i64).map(|i| a.start(i)).collect();
+        assert!(a.find(&first, 100).is_none());
+        assert!(rest.iter().all(|t| a.find(t, 100).is_some()));
+    }
+
+    #[test]
+    fn notices_show_once() {
+        let a = Auth::new();
+        let t = a.start(0);
+        a.notify(&t, Notice::Done("Saved".into()));
+        assert_eq!(a.take_notice(&t), Some(Notice::Done("Saved".into())));
+        assert_eq!(a.take_notice(&t), None);
+    }
+
+    #[test]
+    fn five_failures_in_five_minutes_throttle_until_the_first_ages_out() {
+        let a = Auth::new();
+        for i in 0..4 {
+            a.failed(IP, 100 + i * 10);
+        }
+        assert_eq!(a.throttled(IP, 140), None);
+        a.failed(IP, 140);
+        assert_eq!(a.throttled(IP, 141), Some(259), "100 + 300 - 141");
+        assert_eq!(a.throttled(IP, 399), Some(1));
+        assert_eq!(a.throttled(IP, 400), None, "the first failure aged out");
+        let other: IpAddr = "192.168.1.11".parse().unwrap();
+        assert_eq!(a.throttled(other, 141), None, "per address");
+        a.succeeded(IP);
+        assert_eq!(a.throttled(IP, 141), None);
+    }
+
+    #[test]
+    fn the_throttle_forgets_old_addresses_first() {
+        let a = Auth::new();
+        for i in 0..MAX_TRACKED as u32 + 10 {
+            a.failed(IpAddr::V4(i.into()), i64::from(i));
+        }
+        assert!(lock(&a.failures).len() <= MAX_TRACKED);
+    }
+
+    #[test]
+    fn cookies_and_secrets() {
+        let h = "theme=dark; lango_admin=abc123; lango_pre=x";
+        assert_eq!(cookie(h, COOKIE), Some("abc123"));
+        assert_eq!(cookie(h, PRE_COOKIE), Some("x"));
+        assert_eq!(cookie(h, "none"), None);
+        assert!(set_cookie(COOKIE, "t").contains("HttpOnly; SameSite=Strict; Path=/"));
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("", ""));
+        assert!(!same_secret("abc", "abcd"));
+    }
+}

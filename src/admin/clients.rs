@@ -1,0 +1,291 @@
+//! The Clients tab: who is online (with the hostname from DHCP leases), kick, add time, give
+//! free time to any device, and the trusted devices from the config. Every change goes through
+//! `Sessions`, so the kernel follows at once.
+
+use super::auth::Notice;
+use super::{html, leases, value, Admin, Answer, Ctx, Failure};
+use crate::ctl::UNSHAPED_KBPS;
+use crate::mac::Mac;
+use crate::server::escape;
+use crate::store::packages::Package;
+use crate::store::sessions::{Grant, Source};
+use crate::units::Kbps;
+use hyper::StatusCode;
+
+/// The owner gives at most this much in one go (the longest a package may be).
+const MAX_MINUTES: u32 = 30 * 24 * 60;
+
+/// What the grant form sent back, to show again with its errors.
+#[derive(Default)]
+struct GrantForm {
+    mac: String,
+    minutes: String,
+    speed: String,
+    errors: Vec<(&'static str, String)>,
+}
+
+pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
+    render(a, cx, GrantForm::default()).await
+}
+
+async fn render(a: &Admin, cx: &Ctx, g: GrantForm) -> Answer {
+    let online = a.sessions.online().await?;
+    let packages = a.store.call(crate::store::packages::all).await?;
+    let leases = {
+        let path = cx.settings.config.dhcp_leases.clone();
+        tokio::task::spawn_blocking(move || leases::read(&path))
+            .await
+            .unwrap_or_default()
+    };
+    let csrf = &cx.session.csrf;
+    let rows: Vec<Vec<String>> = online
+        .iter()
+        .map(|s| {
+            let lease = leases.get(&s.mac);
+            let host = lease
+                .and_then(|l| l.hostname.as_deref())
+                .map_or(String::new(), |h| format!("<br><span class=\"muted\">{}</span>", escape(h)));
+            let ip = s.ip.or(lease.map(|l| l.ip)).map_or("—".into(), |i| i.to_string());
+            let package = match s.package_id.and_then(|id| packages.iter().find(|p| p.id == id)) {
+                Some(p) => escape(&p.name),
+                None => "<span class=\"muted\">gift</span>".into(),
+            };
+            let mac = s.mac.to_string();
+            let extend = format!(
+                "<form method=\"post\" action=\"/clients/extend\">{}<input type=\"hidden\" name=\"mac\" value=\"{mac}\"><input type=\"number\" name=\"minutes\" value=\"60\" min=\"1\" max=\"{MAX_MINUTES}\" aria-label=\"minutes to add for {mac}\"> min <button class=\"cbi-button cbi-button-small\" type=\"submit\">Add time</button></form>",
+                html::csrf_field(csrf)
+            );
+            let kick = html::post_button(
+                "/clients/kick",
+                csrf,
+                &[("mac", &mac)],
+                "Kick",
+                "cbi-button-negative cbi-button-small",
+                Some(&format!("Disconnect {mac} now? Its remaining time is lost.")),
+            );
+            vec![
+                format!("<span class=\"mono\">{mac}</span>{host}"),
+                format!("<span class=\"mono\">{ip}</span>"),
+                package,
+                html::duration(s.seconds_left(cx.now)),
+                format!("{} ↓ / {} ↑", html::speed(s.down), html::speed(s.up)),
+                format!("{:?}", s.source).to_lowercase(),
+                extend + &kick,
+            ]
+        })
+        .collect();
+    let mut body = html::section(
+        &format!("Online now ({})", online.len()),
+        &html::table(
+            &[
+                "Device",
+                "IP address",
+                "Package",
+                "Time left",
+                "Speed",
+                "Paid by",
+                "",
+            ],
+            &rows,
+            "Nobody is online.",
+        ),
+    );
+    body += &grant_section(csrf, &packages, &g);
+    let trusted: Vec<Vec<String>> = cx
+        .settings
+        .config
+        .trusted
+        .iter()
+        .map(|m| {
+            let host = leases
+                .get(m)
+                .and_then(|l| l.hostname.clone())
+                .unwrap_or_default();
+            vec![format!("<span class=\"mono\">{m}</span>"), escape(&host)]
+        })
+        .collect();
+    body += &html::section(
+        "Trusted devices",
+        &format!(
+            "<p class=\"cbi-section-descr\">Never captive, and the only devices on the captive network that may open this page. Edit the list under <a href=\"/settings\">Settings</a>.</p>{}",
+            html::table(&["MAC address", "Hostname"], &trusted, "No trusted devices.")
+        ),
+    );
+    let status = if g.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Ok(a.page_with(
+        cx,
+        status,
+        "/clients",
+        "Clients",
+        "Devices with time left. Kicking cuts a device off at once, open connections included.",
+        &body,
+    ))
+}
+
+fn grant_section(csrf: &str, packages: &[Package], g: &GrantForm) -> String {
+    let err = |f: &str| {
+        g.errors
+            .iter()
+            .find(|(k, _)| *k == f)
+            .map(|(_, m)| m.as_str())
+    };
+    let mut speeds = vec![("unlimited".to_string(), "Unlimited".to_string())];
+    speeds.extend(packages.iter().map(|p| {
+        (
+            p.id.to_string(),
+            format!("As {}: {} ↓ / {} ↑", p.name, p.down, p.up),
+        )
+    }));
+    let form = format!(
+        "<form method=\"post\" action=\"/clients/grant\">{}{}{}{}<div class=\"cbi-page-actions\"><button class=\"cbi-button cbi-button-apply\" type=\"submit\">Give time</button></div></form>",
+        html::csrf_field(csrf),
+        html::field(
+            "mac",
+            "MAC address",
+            &html::input("text", "mac", &g.mac, "placeholder=\"aa:bb:cc:dd:ee:ff\" required"),
+            "A device already online gets the time added.",
+            err("mac"),
+        ),
+        html::field(
+            "minutes",
+            "Minutes",
+            &html::input(
+                "number",
+                "minutes",
+                if g.minutes.is_empty() { "60" } else { &g.minutes },
+                &format!("min=\"1\" max=\"{MAX_MINUTES}\" required"),
+            ),
+            "1 minute to 30 days (43200).",
+            err("minutes"),
+        ),
+        html::field("speed", "Speed", &html::select("speed", &speeds, &g.speed), "", err("speed")),
+    );
+    html::section("Give free time", &form)
+}
+
+fn parse_minutes(v: &str) -> Result<u32, String> {
+    match v.parse::<u32>() {
+        Ok(m) if (1..=MAX_MINUTES).contains(&m) => Ok(m),
+        _ => Err(format!(
+            "Minutes must be a whole number from 1 to {MAX_MINUTES}."
+        )),
+    }
+}
+
+fn parse_mac(v: &str) -> Result<Mac, Failure> {
+    v.parse::<Mac>()
+        .map_err(|e| Failure::BadRequest(e.to_string()))
+}
+
+/// `POST /clients/kick` (mac).
+pub async fn kick(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
+    let mac = parse_mac(&value(form, "mac"))?;
+    let notice = match a.sessions.revoke(mac).await? {
+        Some(_) => {
+            log::info!("admin: kicked mac={mac}");
+            Notice::Done(format!("{mac} was disconnected."))
+        }
+        None => Notice::Warning(format!("{mac} was not online.")),
+    };
+    Ok(a.done(cx, notice, "/clients"))
+}
+
+/// `POST /clients/extend` (mac, minutes): more time at the device's current speed.
+pub async fn extend(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
+    let mac = parse_mac(&value(form, "mac"))?;
+    let minutes = match parse_minutes(&value(form, "minutes")) {
+        Ok(m) => m,
+        Err(e) => return Ok(a.done(cx, Notice::Warning(e), "/clients")),
+    };
+    let Some(s) = a.sessions.active(mac).await? else {
+        return Ok(a.done(
+            cx,
+            Notice::Warning(format!("{mac} is no longer online; give it time below.")),
+            "/clients",
+        ));
+    };
+    let g = Grant {
+        mac,
+        ip: s.ip,
+        source: Source::Admin,
+        source_ref: None,
+        package_id: s.package_id,
+        duration_s: minutes * 60,
+        down: s.down,
+        up: s.up,
+    };
+    let s = a.sessions.grant(g).await?;
+    log::info!("admin: added {minutes} min for mac={mac}");
+    let left = html::duration(s.seconds_left(cx.now));
+    Ok(a.done(
+        cx,
+        Notice::Done(format!("Added {minutes} min for {mac}: {left} left.")),
+        "/clients",
+    ))
+}
+
+/// `POST /clients/grant` (mac, minutes, speed): free time for any device.
+pub async fn grant(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
+    let mut g = GrantForm {
+        mac: value(form, "mac"),
+        minutes: value(form, "minutes"),
+        speed: value(form, "speed"),
+        errors: vec![],
+    };
+    let mac = g
+        .mac
+        .parse::<Mac>()
+        .map_err(|e| g.errors.push(("mac", e.to_string())));
+    let minutes = parse_minutes(&g.minutes).map_err(|e| g.errors.push(("minutes", e)));
+    let speed = if g.speed == "unlimited" || g.speed.is_empty() {
+        Ok((Kbps(UNSHAPED_KBPS), Kbps(UNSHAPED_KBPS), None))
+    } else {
+        let id: Option<i64> = g.speed.parse().ok();
+        let p = match id {
+            Some(id) => {
+                a.store
+                    .call(move |c| crate::store::packages::get(c, id))
+                    .await?
+            }
+            None => None,
+        };
+        p.map(|p| (p.down, p.up, Some(p.id))).ok_or_else(|| {
+            g.errors
+                .push(("speed", "Choose a speed from the list.".into()))
+        })
+    };
+    let (Ok(mac), Ok(minutes), Ok((down, up, package_id))) = (mac, minutes, speed) else {
+        return render(a, cx, g).await;
+    };
+    let ip = {
+        let path = cx.settings.config.dhcp_leases.clone();
+        tokio::task::spawn_blocking(move || leases::read(&path).get(&mac).map(|l| l.ip))
+            .await
+            .ok()
+            .flatten()
+    };
+    let s = a
+        .sessions
+        .grant(Grant {
+            mac,
+            ip,
+            source: Source::Admin,
+            source_ref: None,
+            package_id,
+            duration_s: minutes * 60,
+            down,
+            up,
+        })
+        .await?;
+    log::info!("admin: gave {minutes} min to mac={mac}");
+    let left = html::duration(s.seconds_left(cx.now));
+    Ok(a.done(
+        cx,
+        Notice::Done(format!("{mac} is online: {left} left.")),
+        "/clients",
+    ))
+}

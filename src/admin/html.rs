@@ -1,0 +1,304 @@
+//! Rendering helpers shared by the owner's pages: the layout, LuCI-style form rows, tables,
+//! buttons that POST with the CSRF token, and how money, time and speed read.
+//! Touches: nothing (pure rendering from values; every value is escaped here or by the caller).
+
+use super::auth::Notice;
+use crate::server::escape;
+use crate::units::Kbps;
+
+const LAYOUT: &str = include_str!("../../www/admin/layout.html");
+pub const CSS: &str = include_str!("../../www/admin/admin.css");
+pub const JS: &str = include_str!("../../www/admin/admin.js");
+
+/// The tabs, as (path, label).
+const TABS: &[(&str, &str)] = &[
+    ("/", "Overview"),
+    ("/clients", "Clients"),
+    ("/packages", "Packages"),
+    ("/payments", "Payments"),
+    ("/vouchers", "Vouchers"),
+    ("/settings", "Settings"),
+    ("/password", "Password"),
+];
+
+/// A whole page. `tab`: the active tab's path, `None` for pages outside the menu (login).
+pub struct Page<'a> {
+    pub site: &'a str,
+    pub title: &'a str,
+    pub tab: Option<&'a str>,
+    /// The session's CSRF token (logged in), for the logout button.
+    pub csrf: Option<&'a str>,
+    pub notice: Option<Notice>,
+}
+
+impl Page<'_> {
+    /// Wraps `body` (the page's sections) in the layout, under an `h2` title and description.
+    pub fn render(&self, descr: &str, body: &str) -> String {
+        let nav = match self.tab {
+            None => String::new(),
+            Some(active) => {
+                let mut n = String::from("<nav class=\"tabs\">");
+                for (path, label) in TABS {
+                    let class = if *path == active {
+                        " class=\"active\""
+                    } else {
+                        ""
+                    };
+                    n += &format!("<a href=\"{path}\"{class}>{label}</a>");
+                }
+                n + "</nav>"
+            }
+        };
+        let logout = match self.csrf {
+            None => String::new(),
+            Some(c) => format!(
+                "<form method=\"post\" action=\"/logout\">{}<button class=\"cbi-button cbi-button-small\" type=\"submit\">Log out</button></form>",
+                csrf_field(c)
+            ),
+        };
+        let mut content = format!("<div class=\"cbi-map\"><h2>{}</h2>", escape(self.title));
+        if !descr.is_empty() {
+            content += &format!("<p class=\"cbi-map-descr\">{descr}</p>");
+        }
+        match &self.notice {
+            Some(Notice::Done(m)) => content += &alert("success", m),
+            Some(Notice::Warning(m)) => content += &alert("warning", m),
+            None => {}
+        }
+        content += body;
+        content += "</div>";
+        crate::portal::fill(
+            LAYOUT,
+            &[
+                ("title", &escape(self.title)),
+                ("site", &escape(self.site)),
+                ("logout", &logout),
+                ("nav", &nav),
+                ("content", &content),
+                ("version", env!("CARGO_PKG_VERSION")),
+            ],
+        )
+    }
+}
+
+/// `<div class="alert-message KIND">`: `success`, `warning` or `error`. `text` is escaped.
+pub fn alert(kind: &str, text: &str) -> String {
+    let role = if kind == "error" { "alert" } else { "status" };
+    format!(
+        "<div class=\"alert-message {kind}\" role=\"{role}\">{}</div>",
+        escape(text)
+    )
+}
+
+/// A `.cbi-section` with a heading; `body` is HTML.
+pub fn section(title: &str, body: &str) -> String {
+    format!(
+        "<div class=\"cbi-section\"><h3>{}</h3>{body}</div>",
+        escape(title)
+    )
+}
+
+pub fn csrf_field(token: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        escape(token)
+    )
+}
+
+/// One labelled form row: label 180 px on the left, the control, its hint and its error.
+pub fn field(id: &str, label: &str, control: &str, hint: &str, error: Option<&str>) -> String {
+    let mut h = format!(
+        "<div class=\"cbi-value{}\"><label class=\"cbi-value-title\" for=\"{id}\">{}</label><div class=\"cbi-value-field\">{control}",
+        if error.is_some() { " has-error" } else { "" },
+        escape(label)
+    );
+    if let Some(e) = error {
+        h += &format!(
+            "<div class=\"cbi-value-error\" id=\"{id}-error\" role=\"alert\">{}</div>",
+            escape(e)
+        );
+    }
+    if !hint.is_empty() {
+        h += &format!("<div class=\"cbi-value-description\">{hint}</div>");
+    }
+    h + "</div></div>"
+}
+
+/// `<input>` with an id equal to its name. `extra`: more attributes, written as given.
+pub fn input(kind: &str, name: &str, value: &str, extra: &str) -> String {
+    format!(
+        "<input type=\"{kind}\" id=\"{name}\" name=\"{name}\" value=\"{}\"{}{extra}>",
+        escape(value),
+        if extra.is_empty() { "" } else { " " }
+    )
+}
+
+/// `<select>` of (value, label) with `selected` chosen.
+pub fn select(name: &str, options: &[(String, String)], selected: &str) -> String {
+    let mut h = format!("<select id=\"{name}\" name=\"{name}\">");
+    for (v, label) in options {
+        h += &format!(
+            "<option value=\"{}\"{}>{}</option>",
+            escape(v),
+            if v == selected { " selected" } else { "" },
+            escape(label)
+        );
+    }
+    h + "</select>"
+}
+
+/// A small form that POSTs `fields` (and the CSRF token) to `action` with one button.
+/// `confirm`: a question the browser asks first (with JavaScript on).
+pub fn post_button(
+    action: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+    label: &str,
+    class: &str,
+    confirm: Option<&str>,
+) -> String {
+    let mut h = format!(
+        "<form class=\"button\" method=\"post\" action=\"{}\"{}>{}",
+        escape(action),
+        confirm.map_or(String::new(), |q| format!(
+            " data-confirm=\"{}\"",
+            escape(q)
+        )),
+        csrf_field(csrf)
+    );
+    for (k, v) in fields {
+        h += &format!(
+            "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
+            escape(v)
+        );
+    }
+    h + &format!(
+        "<button class=\"cbi-button {class}\" type=\"submit\">{}</button></form>",
+        escape(label)
+    )
+}
+
+/// A table with a header row; each row's cells are HTML. `empty`: shown when there are no rows.
+pub fn table(headers: &[&str], rows: &[Vec<String>], empty: &str) -> String {
+    let mut h = String::from(
+        "<div class=\"table-wrap\"><table class=\"table\"><tr class=\"tr table-titles\">",
+    );
+    for t in headers {
+        let (class, label) = match t.strip_prefix('#') {
+            Some(l) => (" num", l),
+            None => ("", *t),
+        };
+        h += &format!("<th class=\"th{class}\">{}</th>", escape(label));
+    }
+    h += "</tr>";
+    if rows.is_empty() {
+        h += &format!(
+            "<tr class=\"tr\"><td class=\"td empty\" colspan=\"{}\">{}</td></tr>",
+            headers.len(),
+            escape(empty)
+        );
+    }
+    for r in rows {
+        h += "<tr class=\"tr\">";
+        for (i, cell) in r.iter().enumerate() {
+            let class = match headers.get(i) {
+                Some(t) if t.starts_with('#') => "td num",
+                Some(&"") => "td actions",
+                _ => "td",
+            };
+            h += &format!("<td class=\"{class}\">{cell}</td>");
+        }
+        h += "</tr>";
+    }
+    h + "</table></div>"
+}
+
+/// `KES 1,250`.
+pub fn kes(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("KES {out}")
+}
+
+/// `3 h`, `1 h 30 min`, `2 d 4 h`, `45 min`, `20 s`.
+pub fn duration(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+/// A speed, or "unlimited" for the owner's unshaped gifts.
+pub fn speed(k: Kbps) -> String {
+    if k.0 >= crate::ctl::UNSHAPED_KBPS {
+        "unlimited".into()
+    } else {
+        k.to_string()
+    }
+}
+
+/// A state label (`paid`, `unused`, …) styled by its name.
+pub fn label(state: &str) -> String {
+    format!("<span class=\"label {0}\">{0}</span>", escape(state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_read_for_people() {
+        assert_eq!(kes(0), "KES 0");
+        assert_eq!(kes(950), "KES 950");
+        assert_eq!(kes(1250), "KES 1,250");
+        assert_eq!(kes(1_234_567), "KES 1,234,567");
+        assert_eq!(duration(10800), "3 h");
+        assert_eq!(duration(5400), "1 h 30 min");
+        assert_eq!(duration(2700), "45 min");
+        assert_eq!(duration(30 * 86_400), "30 d");
+        assert_eq!(duration(86_400 + 4 * 3600 + 60), "1 d 4 h");
+        assert_eq!(duration(20), "20 s");
+        assert_eq!(speed(Kbps(5000)), "5 Mbps");
+        assert_eq!(speed(Kbps(crate::ctl::UNSHAPED_KBPS)), "unlimited");
+    }
+
+    #[test]
+    fn fields_escape_and_show_their_error() {
+        let f = field(
+            "name",
+            "Name",
+            &input("text", "name", "<b>", ""),
+            "",
+            Some("too long"),
+        );
+        assert!(f.contains("value=\"&lt;b&gt;\""));
+        assert!(f.contains("has-error"));
+        assert!(f.contains("id=\"name-error\" role=\"alert\">too long<"));
+    }
+
+    #[test]
+    fn buttons_carry_the_csrf_token() {
+        let b = post_button(
+            "/clients/kick",
+            "tok",
+            &[("mac", "aa")],
+            "Kick",
+            "cbi-button-negative",
+            Some("Sure?"),
+        );
+        assert!(b.contains("name=\"csrf\" value=\"tok\""));
+        assert!(b.contains("name=\"mac\" value=\"aa\""));
+        assert!(b.contains("data-confirm=\"Sure?\""));
+    }
+}

@@ -1,0 +1,371 @@
+//! The Settings tab: site name, portal welcome, language, the Daraja account (secrets are
+//! write-only: never shown, an empty field keeps them), captive interfaces, walled garden and
+//! trusted devices. Saving edits the config file in place (comments and unknown options kept),
+//! validates it with `Config::parse` before it replaces the file, and reloads the daemon.
+
+use super::auth::Notice;
+use super::{html, Admin, Answer, Ctx, Failure};
+use crate::config::{self, Config, Environment, ShortcodeKind};
+use crate::server::escape;
+use crate::uci::Document;
+use hyper::StatusCode;
+
+/// Options that are secrets: the form never shows them, and empty means "keep".
+const SECRETS: &[&str] = &["consumer_key", "consumer_secret", "passkey"];
+
+/// What the form shows: the typed values after a refused save, else the running config.
+struct View<'a> {
+    form: Option<&'a [(String, String)]>,
+    config: &'a Config,
+    error: Option<(String, String)>,
+}
+
+impl View<'_> {
+    fn value(&self, option: &str) -> String {
+        if let Some(f) = self.form {
+            return super::value(f, option);
+        }
+        let c = self.config;
+        let d = &c.daraja;
+        match option {
+            "site_name" => c.site_name.clone(),
+            "welcome" => c.welcome.clone(),
+            "language" => c.language.code().into(),
+            "interface" => c.interfaces.join(" "),
+            "trusted" => lines(c.trusted.iter()),
+            "walled_garden" => lines(c.walled_garden.iter()),
+            "environment" => match d.environment {
+                Environment::Sandbox => "sandbox".into(),
+                Environment::Production => "production".into(),
+            },
+            "type" => match d.kind {
+                ShortcodeKind::Paybill => "paybill".into(),
+                ShortcodeKind::Till(_) => "till".into(),
+            },
+            "till" => match &d.kind {
+                ShortcodeKind::Till(t) => t.clone(),
+                ShortcodeKind::Paybill => String::new(),
+            },
+            "shortcode" => d.shortcode.clone(),
+            "callback_url" => d.callback_url.clone(),
+            _ => String::new(),
+        }
+    }
+
+    fn error(&self, option: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|(o, _)| o == option)
+            .map(|(_, m)| m.as_str())
+    }
+
+    fn text(&self, option: &str, label: &str, hint: &str, extra: &str) -> String {
+        html::field(
+            option,
+            label,
+            &html::input("text", option, &self.value(option), extra),
+            hint,
+            self.error(option),
+        )
+    }
+
+    fn area(&self, option: &str, label: &str, hint: &str) -> String {
+        html::field(
+            option,
+            label,
+            &format!(
+                "<textarea id=\"{option}\" name=\"{option}\" rows=\"4\" spellcheck=\"false\">{}</textarea>",
+                escape(&self.value(option))
+            ),
+            hint,
+            self.error(option),
+        )
+    }
+
+    fn choice(&self, option: &str, label: &str, choices: &[(&str, &str)], hint: &str) -> String {
+        let opts: Vec<(String, String)> = choices
+            .iter()
+            .map(|(v, l)| (v.to_string(), l.to_string()))
+            .collect();
+        html::field(
+            option,
+            label,
+            &html::select(option, &opts, &self.value(option)),
+            hint,
+            self.error(option),
+        )
+    }
+
+    fn secret(&self, option: &str, label: &str, set: bool) -> String {
+        let placeholder = if set {
+            "set — leave empty to keep"
+        } else {
+            "not set"
+        };
+        html::field(
+            option,
+            label,
+            &html::input(
+                "password",
+                option,
+                "",
+                &format!("autocomplete=\"new-password\" placeholder=\"{placeholder}\""),
+            ),
+            "Write-only: never shown again once saved.",
+            self.error(option),
+        )
+    }
+}
+
+fn lines<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
+    items.map(|i| i.to_string()).collect::<Vec<_>>().join("\n")
+}
+
+/// `GET /settings`.
+pub fn show(a: &Admin, cx: &Ctx) -> Answer {
+    let v = View {
+        form: None,
+        config: &cx.settings.config,
+        error: None,
+    };
+    Ok(render(a, cx, &v, StatusCode::OK, None))
+}
+
+fn render(
+    a: &Admin,
+    cx: &Ctx,
+    v: &View,
+    status: StatusCode,
+    banner: Option<&str>,
+) -> super::Response {
+    let d = &cx.settings.config.daraja;
+    let restart = "<b>Takes effect after a restart</b> (<code>service lango restart</code>).";
+    let mut body = String::new();
+    if let Some(b) = banner {
+        body += &html::alert("error", b);
+    }
+    if cx.settings.config.path.is_none() {
+        body += &html::alert(
+            "warning",
+            "Lango was started without a config file, so settings cannot be saved here.",
+        );
+    }
+    body += &format!(
+        "<form method=\"post\" action=\"/settings\">{}",
+        html::csrf_field(&cx.session.csrf)
+    );
+    body += &html::section(
+        "Hotspot",
+        &(v.text(
+            "site_name",
+            "Site name",
+            "Shown on the portal and on voucher cards (1 to 40 characters).",
+            "maxlength=\"40\" required",
+        ) + &v.text(
+            "welcome",
+            "Welcome text",
+            "Optional: one line under the site name on the portal (up to 200 characters).",
+            &format!("maxlength=\"{}\"", config::MAX_WELCOME),
+        ) + &v.choice(
+            "language",
+            "Portal language",
+            &[("en", "English"), ("sw", "Kiswahili")],
+            "When the phone does not ask for one; customers can switch.",
+        )),
+    );
+    body += &html::section(
+        "M-Pesa (Daraja)",
+        &(v.choice(
+            "environment",
+            "Environment",
+            &[("sandbox", "Sandbox (testing)"), ("production", "Production (real money)")],
+            "",
+        ) + &v.choice(
+            "type",
+            "Account type",
+            &[("paybill", "Paybill"), ("till", "Till (Buy Goods)")],
+            "",
+        ) + &v.text("shortcode", "Shortcode", "Your paybill number, or for a till the store (HO) number. 5 to 7 digits.", "inputmode=\"numeric\"")
+            + &v.text("till", "Till number", "Only for a till.", "inputmode=\"numeric\"")
+            + &v.secret("consumer_key", "Consumer key", !d.consumer_key.0.is_empty())
+            + &v.secret("consumer_secret", "Consumer secret", !d.consumer_secret.0.is_empty())
+            + &v.secret("passkey", "Passkey", !d.passkey.0.is_empty())
+            + &v.text(
+                "callback_url",
+                "Callback URL",
+                "Optional public https address for Daraja's results. Empty: Lango asks Daraja itself (works behind NAT).",
+                "",
+            )),
+    );
+    body += &html::section(
+        "Network",
+        &(v.text(
+            "interface",
+            "Captive interfaces",
+            &format!("Phones on these must pay, e.g. <code>br-lan</code> or <code>br-guest</code>; separate with spaces. {restart}"),
+            "",
+        ) + &v.area(
+            "walled_garden",
+            "Walled garden",
+            &format!("Networks reachable without paying, one per line, e.g. <code>196.201.214.0/24</code>. {restart}"),
+        ) + &v.area(
+            "trusted",
+            "Trusted devices",
+            &format!("MAC addresses, one per line: never captive, may open this page. {restart}"),
+        )),
+    );
+    body += "<div class=\"cbi-page-actions\"><a class=\"cbi-button\" href=\"/settings\">Reset</a><button class=\"cbi-button cbi-button-save\" type=\"submit\">Save &amp; Apply</button></div></form>";
+    let descr = match &cx.settings.config.path {
+        Some(p) => format!(
+            "Saved to <code>{}</code>; comments and options set by hand stay as they are.",
+            escape(&p.display().to_string())
+        ),
+        None => String::new(),
+    };
+    a.page_with(cx, status, "/settings", "Settings", &descr, &body)
+}
+
+/// Splits a list field: whitespace, commas or new lines between items.
+fn items(s: &str) -> Vec<String> {
+    s.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Applies the form to the config text. Values are checked afterwards by `Config::parse`.
+fn edit(text: &str, form: &[(String, String)]) -> Result<String, String> {
+    let mut doc = Document::parse(text).map_err(|e| format!("the config file: {e}"))?;
+    let v = |k: &str| super::value(form, k);
+    let e = |e: crate::uci::EditError| e.to_string();
+    for o in ["site_name", "welcome", "language"] {
+        doc.set("lango", "main", o, &v(o)).map_err(e)?;
+    }
+    // MACs are written the way Lango prints them; what does not parse is left for
+    // `Config::parse` to name.
+    let trusted: Vec<String> = items(&v("trusted"))
+        .into_iter()
+        .map(|m| m.parse::<crate::mac::Mac>().map_or(m, |m| m.to_string()))
+        .collect();
+    doc.set_list("lango", "main", "trusted", &trusted)
+        .map_err(e)?;
+    for o in ["interface", "walled_garden"] {
+        doc.set_list("lango", "main", o, &items(&v(o))).map_err(e)?;
+    }
+    for o in ["environment", "type", "shortcode", "till", "callback_url"] {
+        doc.set("daraja", "daraja", o, &v(o)).map_err(e)?;
+    }
+    for o in SECRETS {
+        let s = v(o);
+        if !s.is_empty() {
+            doc.set("daraja", "daraja", o, &s).map_err(e)?;
+        }
+    }
+    Ok(doc.render())
+}
+
+/// `POST /settings`.
+pub async fn save(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
+    let Some(path) = cx.settings.config.path.clone() else {
+        return Err(Failure::BadRequest(
+            "Lango was started without a config file; settings cannot be saved.".into(),
+        ));
+    };
+    let _one = a.saving.lock().await;
+    let refused = |error: Option<(String, String)>, banner: &str| {
+        let v = View {
+            form: Some(form),
+            config: &cx.settings.config,
+            error,
+        };
+        Ok(render(a, cx, &v, StatusCode::BAD_REQUEST, Some(banner)))
+    };
+    let p = path.clone();
+    let text = match tokio::task::spawn_blocking(move || std::fs::read_to_string(&p)).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Ok(Err(e)) => return Err(Failure::Internal(format!("{}: {e}", path.display()))),
+        Err(e) => return Err(Failure::Internal(e.to_string())),
+    };
+    let new_text = match edit(&text, form) {
+        Ok(t) => t,
+        Err(e) => return refused(None, &format!("Not saved: {e}")),
+    };
+    let p = path.clone();
+    let written = tokio::task::spawn_blocking(move || Config::write(&p, &new_text))
+        .await
+        .map_err(|e| Failure::Internal(e.to_string()))?;
+    let config = match written {
+        Ok(c) => c,
+        Err(config::Error::Value { option, msg, .. }) => {
+            return refused(
+                Some((option, msg)),
+                "Not saved: please correct the field marked below.",
+            )
+        }
+        Err(config::Error::Missing { msg, .. }) if msg.contains("option till") => {
+            return refused(
+                Some(("till".into(), "A till needs its till number.".into())),
+                "Not saved: please correct the field marked below.",
+            )
+        }
+        Err(e) => return refused(None, &format!("Not saved: {e}")),
+    };
+    log::info!("admin: settings saved to {}", path.display());
+    let notice = match a.live.reload(config).await {
+        Ok(pending) if pending.is_empty() => Notice::Done("Saved and applied.".into()),
+        Ok(pending) => Notice::Warning(format!(
+            "Saved and applied, except {}: that takes effect after a restart (service lango restart).",
+            pending.join(", ")
+        )),
+        Err(e) => {
+            log::error!("admin: settings saved but not applied: {e:#}");
+            Notice::Warning(format!("Saved, but not applied: {e:#}. Restart Lango to use them."))
+        }
+    };
+    Ok(a.done(cx, notice, "/settings"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn an_edit_keeps_comments_and_secrets_left_empty() {
+        let text = "# mine\nconfig lango 'main'\n\toption site_name 'Old'\n\toption frob 'x'\n\nconfig daraja 'daraja'\n\toption passkey 'keep-me'\n";
+        let f = form(&[
+            ("site_name", "New"),
+            ("welcome", ""),
+            ("language", "sw"),
+            ("interface", "br-lan, guest"),
+            ("walled_garden", "196.201.214.0/24\n\n10.0.0.0/8\n"),
+            ("trusted", ""),
+            ("environment", "sandbox"),
+            ("type", "paybill"),
+            ("shortcode", "174379"),
+            ("till", ""),
+            ("callback_url", ""),
+            ("consumer_key", "new-key"),
+            ("consumer_secret", ""),
+            ("passkey", ""),
+        ]);
+        let out = edit(text, &f).unwrap();
+        assert!(out.starts_with(
+            "# mine\nconfig lango 'main'\n\toption site_name 'New'\n\toption frob 'x'\n"
+        ));
+        let c = Config::parse(&out, "t").unwrap();
+        assert_eq!(c.site_name, "New");
+        assert_eq!(c.interfaces, ["br-lan", "guest"]);
+        assert_eq!(c.walled_garden.len(), 2);
+        assert_eq!(c.daraja.passkey.0, "keep-me");
+        assert_eq!(c.daraja.consumer_key.0, "new-key");
+        assert_eq!(c.language, crate::config::Lang::Sw);
+    }
+}

@@ -1,0 +1,140 @@
+//! The settings a reload can change while Lango runs (site name, portal texts, language, the
+//! Daraja account), shared by the listeners as one snapshot each request reads, swapped whole.
+//! A reload never touches sessions or the gate, so nobody online is dropped; what only a
+//! restart can change (listen addresses, the database, the gate's interfaces and lists) is
+//! reported back instead of half-applied.
+//! Touches: the store, sessions and payments (builds a new `Payments` for new Daraja settings).
+//! Never: the kernel, HTTP.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::payments::daraja::Daraja;
+use crate::payments::Payments;
+use crate::sessions::Sessions;
+use crate::store::Store;
+use anyhow::Context;
+use std::sync::{Arc, RwLock};
+
+/// What one request sees.
+pub struct Settings {
+    pub config: Config,
+    /// Starts new payments with the current Daraja account. Payments already under way finish
+    /// with the `Payments` that started them.
+    pub payments: Arc<Payments>,
+}
+
+/// The current settings and how to replace them.
+pub struct Live {
+    current: RwLock<Arc<Settings>>,
+    /// The config Lango started with: options only a restart applies are compared with it.
+    boot: Config,
+    store: Store,
+    sessions: Arc<Sessions>,
+    clock: Arc<dyn Clock>,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl Live {
+    pub fn new(
+        config: Config,
+        payments: Arc<Payments>,
+        store: Store,
+        sessions: Arc<Sessions>,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Live> {
+        Arc::new(Live {
+            boot: config.clone(),
+            current: RwLock::new(Arc::new(Settings { config, payments })),
+            store,
+            sessions,
+            clock,
+            reloading: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The settings now in force.
+    pub fn get(&self) -> Arc<Settings> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Puts `config` in force. Returns the options that differ from the running daemon's and
+    /// take effect only after a restart.
+    pub async fn reload(&self, config: Config) -> anyhow::Result<Vec<&'static str>> {
+        let _one = self.reloading.lock().await;
+        let now = self.get();
+        let payments = if config.daraja == now.config.daraja && config.limits == now.config.limits {
+            now.payments.clone()
+        } else {
+            let daraja = Daraja::new(&config.daraja).context("setting up the Daraja client")?;
+            log::info!("reload: new Daraja settings for new payments");
+            Payments::new(
+                self.store.clone(),
+                self.sessions.clone(),
+                daraja,
+                &config.daraja,
+                &config.limits,
+                self.clock.clone(),
+            )
+        };
+        let pending = needs_restart(&self.boot, &config);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) =
+            Arc::new(Settings { config, payments });
+        log::info!("reload: settings applied");
+        if !pending.is_empty() {
+            log::warn!(
+                "reload: changed options take effect after a restart: {}",
+                pending.join(", ")
+            );
+        }
+        Ok(pending)
+    }
+}
+
+/// Options whose change the running daemon cannot apply: its listeners, its database and the
+/// kernel gate, which is set up once at start.
+pub fn needs_restart(running: &Config, new: &Config) -> Vec<&'static str> {
+    let mut out = vec![];
+    let mut check = |changed: bool, name| {
+        if changed {
+            out.push(name)
+        }
+    };
+    check(running.interfaces != new.interfaces, "interface");
+    check(running.portal_port != new.portal_port, "portal_port");
+    check(running.admin_listen != new.admin_listen, "admin_listen");
+    check(running.database != new.database, "database");
+    check(
+        running.control_socket != new.control_socket,
+        "control_socket",
+    );
+    check(running.trusted != new.trusted, "trusted");
+    check(running.walled_garden != new.walled_garden, "walled_garden");
+    check(running.shaping != new.shaping, "shaping");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_the_gate_and_listeners_hold_needs_a_restart() {
+        let a = Config::parse("", "a").unwrap();
+        let mut b = a.clone();
+        b.site_name = "New".into();
+        b.welcome = "Karibu".into();
+        b.daraja.shortcode = "600000".into();
+        assert!(needs_restart(&a, &b).is_empty());
+        b.trusted.push("aa:bb:cc:dd:ee:ff".parse().unwrap());
+        b.interfaces.push("guest".into());
+        b.portal_port = 2051;
+        assert_eq!(
+            needs_restart(&a, &b),
+            ["interface", "portal_port", "trusted"]
+        );
+    }
+}
