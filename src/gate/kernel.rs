@@ -6,10 +6,11 @@
 //! After any error the kernel may be half-way: the caller should `sync`.
 
 use super::runner::Runner;
-use super::tc::{Leaf, Shaper, Slots};
+use super::tc::{Leaf, Rates, Shaper, Slots};
 use super::{neigh, nft, tc, Change, Client, Error, Gate};
 use crate::config::Config;
 use crate::mac::Mac;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 
@@ -35,9 +36,36 @@ struct Devices {
 
 #[derive(Default)]
 struct State {
+    /// The captive interfaces shaped since the last `sync`: the configured ones that existed.
+    interfaces: Vec<String>,
     slots: Slots,
+    /// What each shaped device is shaped at in the kernel (the ones with a slot).
+    shaped: HashMap<Mac, Rates>,
     /// Probed on the first `sync`.
     leaf: Option<Leaf>,
+}
+
+impl State {
+    /// tc lines taking `mac` to `rates` from what the kernel has now.
+    fn shape(&mut self, shaper: &Shaper, mac: Mac, rates: Rates) -> String {
+        if rates.unlimited() {
+            return self.unshape(shaper, mac);
+        }
+        let Some(slot) = self.slots.assign(mac) else {
+            log::warn!("gate: mac={mac} admitted unshaped: too many devices end in the same byte");
+            return String::new();
+        };
+        let old = self.shaped.insert(mac, rates);
+        shaper.render_admit(slot, mac, old, rates)
+    }
+
+    /// tc lines removing `mac`'s shaping, if it has any.
+    fn unshape(&mut self, shaper: &Shaper, mac: Mac) -> String {
+        match (self.shaped.remove(&mac), self.slots.release(mac)) {
+            (Some(old), Some(slot)) => shaper.render_evict(slot, old),
+            _ => String::new(),
+        }
+    }
 }
 
 impl KernelGate {
@@ -64,9 +92,10 @@ impl KernelGate {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The shaper for the interfaces set up by the last `sync`.
     fn shaper(&self, state: &State) -> Option<Shaper> {
         self.shaping.as_ref().map(|d| Shaper {
-            interfaces: d.interfaces.clone(),
+            interfaces: state.interfaces.clone(),
             ifb: d.ifb.clone(),
             leaf: state.leaf.unwrap_or(Leaf::Fifo),
         })
@@ -159,19 +188,13 @@ impl Gate for KernelGate {
                             c.up
                         );
                         if let Some(shaper) = &shaper {
-                            match state.slots.assign(c.mac) {
-                                Some(slot) => script.push_str(&shaper.render_admit(slot, c)),
-                                None => log::warn!(
-                                    "gate: mac={} admitted unshaped: too many devices end in the same byte",
-                                    c.mac
-                                ),
-                            }
+                            script.push_str(&state.shape(shaper, c.mac, Rates::of(c)));
                         }
                     }
                     Change::Admit(Client { mac, ip, .. }) | Change::Evict { mac, ip } => {
                         log::debug!("gate: evict mac={mac}");
-                        if let (Some(shaper), Some(slot)) = (&shaper, state.slots.release(*mac)) {
-                            script.push_str(&shaper.render_evict(slot, *mac));
+                        if let Some(shaper) = &shaper {
+                            script.push_str(&state.unshape(shaper, *mac));
                         }
                         evicted.push((*mac, *ip));
                     }
@@ -196,19 +219,46 @@ impl Gate for KernelGate {
     }
 
     fn sync(&self, clients: &[Client]) -> Result<(), Error> {
+        // One entry per device (the last wins), each with time left.
+        let mut clients: Vec<Client> = clients.iter().filter(|c| c.seconds > 0).cloned().collect();
+        clients.reverse();
+        let mut seen = HashSet::new();
+        clients.retain(|c| seen.insert(c.mac));
+        clients.reverse();
         let mut state = self.lock();
         self.check_surroundings();
-        self.runner.nft(&nft::render_table(&self.rules, clients))?;
+        self.runner.nft(&nft::render_table(&self.rules, &clients))?;
         if let Some(devices) = &self.shaping {
             self.ensure_ifb(&devices.ifb)?;
             if state.leaf.is_none() {
                 state.leaf = Some(self.probe_leaf(&devices.ifb));
             }
+            // A captive interface that is not up yet (a guest Wi-Fi) is gated by nft already;
+            // its shaping comes with the `sync` after it appears (`installed` notices).
+            let qdiscs = self.runner.tc(&["qdisc", "show"])?;
+            let present = tc::devices(&qdiscs);
+            let (here, missing): (Vec<String>, Vec<String>) = devices
+                .interfaces
+                .iter()
+                .cloned()
+                .partition(|i| present.contains(i.as_str()));
+            for i in &missing {
+                log::warn!("gate: interface {i} is missing or down; shaped once it is up");
+            }
+            state.interfaces = here;
             state.slots.clear();
+            state.shaped.clear();
             let mut shaped = vec![];
-            for c in clients.iter().filter(|c| c.seconds > 0) {
+            for c in &clients {
+                let rates = Rates::of(c);
+                if rates.unlimited() {
+                    continue;
+                }
                 match state.slots.assign(c.mac) {
-                    Some(slot) => shaped.push((slot, c)),
+                    Some(slot) => {
+                        state.shaped.insert(c.mac, rates);
+                        shaped.push((slot, c.mac, rates));
+                    }
                     None => log::warn!(
                         "gate: mac={} admitted unshaped: too many devices end in the same byte",
                         c.mac
@@ -218,10 +268,7 @@ impl Gate for KernelGate {
             let shaper = self.shaper(&state).expect("shaping is on");
             self.runner.tc_batch(&shaper.render_setup(&shaped))?;
         }
-        log::info!(
-            "gate: installed clients={}",
-            clients.iter().filter(|c| c.seconds > 0).count()
-        );
+        log::info!("gate: installed clients={}", clients.len());
         Ok(())
     }
 
@@ -230,16 +277,28 @@ impl Gate for KernelGate {
         if !nft::has_table(&self.runner.nft_list(&["tables"])?) {
             return Ok(false);
         }
-        match self.shaper(&state) {
-            Some(shaper) => Ok(tc::installed(&shaper, &self.runner.tc(&["qdisc", "show"])?)),
-            None => Ok(true),
+        // Every configured interface that exists now must be shaped, not only last sync's.
+        match (self.shaper(&state), &self.shaping) {
+            (Some(shaper), Some(devices)) => {
+                let all = Shaper {
+                    interfaces: devices.interfaces.clone(),
+                    ..shaper
+                };
+                Ok(tc::installed(&all, &self.runner.tc(&["qdisc", "show"])?))
+            }
+            _ => Ok(true),
         }
     }
 
     fn teardown(&self) -> Result<(), Error> {
         let mut state = self.lock();
         self.runner.nft(nft::render_teardown())?;
-        if let Some(shaper) = self.shaper(&state) {
+        if let (Some(shaper), Some(devices)) = (self.shaper(&state), &self.shaping) {
+            // Every configured interface: a crashed run may have left its qdiscs anywhere.
+            let shaper = Shaper {
+                interfaces: devices.interfaces.clone(),
+                ..shaper
+            };
             // Best effort: an interface may be gone already, and then so are its qdiscs.
             if let Err(e) = self.runner.tc_batch_force(&shaper.render_teardown()) {
                 log::debug!("gate: teardown: {e}");

@@ -8,6 +8,7 @@
 use super::{Change, Client};
 use crate::config::{Cidr, Config};
 use crate::mac::Mac;
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::net::IpAddr;
 
@@ -149,23 +150,36 @@ pub fn render_table(rules: &Ruleset, clients: &[Client]) -> String {
     s
 }
 
-/// One transaction applying `changes` to the client set. Each line sequence works whether or not
-/// the element exists (and whether or not the kernel already expired it): adding first, then
-/// deleting, leaves nothing; adding again sets the new timeout.
+/// One transaction applying `changes` to the client set; the last change to a device decides.
+/// It works whether or not each element exists (and whether or not the kernel already expired
+/// it): adding every touched device first, then deleting them all, leaves nothing; adding the
+/// admitted again sets their new timeouts. Three statements, however many devices.
 pub fn render_changes(changes: &[Change]) -> String {
-    let mut s = String::with_capacity(changes.len() * 160);
+    let mut order: Vec<Mac> = vec![];
+    let mut last: HashMap<Mac, Option<u64>> = HashMap::new();
     for change in changes {
-        match change {
-            Change::Admit(c) if c.seconds > 0 => {
-                remove(&mut s, c.mac);
-                let _ = writeln!(
-                    s,
-                    "add element inet lango clients {{ {} timeout {}s }}",
-                    c.mac, c.seconds
-                );
-            }
-            Change::Admit(Client { mac, .. }) | Change::Evict { mac, .. } => remove(&mut s, *mac),
+        let (mac, seconds) = match change {
+            Change::Admit(c) if c.seconds > 0 => (c.mac, Some(c.seconds)),
+            Change::Admit(Client { mac, .. }) | Change::Evict { mac, .. } => (*mac, None),
+        };
+        if last.insert(mac, seconds).is_none() {
+            order.push(mac);
         }
+    }
+    if order.is_empty() {
+        return String::new();
+    }
+    let list = |f: &dyn Fn(&Mac) -> Option<String>| {
+        order.iter().filter_map(f).collect::<Vec<_>>().join(", ")
+    };
+    let mut s = format!(
+        "add element inet lango clients {{ {} }}\ndelete element inet lango clients {{ {} }}\n",
+        list(&|m| Some(format!("{m} timeout 1s"))),
+        list(&|m| Some(m.to_string())),
+    );
+    let admitted = list(&|m| last[m].map(|secs| format!("{m} timeout {secs}s")));
+    if !admitted.is_empty() {
+        let _ = writeln!(s, "add element inet lango clients {{ {admitted} }}");
     }
     s
 }
@@ -197,11 +211,6 @@ pub fn offload_enabled(flowtables: &str, firewall: &str) -> bool {
             && w[2].trim_matches(|c| c == '\'' || c == '"') == "1"
     });
     listed || configured
-}
-
-fn remove(s: &mut String, mac: Mac) {
-    let _ = writeln!(s, "add element inet lango clients {{ {mac} timeout 1s }}");
-    let _ = writeln!(s, "delete element inet lango clients {{ {mac} }}");
 }
 
 fn set(s: &mut String, name: &str, ty: &str, flags: &[&str], elements: &[String]) {
@@ -388,24 +397,37 @@ table inet lango {
         ]);
         assert_eq!(
             got,
-            "add element inet lango clients { 02:00:00:00:00:0a timeout 1s }
-delete element inet lango clients { 02:00:00:00:00:0a }
+            "add element inet lango clients { 02:00:00:00:00:0a timeout 1s, 02:00:00:00:00:0b timeout 1s }
+delete element inet lango clients { 02:00:00:00:00:0a, 02:00:00:00:00:0b }
 add element inet lango clients { 02:00:00:00:00:0a timeout 90s }
-add element inet lango clients { 02:00:00:00:00:0b timeout 1s }
-delete element inet lango clients { 02:00:00:00:00:0b }
 "
         );
     }
 
     #[test]
+    fn the_last_change_to_a_device_decides() {
+        let a = client("02:00:00:00:00:0a", 90);
+        let evict_a = Change::Evict {
+            mac: a.mac,
+            ip: None,
+        };
+        let got = render_changes(&[Change::Admit(a.clone()), evict_a.clone()]);
+        assert_eq!(got, render_changes(std::slice::from_ref(&evict_a)));
+        assert!(!got.contains("90s"), "{got}");
+        let longer = client("02:00:00:00:00:0a", 120);
+        let got = render_changes(&[evict_a, Change::Admit(a), Change::Admit(longer.clone())]);
+        assert_eq!(got, render_changes(&[Change::Admit(longer)]));
+    }
+
+    #[test]
     fn admit_with_no_time_left_evicts() {
+        let mac = "02:00:00:00:00:0a".parse().unwrap();
         assert_eq!(
             render_changes(&[Change::Admit(client("02:00:00:00:00:0a", 0))]),
-            render_changes(&[Change::Evict {
-                mac: "02:00:00:00:00:0a".parse().unwrap(),
-                ip: None
-            }])
+            render_changes(&[Change::Evict { mac, ip: None }])
         );
+        assert!(!render_changes(&[Change::Evict { mac, ip: None }]).contains("timeout 0s"));
+        assert_eq!(render_changes(&[]), "");
     }
 
     #[test]

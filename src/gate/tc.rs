@@ -7,13 +7,15 @@
 //! on the IFB) kept in a 256-bucket hash table keyed on the MAC's last byte, so finding a
 //! client's class costs the same with 1 or 1000 clients.
 //!
-//! `tc -batch` stops at the first failing line, so every change is written to succeed whatever
-//! state it finds: `replace` creates or changes, and deletions are preceded by a `replace`.
+//! `tc -batch` stops at the first failing line. Setting up and tearing down are written to succeed
+//! whatever state they find (`replace` first, then `del`/`add`); a change to one client is written
+//! against the state `KernelGate` remembers, and if the kernel disagrees the batch fails and the
+//! caller's full `sync` rebuilds everything.
 
 use super::Client;
 use crate::mac::Mac;
 use crate::units::Kbps;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 /// HTB counts whole Ethernet frames; a speed test counts TCP payload, 1448 bytes of a full
@@ -27,6 +29,10 @@ const BURST_MS: u64 = 10;
 /// A class's own queue holds this much time at its rate when there is no fq_codel: enough for
 /// full speed with real Internet round trips, without seconds of bufferbloat.
 const QUEUE_MS: u64 = 200;
+/// Flow queues per client. fq_codel's default of 1024 costs about 68 KB of kernel memory per
+/// instance, two per client: 136 MB for 1000 clients on a router that may have 128 MB. A phone
+/// has a few dozen connections at most.
+const FQ_FLOWS: u32 = 64;
 /// The class for traffic that is nobody's: portal pages, DNS answers, ARP.
 const UNSHAPED: &str = "rate 10gbit quantum 200000";
 /// u32 hash table holding the per-client filters (`100:`), and its bucket count.
@@ -101,7 +107,7 @@ impl Slots {
 /// The leaf queue under each client's class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Leaf {
-    /// Fair queueing with AQM, when the kernel has it.
+    /// Fair queueing with AQM, when the kernel has it: `FQ_FLOWS` flows, capped like the FIFO.
     FqCodel,
     /// A plain FIFO bounded to `QUEUE_MS` at the class rate.
     Fifo,
@@ -142,11 +148,31 @@ impl Dir {
             Dir::Up => "mask 0x00ff0000 at -4",
         }
     }
-    fn rate(self, c: &Client) -> Kbps {
+    fn rate(self, r: Rates) -> Kbps {
         match self {
-            Dir::Down => c.down,
-            Dir::Up => c.up,
+            Dir::Down => r.down,
+            Dir::Up => r.up,
         }
+    }
+}
+
+/// A client's speeds as shaped; 0 is unlimited (no class in that direction).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rates {
+    pub down: Kbps,
+    pub up: Kbps,
+}
+
+impl Rates {
+    pub fn of(c: &Client) -> Rates {
+        Rates {
+            down: c.down,
+            up: c.up,
+        }
+    }
+    /// Unlimited both ways: nothing to shape.
+    pub fn unlimited(self) -> bool {
+        self.down.0 == 0 && self.up.0 == 0
     }
 }
 
@@ -159,8 +185,8 @@ impl Shaper {
     }
 
     /// Everything from scratch with exactly `clients` shaped, whatever was on the devices before.
-    /// Clients without a slot, or with a rate of 0 (unlimited) in a direction, are not shaped there.
-    pub fn render_setup(&self, clients: &[(Slot, &Client)]) -> String {
+    /// A rate of 0 (unlimited) in a direction means no class there.
+    pub fn render_setup(&self, clients: &[(Slot, Mac, Rates)]) -> String {
         let mut s = String::with_capacity(1024 + clients.len() * 600);
         for (dev, dir) in self.devices() {
             // A different kind of root is grafted over whatever is there (even an htb 1:), so the
@@ -171,17 +197,19 @@ impl Shaper {
                 s,
                 "class add dev {dev} parent 1: classid 1:1 htb {UNSHAPED}"
             );
-            let _ = writeln!(s, "filter add dev {dev} parent 1: prio {PRIO} handle {HT}: protocol all u32 divisor 256");
+            let _ = writeln!(
+                s,
+                "filter add dev {dev} parent 1: prio {PRIO} handle {HT}: protocol all u32 divisor 256"
+            );
             let _ = writeln!(
                 s,
                 "filter add dev {dev} parent 1: prio {PRIO} handle 800::1 protocol all u32 ht 800:: match u32 0 0 hashkey {} link {HT}:",
                 dir.hashkey()
             );
-            for &(slot, c) in clients {
-                let rate = dir.rate(c);
+            for &(slot, mac, rates) in clients {
+                let rate = dir.rate(rates);
                 if rate.0 > 0 {
-                    self.class(&mut s, dev, slot, rate);
-                    let _ = writeln!(s, "filter add dev {dev} {}", filter_spec(dir, slot, c.mac));
+                    self.add(&mut s, dev, dir, slot, mac, rate);
                 }
             }
         }
@@ -199,35 +227,43 @@ impl Shaper {
         s
     }
 
-    /// Shapes `client` at its rates (new, or new rates), in `slot`.
-    pub fn render_admit(&self, slot: Slot, client: &Client) -> String {
+    /// Takes `mac`'s shaping in `slot` from `old` (`None`: nothing in the kernel yet) to `new`,
+    /// writing only what changes: an extension at the same speeds is no line at all. A new filter
+    /// is added, never replaced (u32 keeps the old match on `replace`): should a stale one be in
+    /// the way, the batch fails and the caller's `sync` rebuilds everything.
+    pub fn render_admit(&self, slot: Slot, mac: Mac, old: Option<Rates>, new: Rates) -> String {
         let mut s = String::new();
         for (dev, dir) in self.devices() {
-            let rate = dir.rate(client);
-            if rate.0 == 0 {
-                remove(&mut s, dev, dir, slot, client.mac);
+            let (was, now) = (old.map(|r| dir.rate(r)).unwrap_or(Kbps(0)), dir.rate(new));
+            if was == now {
                 continue;
             }
-            self.class(&mut s, dev, slot, rate);
-            // The slot may have held another MAC whose filter outlived it; u32 keeps a filter's
-            // match on `replace`, so make sure the filter is new.
-            let spec = filter_spec(dir, slot, client.mac);
-            let _ = writeln!(s, "filter replace dev {dev} {spec}");
-            let _ = writeln!(
-                s,
-                "filter del dev {dev} parent 1: prio {PRIO} handle {} protocol all u32",
-                slot.filter()
-            );
-            let _ = writeln!(s, "filter add dev {dev} {spec}");
+            if now.0 == 0 {
+                remove(&mut s, dev, slot);
+            } else if was.0 == 0 {
+                self.add(&mut s, dev, dir, slot, mac, now);
+            } else {
+                // Only the rate: the leaf queue and the filter stay (fq_codel cannot be changed
+                // to the same flow count it already has).
+                let _ = writeln!(
+                    s,
+                    "class replace dev {dev} parent 1: classid {} htb {}",
+                    slot.classid(),
+                    htb_rate(now)
+                );
+            }
         }
         s
     }
 
-    /// Stops shaping the device in `slot`: filters, then classes (HTB keeps a class in use).
-    pub fn render_evict(&self, slot: Slot, mac: Mac) -> String {
+    /// Stops shaping the device in `slot`, shaped at `old`: filters, then classes (HTB refuses
+    /// to delete a class a filter points to).
+    pub fn render_evict(&self, slot: Slot, old: Rates) -> String {
         let mut s = String::new();
         for (dev, dir) in self.devices() {
-            remove(&mut s, dev, dir, slot, mac);
+            if dir.rate(old).0 > 0 {
+                remove(&mut s, dev, slot);
+            }
         }
         s
     }
@@ -247,22 +283,36 @@ impl Shaper {
         s
     }
 
-    fn class(&self, s: &mut String, dev: &str, slot: Slot, rate: Kbps) {
+    /// A new class with its leaf queue and its filter.
+    fn add(&self, s: &mut String, dev: &str, dir: Dir, slot: Slot, mac: Mac, rate: Kbps) {
         let id = slot.classid();
         let _ = writeln!(
             s,
-            "class replace dev {dev} parent 1: classid {id} htb {}",
+            "class add dev {dev} parent 1: classid {id} htb {}",
             htb_rate(rate)
         );
         let _ = writeln!(
             s,
-            "qdisc replace dev {dev} parent {id} {}",
+            "qdisc add dev {dev} parent {id} {}",
             leaf(self.leaf, rate)
         );
+        let _ = writeln!(s, "filter add dev {dev} {}", filter_spec(dir, slot, mac));
     }
 }
 
-/// Whether `tc qdisc show` output has our roots on every captive interface and the IFB.
+/// Devices that are up (or carry a qdisc of their own), from `tc qdisc show` output.
+pub fn devices(qdiscs: &str) -> HashSet<&str> {
+    qdiscs
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w.len() >= 5 && w[0] == "qdisc" && w[3] == "dev").then_some(w[4])
+        })
+        .collect()
+}
+
+/// Whether `tc qdisc show` output has our roots on the IFB and on every captive interface that
+/// is up (one that comes up later needs a new `sync`).
 pub fn installed(shaper: &Shaper, qdiscs: &str) -> bool {
     let has = |kind: &str, handle: &str, dev: &str| {
         qdiscs.lines().any(|l| {
@@ -275,9 +325,11 @@ pub fn installed(shaper: &Shaper, qdiscs: &str) -> bool {
                 && w[4] == dev
         })
     };
+    let present = devices(qdiscs);
     shaper
         .interfaces
         .iter()
+        .filter(|i| present.contains(i.as_str()))
         .all(|i| has("htb", "1:", i) && has("ingress", "ffff:", i))
         && has("htb", "1:", &shaper.ifb)
 }
@@ -293,24 +345,14 @@ fn filter_spec(dir: Dir, slot: Slot, mac: Mac) -> String {
     )
 }
 
-/// Idempotent removal of one device's filter and class for `slot`.
-fn remove(s: &mut String, dev: &str, dir: Dir, slot: Slot, mac: Mac) {
-    let id = slot.classid();
-    let _ = writeln!(
-        s,
-        "class replace dev {dev} parent 1: classid {id} htb rate 1mbit"
-    );
-    let _ = writeln!(
-        s,
-        "filter replace dev {dev} {}",
-        filter_spec(dir, slot, mac)
-    );
+/// Removes one device's filter and class for `slot`.
+fn remove(s: &mut String, dev: &str, slot: Slot) {
     let _ = writeln!(
         s,
         "filter del dev {dev} parent 1: prio {PRIO} handle {} protocol all u32",
         slot.filter()
     );
-    let _ = writeln!(s, "class del dev {dev} classid {id}");
+    let _ = writeln!(s, "class del dev {dev} classid {}", slot.classid());
 }
 
 /// HTB parameters for a package rate: compensated to payload, with burst and quantum to match.
@@ -327,12 +369,14 @@ fn wire_kbit(rate: Kbps) -> u64 {
 }
 
 fn leaf(leaf: Leaf, rate: Kbps) -> String {
+    let packets = wire_kbit(rate) * 1000 / 8 * QUEUE_MS / 1000 / FRAME;
     match leaf {
-        Leaf::FqCodel => "fq_codel".into(),
-        Leaf::Fifo => {
-            let packets = (wire_kbit(rate) * 1000 / 8 * QUEUE_MS / 1000 / FRAME).clamp(16, 1000);
-            format!("pfifo limit {packets}")
-        }
+        // CoDel keeps the queue short; the limit is only the hard cap on a flood.
+        Leaf::FqCodel => format!(
+            "fq_codel limit {} flows {FQ_FLOWS}",
+            packets.clamp(64, 1000)
+        ),
+        Leaf::Fifo => format!("pfifo limit {}", packets.clamp(16, 1000)),
     }
 }
 
@@ -340,11 +384,10 @@ fn leaf(leaf: Leaf, rate: Kbps) -> String {
 mod tests {
     use super::*;
 
-    fn client(mac: &str, down: u32, up: u32) -> Client {
-        Client {
-            mac: mac.parse().unwrap(),
-            ip: None,
-            seconds: 60,
+    const MAC: Mac = Mac([2, 0, 0, 0, 0, 0x2a]);
+
+    fn rates(down: u32, up: u32) -> Rates {
+        Rates {
             down: Kbps(down),
             up: Kbps(up),
         }
@@ -399,21 +442,24 @@ mod tests {
         );
         assert_eq!(leaf(Leaf::Fifo, Kbps(5000)), "pfifo limit 86");
         assert_eq!(leaf(Leaf::Fifo, Kbps(256)), "pfifo limit 16");
-        assert_eq!(leaf(Leaf::FqCodel, Kbps(256)), "fq_codel");
+        assert_eq!(leaf(Leaf::FqCodel, Kbps(256)), "fq_codel limit 64 flows 64");
+        assert_eq!(
+            leaf(Leaf::FqCodel, Kbps(20000)),
+            "fq_codel limit 345 flows 64"
+        );
     }
 
     #[test]
     fn renders_setup() {
-        let c = client("02:00:00:00:00:2a", 5000, 0);
-        let got = shaper().render_setup(&[(Slot(0x12a), &c)]);
+        let got = shaper().render_setup(&[(Slot(0x12a), MAC, rates(5000, 0))]);
         let want = "\
 qdisc replace dev br-lan root pfifo
 qdisc replace dev br-lan root handle 1: htb default 1
 class add dev br-lan parent 1: classid 1:1 htb rate 10gbit quantum 200000
 filter add dev br-lan parent 1: prio 1 handle 100: protocol all u32 divisor 256
 filter add dev br-lan parent 1: prio 1 handle 800::1 protocol all u32 ht 800:: match u32 0 0 hashkey mask 0x000000ff at -12 link 100:
-class replace dev br-lan parent 1: classid 1:12a htb rate 5228kbit ceil 5228kbit burst 6535 cburst 6535 quantum 65350
-qdisc replace dev br-lan parent 1:12a pfifo limit 86
+class add dev br-lan parent 1: classid 1:12a htb rate 5228kbit ceil 5228kbit burst 6535 cburst 6535 quantum 65350
+qdisc add dev br-lan parent 1:12a pfifo limit 86
 filter add dev br-lan parent 1: prio 1 handle 100:2a:1 protocol all u32 ht 100:2a: match ether dst 02:00:00:00:00:2a classid 1:12a
 qdisc replace dev ifb-lango root pfifo
 qdisc replace dev ifb-lango root handle 1: htb default 1
@@ -429,49 +475,64 @@ filter add dev br-lan parent ffff: prio 1 protocol all u32 match u32 0 0 action 
     }
 
     #[test]
-    fn renders_admit_and_evict_idempotently() {
-        let c = client("02:00:00:00:00:2a", 5000, 2000);
-        let got = Shaper {
+    fn a_new_client_gets_class_queue_and_filter_both_ways() {
+        let fq = Shaper {
             leaf: Leaf::FqCodel,
             ..shaper()
-        }
-        .render_admit(Slot(0x12a), &c);
+        };
+        let got = fq.render_admit(Slot(0x12a), MAC, None, rates(5000, 2000));
         let want = "\
-class replace dev br-lan parent 1: classid 1:12a htb rate 5228kbit ceil 5228kbit burst 6535 cburst 6535 quantum 65350
-qdisc replace dev br-lan parent 1:12a fq_codel
-filter replace dev br-lan parent 1: prio 1 handle 100:2a:1 protocol all u32 ht 100:2a: match ether dst 02:00:00:00:00:2a classid 1:12a
-filter del dev br-lan parent 1: prio 1 handle 100:2a:1 protocol all u32
+class add dev br-lan parent 1: classid 1:12a htb rate 5228kbit ceil 5228kbit burst 6535 cburst 6535 quantum 65350
+qdisc add dev br-lan parent 1:12a fq_codel limit 86 flows 64
 filter add dev br-lan parent 1: prio 1 handle 100:2a:1 protocol all u32 ht 100:2a: match ether dst 02:00:00:00:00:2a classid 1:12a
-class replace dev ifb-lango parent 1: classid 1:12a htb rate 2092kbit ceil 2092kbit burst 3028 cburst 3028 quantum 26150
-qdisc replace dev ifb-lango parent 1:12a fq_codel
-filter replace dev ifb-lango parent 1: prio 1 handle 100:2a:1 protocol all u32 ht 100:2a: match ether src 02:00:00:00:00:2a classid 1:12a
-filter del dev ifb-lango parent 1: prio 1 handle 100:2a:1 protocol all u32
+class add dev ifb-lango parent 1: classid 1:12a htb rate 2092kbit ceil 2092kbit burst 3028 cburst 3028 quantum 26150
+qdisc add dev ifb-lango parent 1:12a fq_codel limit 64 flows 64
 filter add dev ifb-lango parent 1: prio 1 handle 100:2a:1 protocol all u32 ht 100:2a: match ether src 02:00:00:00:00:2a classid 1:12a
-";
-        assert_eq!(got, want);
-        let got = shaper().render_evict(Slot(0x12a), c.mac);
-        let want = "\
-class replace dev br-lan parent 1: classid 1:12a htb rate 1mbit
-filter replace dev br-lan parent 1: prio 1 handle 100:2a:1 protocol all u32 ht 100:2a: match ether dst 02:00:00:00:00:2a classid 1:12a
-filter del dev br-lan parent 1: prio 1 handle 100:2a:1 protocol all u32
-class del dev br-lan classid 1:12a
-class replace dev ifb-lango parent 1: classid 1:12a htb rate 1mbit
-filter replace dev ifb-lango parent 1: prio 1 handle 100:2a:1 protocol all u32 ht 100:2a: match ether src 02:00:00:00:00:2a classid 1:12a
-filter del dev ifb-lango parent 1: prio 1 handle 100:2a:1 protocol all u32
-class del dev ifb-lango classid 1:12a
 ";
         assert_eq!(got, want);
     }
 
     #[test]
-    fn an_unlimited_direction_is_unshaped() {
-        let c = client("02:00:00:00:00:2a", 5000, 0);
-        let got = shaper().render_admit(Slot(0x12a), &c);
-        assert!(
-            got.contains("class del dev ifb-lango classid 1:12a\n"),
-            "{got}"
+    fn an_extension_at_the_same_speed_touches_nothing() {
+        let r = rates(5000, 2000);
+        assert_eq!(shaper().render_admit(Slot(0x12a), MAC, Some(r), r), "");
+    }
+
+    #[test]
+    fn a_new_speed_changes_only_the_class() {
+        let got = shaper().render_admit(
+            Slot(0x12a),
+            MAC,
+            Some(rates(5000, 2000)),
+            rates(10000, 2000),
         );
-        assert!(!got.contains("class del dev br-lan"), "{got}");
+        assert_eq!(
+            got,
+            "class replace dev br-lan parent 1: classid 1:12a htb rate 10456kbit ceil 10456kbit burst 13070 cburst 13070 quantum 130700\n"
+        );
+    }
+
+    #[test]
+    fn an_unlimited_direction_has_no_class() {
+        let got = shaper().render_admit(Slot(0x12a), MAC, Some(rates(5000, 2000)), rates(5000, 0));
+        assert_eq!(
+            got,
+            "filter del dev ifb-lango parent 1: prio 1 handle 100:2a:1 protocol all u32\nclass del dev ifb-lango classid 1:12a\n"
+        );
+        let got = shaper().render_admit(Slot(0x12a), MAC, None, rates(5000, 0));
+        assert!(!got.contains("ifb-lango"), "{got}");
+    }
+
+    #[test]
+    fn eviction_removes_filters_then_classes() {
+        let got = shaper().render_evict(Slot(0x12a), rates(5000, 2000));
+        let want = "\
+filter del dev br-lan parent 1: prio 1 handle 100:2a:1 protocol all u32
+class del dev br-lan classid 1:12a
+filter del dev ifb-lango parent 1: prio 1 handle 100:2a:1 protocol all u32
+class del dev ifb-lango classid 1:12a
+";
+        assert_eq!(got, want);
     }
 
     #[test]
@@ -506,5 +567,14 @@ qdisc htb 1: dev ifb-lango root refcnt 2 r2q 10 default 0x1 direct_packets_stat 
             &shaper(),
             "qdisc noqueue 0: dev br-lan root refcnt 2\n"
         ));
+        // A captive interface that is not up (yet) is not expected to be shaped.
+        let guest = Shaper {
+            interfaces: vec!["br-lan".into(), "guest".into()],
+            ..shaper()
+        };
+        assert!(installed(&guest, out));
+        let with_guest = format!("{out}qdisc noqueue 0: dev guest root refcnt 2\n");
+        assert!(!installed(&guest, &with_guest));
+        assert_eq!(devices(out), HashSet::from(["lo", "br-lan", "ifb-lango"]));
     }
 }

@@ -56,7 +56,7 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Prints a visible skip line and returns true when not root.
+/// Prints a visible skip line and returns true when not root (in CI, LANGO_CI=1, it fails).
 pub fn skip(test: &str) -> bool {
     if is_root() {
         for tool in ["nft", "tc", "ip", "iperf3", "curl", "python3", "conntrack"] {
@@ -72,6 +72,11 @@ pub fn skip(test: &str) -> bool {
         }
         return false;
     }
+    // CI runs as root; a skip there would hide the gate's tests.
+    assert!(
+        std::env::var("LANGO_CI").as_deref() != Ok("1"),
+        "{test}: CI must run the network-namespace tests as root"
+    );
     println!("SKIPPED: needs root: {test}");
     true
 }
@@ -337,10 +342,17 @@ route add default via 192.168.2.1 dev {dev} metric {}
 
     /// The gate's config for this lab: `br-lan` captive, the garden address walled in.
     pub fn config(&self, trusted: &[Mac]) -> Config {
-        let mut text = format!(
-            "config lango 'main'
-	list interface 'br-lan'
-	option portal_port '{PORTAL_PORT}'
+        self.config_with(trusted, &[])
+    }
+
+    /// `config` with more captive interfaces besides `br-lan`.
+    pub fn config_with(&self, trusted: &[Mac], more: &[&str]) -> Config {
+        let mut text = String::from("config lango 'main'\n\tlist interface 'br-lan'\n");
+        for i in more {
+            text += &format!("\tlist interface '{i}'\n");
+        }
+        text += &format!(
+            "	option portal_port '{PORTAL_PORT}'
 	option admin_listen '0.0.0.0:{ADMIN_PORT}'
 	list walled_garden '{GARDEN4}/32'
 "
