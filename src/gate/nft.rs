@@ -19,8 +19,9 @@ pub struct Ruleset {
     pub interfaces: Vec<String>,
     /// Where unknown devices' HTTP is redirected.
     pub portal_port: u16,
-    /// The owner's page; refused from captive interfaces unless the MAC is trusted.
-    pub admin_port: u16,
+    /// The owner's page and Daraja's callback listener: refused from captive interfaces unless
+    /// the MAC is trusted (paying customers included).
+    pub owner_ports: Vec<u16>,
     pub trusted: Vec<Mac>,
     /// Reachable without paying.
     pub walled_garden: Vec<Cidr>,
@@ -31,7 +32,9 @@ impl Ruleset {
         Ruleset {
             interfaces: config.interfaces.clone(),
             portal_port: config.portal_port,
-            admin_port: config.admin_listen.port(),
+            owner_ports: std::iter::once(config.admin_listen.port())
+                .chain(config.daraja.callback_listen.map(|a| a.port()))
+                .collect(),
             trusted: config.trusted.clone(),
             walled_garden: config.walled_garden.clone(),
         }
@@ -113,7 +116,7 @@ pub fn render_table(rules: &Ruleset, clients: &[Client]) -> String {
     let _ = write!(
         s,
         "\tchain captive_input {{
-\t\ttcp dport {admin} ether saddr != @trusted reject with tcp reset
+\t\ttcp dport {{ {owner} }} ether saddr != @trusted reject with tcp reset
 \t\tether saddr @trusted accept
 \t\tether saddr @clients accept
 \t\tudp dport {{ 53, 67, 68, 547 }} accept
@@ -123,7 +126,12 @@ pub fn render_table(rules: &Ruleset, clients: &[Client]) -> String {
 \t\treject
 \t}}
 ",
-        admin = rules.admin_port,
+        owner = rules
+            .owner_ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
         portal = rules.portal_port
     );
 
@@ -277,7 +285,7 @@ mod tests {
         Ruleset {
             interfaces: vec!["br-lan".into(), "guest".into()],
             portal_port: 2050,
-            admin_port: 8080,
+            owner_ports: vec![8080, 8099],
             trusted: vec!["aa:bb:cc:dd:ee:01".parse().unwrap()],
             walled_garden: vec![
                 "196.201.214.7/24".parse().unwrap(),
@@ -335,7 +343,7 @@ table inet lango {
 		iifname { "br-lan", "guest" } jump captive_input
 	}
 	chain captive_input {
-		tcp dport 8080 ether saddr != @trusted reject with tcp reset
+		tcp dport { 8080, 8099 } ether saddr != @trusted reject with tcp reset
 		ether saddr @trusted accept
 		ether saddr @clients accept
 		udp dport { 53, 67, 68, 547 } accept
