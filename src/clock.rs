@@ -2,14 +2,18 @@
 //! Touches: the system clock (SystemClock only).
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Seconds since the Unix epoch.
 pub type Unix = i64;
 
 /// Where "now" comes from.
 pub trait Clock: Send + Sync + 'static {
+    /// Wall-clock time: what timestamps in the database mean. It can jump (NTP after boot).
     fn now(&self) -> Unix;
+    /// Time that only moves forward at a steady rate, from an arbitrary start.
+    fn monotonic(&self) -> Duration;
 }
 
 /// The real clock.
@@ -22,24 +26,47 @@ impl Clock for SystemClock {
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0)
     }
+
+    fn monotonic(&self) -> Duration {
+        static START: OnceLock<Instant> = OnceLock::new();
+        START.get_or_init(Instant::now).elapsed()
+    }
 }
 
 /// A clock tests move by hand.
 #[derive(Clone)]
-pub struct ManualClock(Arc<AtomicI64>);
+pub struct ManualClock {
+    wall: Arc<AtomicI64>,
+    steady: Arc<AtomicI64>,
+}
 
 impl ManualClock {
     pub fn new(start: Unix) -> Self {
-        ManualClock(Arc::new(AtomicI64::new(start)))
+        ManualClock {
+            wall: Arc::new(AtomicI64::new(start)),
+            steady: Arc::new(AtomicI64::new(0)),
+        }
     }
+
+    /// Time passes.
     pub fn advance(&self, secs: i64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
+        self.wall.fetch_add(secs, Ordering::SeqCst);
+        self.steady.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    /// The wall clock is set (NTP): no time passes.
+    pub fn jump(&self, secs: i64) {
+        self.wall.fetch_add(secs, Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Unix {
-        self.0.load(Ordering::SeqCst)
+        self.wall.load(Ordering::SeqCst)
+    }
+
+    fn monotonic(&self) -> Duration {
+        Duration::from_secs(self.steady.load(Ordering::SeqCst).max(0) as u64)
     }
 }
 

@@ -2,6 +2,7 @@
 //! Touches: the config file only. Errors name the file, the line and the option.
 //! Unknown options and sections are warned about and ignored, so a newer file still loads.
 
+use crate::limits::Window;
 use crate::mac::Mac;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -12,6 +13,9 @@ use std::time::Duration;
 pub const DEFAULT_PATH: &str = "/etc/config/lango";
 /// The portal's welcome line fits a phone screen.
 pub const MAX_WELCOME: usize = 200;
+/// The last segment of `callback_url` is the only thing keeping strangers from posting fake
+/// results: at least this many characters (16 random letters and digits are ~95 bits).
+const MIN_CALLBACK_SECRET: usize = 16;
 
 /// Everything Lango reads from its config file.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,6 +42,7 @@ pub struct Config {
     pub walled_garden: Vec<Cidr>,
     pub daraja: DarajaConfig,
     pub shaping: ShapingConfig,
+    pub limits: LimitsConfig,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +115,39 @@ pub struct DarajaConfig {
     pub poll_interval: Duration,
     /// Then give up: the payment becomes `timeout`.
     pub poll_timeout: Duration,
+    /// Where Daraja's callbacks are received (its own listener, never a captive interface's
+    /// port); `None`: no listener, payments are confirmed by polling only.
+    pub callback_listen: Option<SocketAddr>,
+    /// The path of `callback_url` (ending in the owner's secret): the only path the callback
+    /// listener answers.
+    pub callback_path: String,
+}
+
+impl DarajaConfig {
+    /// The settings M-Pesa needs that are still empty (`consumer_key`, `consumer_secret`,
+    /// `passkey`); while any is, the portal offers vouchers only.
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            ("consumer_key", &self.consumer_key),
+            ("consumer_secret", &self.consumer_secret),
+            ("passkey", &self.passkey),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.0.is_empty())
+        .map(|(name, _)| name)
+        .collect()
+    }
+}
+
+/// Abuse limits (`config limits`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LimitsConfig {
+    /// STK pushes one device may start.
+    pub pushes_per_mac: Window,
+    /// STK pushes one phone number may receive.
+    pub pushes_per_phone: Window,
+    /// Wrong voucher codes one device may type.
+    pub voucher_guesses: Window,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -286,9 +324,23 @@ impl Config {
             }
         }
         opt("callback_url", &d.callback_url);
+        if let Some(a) = d.callback_listen {
+            opt("callback_listen", &a.to_string());
+        }
         opt("poll_first", &d.poll_first.as_secs_f64().to_string());
         opt("poll_interval", &d.poll_interval.as_secs_f64().to_string());
         opt("poll_timeout", &d.poll_timeout.as_secs_f64().to_string());
+        let l = &self.limits;
+        t += "\nconfig limits 'limits'\n";
+        for (name, v) in [
+            ("pushes_per_mac", l.pushes_per_mac.max),
+            ("pushes_per_phone", l.pushes_per_phone.max),
+            ("push_window", l.pushes_per_mac.per.as_secs() as u32),
+            ("voucher_guesses", l.voucher_guesses.max),
+            ("voucher_window", l.voucher_guesses.per.as_secs() as u32),
+        ] {
+            t += &format!("\toption {name} '{v}'\n");
+        }
         t += "\nconfig shaping 'shaping'\n";
         t += &format!(
             "\toption enabled '{}'\n\toption ifb {}\n",
@@ -307,6 +359,7 @@ impl Config {
                 "lango" => b.main(s)?,
                 "daraja" => b.daraja(s)?,
                 "shaping" => b.shaping(s)?,
+                "limits" => b.limits(s)?,
                 other => log::warn!(
                     "{origin}:{}: unknown section type {other:?} ignored",
                     s.line
@@ -363,7 +416,15 @@ struct Builder<'a> {
     poll_first: Duration,
     poll_interval: Duration,
     poll_timeout: Duration,
+    callback_listen: Option<SocketAddr>,
+    callback_listen_line: usize,
+    callback_url_line: usize,
     shaping: ShapingConfig,
+    pushes_per_mac: u32,
+    pushes_per_phone: u32,
+    push_window: Duration,
+    voucher_guesses: u32,
+    voucher_window: Duration,
 }
 
 impl<'a> Builder<'a> {
@@ -395,10 +456,18 @@ impl<'a> Builder<'a> {
             poll_first: Duration::from_secs(10),
             poll_interval: Duration::from_secs(10),
             poll_timeout: Duration::from_secs(180),
+            callback_listen: None,
+            callback_listen_line: 0,
+            callback_url_line: 0,
             shaping: ShapingConfig {
                 enabled: true,
                 ifb: "ifb-lango".into(),
             },
+            pushes_per_mac: 3,
+            pushes_per_phone: 3,
+            push_window: Duration::from_secs(300),
+            voucher_guesses: 5,
+            voucher_window: Duration::from_secs(600),
         }
     }
 
@@ -557,6 +626,18 @@ impl<'a> Builder<'a> {
                         return Err(self.bad(line, k, format!("{v:?} is not a public https URL")));
                     }
                     self.callback_url = v.clone();
+                    self.callback_url_line = line;
+                }
+                "callback_listen" if v.is_empty() => self.callback_listen = None,
+                "callback_listen" => {
+                    self.callback_listen = Some(v.parse().map_err(|_| {
+                        self.bad(
+                            line,
+                            k,
+                            format!("{v:?} is not an address:port such as 0.0.0.0:8099"),
+                        )
+                    })?);
+                    self.callback_listen_line = line;
                 }
                 "poll_first" => self.poll_first = self.seconds(line, k, v)?,
                 "poll_interval" => self.poll_interval = self.seconds(line, k, v)?,
@@ -584,6 +665,21 @@ impl<'a> Builder<'a> {
                     }
                     self.shaping.ifb = v.clone();
                 }
+                _ => self.unknown(s, k, line),
+            }
+        }
+        Ok(())
+    }
+
+    fn limits(&mut self, s: &Section) -> Result<(), Error> {
+        for (k, v, line) in &s.options {
+            let line = *line;
+            match k.as_str() {
+                "pushes_per_mac" => self.pushes_per_mac = self.count(line, k, v)?,
+                "pushes_per_phone" => self.pushes_per_phone = self.count(line, k, v)?,
+                "voucher_guesses" => self.voucher_guesses = self.count(line, k, v)?,
+                "push_window" => self.push_window = self.whole_seconds(line, k, v)?,
+                "voucher_window" => self.voucher_window = self.whole_seconds(line, k, v)?,
                 _ => self.unknown(s, k, line),
             }
         }
@@ -618,7 +714,61 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// A limit's count: 1 to 1000.
+    fn count(&self, line: usize, k: &str, v: &str) -> Result<u32, Error> {
+        match v.parse::<u32>() {
+            Ok(n) if (1..=1000).contains(&n) => Ok(n),
+            _ => Err(self.bad(line, k, format!("{v:?} is not a count (1 to 1000)"))),
+        }
+    }
+
+    /// A limit's window: whole seconds, 1 to 86400.
+    fn whole_seconds(&self, line: usize, k: &str, v: &str) -> Result<Duration, Error> {
+        match v.parse::<u64>() {
+            Ok(n) if (1..=86_400).contains(&n) => Ok(Duration::from_secs(n)),
+            _ => Err(self.bad(
+                line,
+                k,
+                format!("{v:?} is not a whole number of seconds (1 to 86400)"),
+            )),
+        }
+    }
+
+    /// The path the callback listener answers: `callback_url`'s, which must end in a secret.
+    fn callback_path(&self) -> Result<String, Error> {
+        if self.callback_listen.is_none() {
+            return Ok(String::new());
+        }
+        if self.callback_url.is_empty() {
+            return Err(self.bad(
+                self.callback_listen_line,
+                "callback_listen",
+                "needs option callback_url (the public https URL that reaches this listener, ending in a secret)",
+            ));
+        }
+        let rest = &self.callback_url["https://".len()..];
+        let path = rest.find('/').map_or("/", |i| &rest[i..]);
+        let path = path.split(['?', '#']).next().unwrap_or("/");
+        let secret = path.rsplit('/').next().unwrap_or("");
+        if secret.len() < MIN_CALLBACK_SECRET
+            || !secret
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(self.bad(
+                self.callback_url_line,
+                "callback_url",
+                format!(
+                    "must end in a secret of at least {MIN_CALLBACK_SECRET} letters and digits, such as https://my.domain/lango/cb/{}",
+                    "x".repeat(MIN_CALLBACK_SECRET)
+                ),
+            ));
+        }
+        Ok(path.to_string())
+    }
+
     fn finish(self) -> Result<Config, Error> {
+        let callback_path = self.callback_path()?;
         let kind = if self.kind == "till" {
             if self.till.is_empty() {
                 return Err(Error::Missing {
@@ -666,8 +816,24 @@ impl<'a> Builder<'a> {
                 poll_first: self.poll_first,
                 poll_interval: self.poll_interval,
                 poll_timeout: self.poll_timeout,
+                callback_listen: self.callback_listen,
+                callback_path,
             },
             shaping: self.shaping,
+            limits: LimitsConfig {
+                pushes_per_mac: Window {
+                    max: self.pushes_per_mac,
+                    per: self.push_window,
+                },
+                pushes_per_phone: Window {
+                    max: self.pushes_per_phone,
+                    per: self.push_window,
+                },
+                voucher_guesses: Window {
+                    max: self.voucher_guesses,
+                    per: self.voucher_window,
+                },
+            },
         })
     }
 }
@@ -823,6 +989,130 @@ config shaping 'shaping'
     }
 
     #[test]
+    fn callback_listener_needs_a_url_ending_in_a_secret() {
+        let c = Config::parse(
+            "config daraja 'd'\n option callback_listen '0.0.0.0:8099'\n option callback_url 'https://my.example.com/lango/cb/Zq3xW9kP2mT7vR4nY8sB'\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(
+            c.daraja.callback_listen,
+            Some("0.0.0.0:8099".parse().unwrap())
+        );
+        assert_eq!(c.daraja.callback_path, "/lango/cb/Zq3xW9kP2mT7vR4nY8sB");
+
+        let e = Config::parse(
+            "config daraja 'd'\n option callback_listen '0.0.0.0:8099'\n",
+            "f",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("f:2: option callback_listen: needs option callback_url"),
+            "{e}"
+        );
+        let e = Config::parse(
+            "config daraja 'd'\n option callback_url 'https://my.example.com/cb/short'\n option callback_listen '127.0.0.1:8099'\n",
+            "f",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("f:2: option callback_url: must end in a secret"),
+            "{e}"
+        );
+        let e = Config::parse("config daraja 'd'\n option callback_listen '8099'\n", "f")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("f:2: option callback_listen: "), "{e}");
+        // Without a listener a URL is only sent to Daraja (e.g. a proxy elsewhere).
+        let c = Config::parse(
+            "config daraja 'd'\n option callback_url 'https://x.example.com/cb'\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.daraja.callback_listen, c.daraja.callback_path.as_str()),
+            (None, "")
+        );
+    }
+
+    #[test]
+    fn limits_have_defaults_and_are_configurable() {
+        let c = Config::parse("", "f").unwrap();
+        let five_min = Duration::from_secs(300);
+        assert_eq!(
+            c.limits.pushes_per_mac,
+            Window {
+                max: 3,
+                per: five_min
+            }
+        );
+        assert_eq!(
+            c.limits.pushes_per_phone,
+            Window {
+                max: 3,
+                per: five_min
+            }
+        );
+        assert_eq!(
+            c.limits.voucher_guesses,
+            Window {
+                max: 5,
+                per: Duration::from_secs(600)
+            }
+        );
+        let c = Config::parse(
+            "config limits 'limits'\n option pushes_per_mac '10'\n option pushes_per_phone '2'\n option push_window '60'\n option voucher_guesses '3'\n option voucher_window '120'\n",
+            "f",
+        )
+        .unwrap();
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            c.limits.pushes_per_mac,
+            Window {
+                max: 10,
+                per: minute
+            }
+        );
+        assert_eq!(
+            c.limits.pushes_per_phone,
+            Window {
+                max: 2,
+                per: minute
+            }
+        );
+        assert_eq!(
+            c.limits.voucher_guesses,
+            Window {
+                max: 3,
+                per: Duration::from_secs(120)
+            }
+        );
+        for (opt, val) in [
+            ("pushes_per_mac", "0"),
+            ("pushes_per_phone", "x"),
+            ("push_window", "1.5"),
+            ("voucher_window", "0"),
+            ("voucher_guesses", "5000"),
+        ] {
+            let text = format!("config limits 'limits'\n\toption {opt} '{val}'\n");
+            let e = Config::parse(&text, "f").unwrap_err().to_string();
+            assert!(e.starts_with(&format!("f:2: option {opt}: ")), "{e}");
+        }
+    }
+
+    #[test]
+    fn missing_credentials_are_named() {
+        let c = Config::parse("config daraja 'd'\n option consumer_key 'k'\n", "f").unwrap();
+        assert_eq!(c.daraja.missing(), ["consumer_secret", "passkey"]);
+        assert!(Config::for_demo(Path::new("/tmp"), "http://x")
+            .daraja
+            .missing()
+            .is_empty());
+    }
+
+    #[test]
     fn till_without_number_is_refused() {
         let e = Config::parse("config daraja 'd'\n option type 'till'\n", "f")
             .unwrap_err()
@@ -864,6 +1154,8 @@ config shaping 'shaping'
         c.welcome = "Karibu! It's fast".into();
         c.daraja.consumer_secret = Secret("s3'cret".into());
         c.daraja.poll_first = Duration::from_millis(50);
+        c.limits.voucher_guesses.max = 9;
+        c.limits.pushes_per_phone.max = 2;
         let back = Config::parse(&c.to_uci(), "x").unwrap();
         assert_eq!(back, c);
         let demo = Config::for_demo(Path::new("/tmp/d"), "http://127.0.0.1:9");

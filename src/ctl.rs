@@ -5,6 +5,7 @@
 use crate::admin::Admin;
 use crate::clock::{Clock, Unix};
 use crate::mac::Mac;
+use crate::payments::Payments;
 use crate::sessions::Sessions;
 use crate::store::sessions::{Grant, Source};
 use crate::store::{self, packages, vouchers, Store};
@@ -16,6 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
+
+/// The periods `status` reports payment figures for: name and length in seconds.
+pub const FIGURE_PERIODS: [(&str, i64); 3] =
+    [("24h", 86_400), ("7d", 7 * 86_400), ("30d", 30 * 86_400)];
 
 /// A control line longer than this is not from our CLI.
 const MAX_LINE: usize = 64 * 1024;
@@ -62,6 +67,7 @@ pub enum Request {
 pub struct Control {
     pub store: Store,
     pub sessions: Arc<Sessions>,
+    pub payments: Arc<Payments>,
     pub clock: Arc<dyn Clock>,
     pub started_at: std::time::Instant,
     /// A new password logs every owner's page session out.
@@ -121,9 +127,26 @@ impl Control {
         match req {
             Request::Status => {
                 let online = self.sessions.online().await.map_err(|e| internal(&e))?;
-                Ok(
-                    json!({ "ok": true, "online": online.len(), "uptime_s": self.started_at.elapsed().as_secs(), "version": env!("CARGO_PKG_VERSION") }),
-                )
+                let figures = self
+                    .store
+                    .call(move |c| {
+                        let mut out = serde_json::Map::new();
+                        for (name, secs) in FIGURE_PERIODS {
+                            let f = store::payments::figures(c, now - secs)?;
+                            out.insert(name.into(), json!(f));
+                        }
+                        Ok(out)
+                    })
+                    .await
+                    .map_err(|e| internal(&e))?;
+                Ok(json!({
+                    "ok": true,
+                    "online": online.len(),
+                    "uptime_s": self.started_at.elapsed().as_secs(),
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "daraja": self.payments.health(),
+                    "payments": figures,
+                }))
             }
             Request::Clients => {
                 let online = self.sessions.online().await.map_err(|e| internal(&e))?;

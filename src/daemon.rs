@@ -10,7 +10,7 @@ use crate::gate::neigh::Neighbours;
 use crate::gate::Gate;
 use crate::live::Live;
 use crate::payments::daraja::Daraja;
-use crate::payments::Payments;
+use crate::payments::{callback, Payments};
 use crate::portal::Portal;
 use crate::server;
 use crate::sessions::Sessions;
@@ -34,11 +34,13 @@ pub struct Parts {
 pub struct Daemon {
     pub portal_addr: SocketAddr,
     pub admin_addr: SocketAddr,
+    /// Where Daraja's callbacks are received, if `callback_listen` is set and could be bound.
+    pub callback_addr: Option<SocketAddr>,
     pub store: Store,
     pub sessions: Arc<Sessions>,
     /// Payments as started; after a reload with new Daraja settings, `live` has the current one.
     pub payments: Arc<Payments>,
-    /// The settings a reload changes (SIGHUP, the owner's Settings page).
+    /// The settings the owner's Settings page changes while Lango runs.
     pub live: Arc<Live>,
     gate: Arc<dyn Gate>,
     tasks: Vec<JoinHandle<()>>,
@@ -60,9 +62,17 @@ impl Daemon {
             sessions.clone(),
             daraja,
             &config.daraja,
+            &config.limits,
             parts.clock.clone(),
         );
         payments.resume().await.context("resuming payments")?;
+        let mut tasks = vec![tokio::spawn(payments.clone().check_settings())];
+        let callback_addr = match config.daraja.callback_listen {
+            Some(addr) => {
+                callback_listener(addr, &config.daraja.callback_path, &payments, &mut tasks).await
+            }
+            None => None,
+        };
 
         let portal_listener = match parts.portal_listen {
             Some(a) => TcpListener::bind(a)
@@ -82,7 +92,9 @@ impl Daemon {
             )
         })?;
 
+        let neighbours = Arc::new(parts.neighbours);
         let control_path = config.control_socket.clone();
+        let guesses = crate::limits::Guesses::new(config.limits.voucher_guesses);
         let live = Live::new(
             config,
             payments.clone(),
@@ -94,8 +106,9 @@ impl Daemon {
             live: live.clone(),
             store: store.clone(),
             sessions: sessions.clone(),
-            neighbours: Arc::new(parts.neighbours),
+            neighbours: neighbours.clone(),
             clock: parts.clock.clone(),
+            guesses,
         });
         let admin = Admin::new(
             live.clone(),
@@ -106,11 +119,12 @@ impl Daemon {
         let control = Arc::new(Control {
             store: store.clone(),
             sessions: sessions.clone(),
+            payments: payments.clone(),
             clock: parts.clock.clone(),
             started_at,
             admin: admin.clone(),
         });
-        let tasks = vec![
+        tasks.extend([
             tokio::spawn(sessions.clone().run()),
             tokio::spawn(server::serve(portal_listener, move |req, peer| {
                 portal.clone().handle(req, peer)
@@ -119,7 +133,12 @@ impl Daemon {
                 admin.clone().handle(req, peer)
             })),
             tokio::spawn(control.serve(control_listener)),
-        ];
+            tokio::spawn(crate::spoofing::watch(
+                neighbours,
+                sessions.clone(),
+                store.clone(),
+            )),
+        ]);
         log::info!(
             "lango {} started in {} ms: portal {portal_addr}, admin {admin_addr}, control {}",
             env!("CARGO_PKG_VERSION"),
@@ -129,6 +148,7 @@ impl Daemon {
         Ok(Daemon {
             portal_addr,
             admin_addr,
+            callback_addr,
             store,
             sessions,
             payments,
@@ -144,25 +164,38 @@ impl Daemon {
         for t in &self.tasks {
             t.abort();
         }
+        // Wait until the listeners are really closed, so a restart can bind them again.
+        for t in self.tasks {
+            let _ = t.await;
+        }
         if teardown {
             self.sessions.teardown(self.gate.clone()).await;
         }
     }
 }
 
-/// SIGHUP (`service lango reload`): re-reads the config file; a bad file leaves things as they are.
-async fn reload(daemon: &Daemon, path: Option<&std::path::Path>) {
-    let Some(path) = path else {
-        log::warn!("reload: started without a config file; nothing to re-read");
-        return;
-    };
-    match Config::load(path) {
-        Ok(c) => {
-            if let Err(e) = daemon.live.reload(c).await {
-                log::error!("reload: {e:#}");
-            }
+/// Starts the callback listener. A port that cannot be bound is logged, not fatal: payments
+/// are still confirmed by polling.
+async fn callback_listener(
+    addr: SocketAddr,
+    path: &str,
+    payments: &Arc<Payments>,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Option<SocketAddr> {
+    match TcpListener::bind(addr).await {
+        Ok(l) => {
+            let bound = l.local_addr().unwrap_or(addr);
+            log::info!("Daraja callbacks received on {bound}");
+            let serve = callback::serve(l, path.to_string(), payments.clone());
+            tasks.push(tokio::spawn(serve));
+            Some(bound)
         }
-        Err(e) => log::error!("reload: {e}; keeping the running settings"),
+        Err(e) => {
+            log::error!(
+                "callback_listen: cannot listen on {addr}: {e}; payments are confirmed by polling only"
+            );
+            None
+        }
     }
 }
 
@@ -178,29 +211,39 @@ async fn bind_any(port: u16) -> anyhow::Result<TcpListener> {
 
 /// `lango run`: the daemon on a router, until SIGTERM/SIGINT (clean stop: the gate is removed).
 /// A crash or SIGKILL leaves the gate in the kernel, so paid clients keep their time and new
-/// phones stay captive until procd restarts Lango.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// phones stay captive until procd restarts Lango. SIGHUP (procd's reload) re-reads the config
+/// and restarts the services in place: the gate is re-installed in one transaction, so online
+/// clients never notice; a config that does not validate is refused and the old one kept.
+pub async fn run(path: std::path::PathBuf, mut config: Config) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let gate = Arc::new(crate::gate::KernelGate::new(&config));
-    let parts = Parts {
-        gate,
-        neighbours: Neighbours::kernel(),
-        clock: Arc::new(crate::clock::SystemClock),
-        portal_listen: None,
-    };
-    let path = config.path.clone();
-    let daemon = Daemon::start(config, parts).await?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
     loop {
-        tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = hup.recv() => reload(&daemon, path.as_deref()).await,
+        let parts = Parts {
+            gate: Arc::new(crate::gate::KernelGate::new(&config)),
+            neighbours: Neighbours::kernel(),
+            clock: Arc::new(crate::clock::SystemClock),
+            portal_listen: None,
+        };
+        let daemon = Daemon::start(config.clone(), parts).await?;
+        let reload = tokio::select! {
+            _ = term.recv() => false,
+            _ = int.recv() => false,
+            _ = hup.recv() => true,
+        };
+        if !reload {
+            log::info!("stopping: removing the gate from the kernel");
+            daemon.stop(true).await;
+            return Ok(());
         }
+        match Config::load(&path) {
+            Ok(c) => {
+                log::info!("reloading {}", path.display());
+                config = c;
+            }
+            Err(e) => log::error!("reload refused, keeping the running config: {e}"),
+        }
+        daemon.stop(false).await;
     }
-    log::info!("stopping: removing the gate from the kernel");
-    daemon.stop(true).await;
-    Ok(())
 }

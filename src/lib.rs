@@ -4,7 +4,8 @@
 //! - `store`    — SQLite: schema, migrations, one module per table; the only place SQL lives
 //! - `gate`     — the kernel: nftables client set, tc shaping, IP -> MAC lookup
 //! - `sessions` — grant / extend / revoke / expire / restore: keeps the database and kernel agreeing
-//! - `payments` — Daraja client, payment state machine and poller
+//! - `payments` — Daraja client, payment state machine, poller and callback listener
+//! - `limits`   — abuse limits: STK pushes per device and per number, voucher guesses
 //! - `portal`   — HTTP for phones: captive detection, pages, JSON API, RFC 8908
 //! - `admin`    — HTTP for the owner: login, overview, clients, packages, payments, vouchers, settings
 //! - `live`     — the settings a reload swaps while Lango runs (SIGHUP, the Settings page)
@@ -24,6 +25,8 @@ pub mod ctl;
 pub mod daemon;
 pub mod demo;
 pub mod gate;
+pub mod https;
+pub mod limits;
 pub mod live;
 pub mod logger;
 pub mod mac;
@@ -36,6 +39,7 @@ pub mod scrypt;
 pub mod server;
 pub mod sessions;
 pub mod sim;
+pub mod spoofing;
 pub mod store;
 pub mod tty;
 pub mod uci;

@@ -48,6 +48,14 @@ enum Cmd {
         /// How long the simulated customer takes to answer the PIN prompt, in milliseconds.
         #[arg(long, default_value_t = 3000)]
         delay_ms: u64,
+        /// POST Daraja's callbacks here (e.g. Lango's callback listener).
+        #[arg(long)]
+        callback_url: Option<String>,
+        /// Misbehave like the live Daraja, e.g. `spike-arrest-queries=3`, `html-503-queries=2`,
+        /// `duplicate-callbacks=1`, `callback-delay=20`, `expire-tokens-after=5`,
+        /// `refuse-credentials`, `query-says-failed` (repeatable; see the README).
+        #[arg(long = "fault", value_name = "NAME[=VALUE]")]
+        faults: Vec<String>,
     },
     /// Validate the config file and exit.
     Check,
@@ -130,7 +138,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(c) => c,
                 Err(e) => return Ok(config_error(e)),
             };
-            lango::daemon::run(config).await?;
+            lango::daemon::run(cli.config.clone(), config).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Cmd::Demo { portal, admin } => {
@@ -142,11 +150,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cert,
             key,
             delay_ms,
+            callback_url,
+            faults,
         } => {
-            let opts = lango::sim::SimOptions {
+            let mut opts = lango::sim::SimOptions {
                 delay: std::time::Duration::from_millis(delay_ms),
+                callback_override: callback_url,
                 ..Default::default()
             };
+            for f in &faults {
+                if let Err(e) = opts.faults.set(f) {
+                    eprintln!("lango: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
             lango::sim::run_cli(listen, cert, key, opts).await?;
             return Ok(ExitCode::SUCCESS);
         }
@@ -215,6 +232,52 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// One line about the Daraja settings, from `status`'s `daraja` object.
+fn daraja_health(h: &serde_json::Value) -> String {
+    let text = |k: &str| h[k].as_str().unwrap_or("").to_string();
+    match h["state"].as_str().unwrap_or("") {
+        "ok" => "settings accepted by Daraja".into(),
+        "unchecked" => "settings not checked yet".into(),
+        "not_set_up" => format!(
+            "NOT SET UP (empty: {}) — the portal offers vouchers only",
+            h["missing"]
+                .as_array()
+                .map(|m| m
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        ),
+        "refused" => format!("SETTINGS REFUSED: {}", text("reason")),
+        "unreachable" => format!("Daraja unreachable, retrying: {}", text("reason")),
+        other => other.to_string(),
+    }
+}
+
+/// `12 started · 75% paid · 8.3% cancelled · … · median 14 s to confirm · KES 600`.
+fn figures(f: &serde_json::Value) -> String {
+    let started = f["started"].as_u64().unwrap_or(0);
+    if started == 0 {
+        return "none".into();
+    }
+    let pct = |k: &str| f[k].as_f64().unwrap_or(0.0);
+    let mut line = format!(
+        "{started} started · {}% paid · {}% cancelled · {}% timeout · {}% failed",
+        pct("success_pct"),
+        pct("cancel_pct"),
+        pct("timeout_pct"),
+        pct("failure_pct")
+    );
+    if let Some(p) = f["pending"].as_u64().filter(|p| *p > 0) {
+        line += &format!(" · {p} pending");
+    }
+    if let Some(m) = f["median_confirm_s"].as_f64() {
+        line += &format!(" · median {m} s to confirm");
+    }
+    line + &format!(" · KES {}", f["revenue_kes"].as_u64().unwrap_or(0))
+}
+
 fn config_error(e: config::Error) -> ExitCode {
     eprintln!("lango: {e}");
     ExitCode::from(2)
@@ -227,12 +290,18 @@ fn print_answer(req: &Request, a: &serde_json::Value, json: bool) {
         return;
     }
     match req {
-        Request::Status => println!(
-            "running {} · {} online · up {} s",
-            a["version"].as_str().unwrap_or("?"),
-            a["online"],
-            a["uptime_s"]
-        ),
+        Request::Status => {
+            println!(
+                "running {} · {} online · up {} s",
+                a["version"].as_str().unwrap_or("?"),
+                a["online"],
+                a["uptime_s"]
+            );
+            println!("M-Pesa: {}", daraja_health(&a["daraja"]));
+            for (name, _) in ctl::FIGURE_PERIODS {
+                println!("payments {name:>3}: {}", figures(&a["payments"][name]));
+            }
+        }
         Request::Clients => {
             let list = a["clients"].as_array().cloned().unwrap_or_default();
             if list.is_empty() {

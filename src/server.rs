@@ -19,6 +19,9 @@ pub type Response = hyper::Response<Full<Bytes>>;
 
 /// A router has 64 MiB: cap open connections per listener.
 pub const MAX_CONNECTIONS: usize = 1024;
+/// A phone's browser opens a handful of connections; a script opening hundreds from one address
+/// must not crowd out the other phones.
+pub const MAX_PER_IP: usize = 32;
 /// A phone that has not sent its headers by then is dropped (slowloris).
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Whole bodies must arrive within this.
@@ -58,6 +61,7 @@ async fn accept_loop<H, F>(
     F: Future<Output = Response> + Send + 'static,
 {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let per_ip = Arc::new(PerIp::default());
     loop {
         let Ok(permit) = permits.clone().acquire_owned().await else {
             return;
@@ -71,12 +75,21 @@ async fn accept_loop<H, F>(
                 continue;
             }
         };
+        let Some(slot) = PerIp::enter(&per_ip, remote.ip()) else {
+            log::debug!(
+                "refused a connection from {}: {MAX_PER_IP} already open",
+                remote.ip()
+            );
+            drop(stream);
+            continue;
+        };
         let local = stream.local_addr().unwrap_or(remote);
         let peer = Peer { remote, local };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             match tls {
                 None => serve_connection(stream, peer, handler).await,
                 Some(tls) => match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await {
@@ -107,6 +120,37 @@ where
         .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
     if let Err(e) = conn.await {
         log::debug!("connection from {}: {e}", peer.remote);
+    }
+}
+
+/// Open connections per client address.
+#[derive(Default)]
+struct PerIp(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+/// One open connection counted against its address; uncounted when dropped.
+struct Slot(Arc<PerIp>, std::net::IpAddr);
+
+impl PerIp {
+    fn enter(me: &Arc<PerIp>, ip: std::net::IpAddr) -> Option<Slot> {
+        let mut m = me.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(ip).or_insert(0);
+        if *n >= MAX_PER_IP {
+            return None;
+        }
+        *n += 1;
+        Some(Slot(me.clone(), ip))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut m = (self.0).0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.1);
+            }
+        }
     }
 }
 

@@ -21,6 +21,9 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 /// How often the kernel is checked for a missing table (e.g. after `nft flush ruleset`).
 const WATCHDOG_EVERY: Duration = Duration::from_secs(2);
+/// A wall clock that disagrees with the steady clock by more than this has been set (NTP
+/// after boot; routers without a battery clock start years off). Smaller drifts are NTP slewing.
+const CLOCK_JUMP: i64 = 30;
 
 /// Why a voucher does not open the gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -147,26 +150,46 @@ impl Sessions {
                 if state != payments::PaymentState::Paid {
                     return Ok(None);
                 }
-                let g = Grant {
-                    mac: p.mac,
-                    ip: p.ip,
-                    source: Source::Payment,
-                    source_ref: Some(p.id.to_string()),
-                    package_id: Some(p.package_id),
-                    duration_s: p.duration_s,
-                    down: p.down,
-                    up: p.up,
+                grant_paid(tx, &p, now).map(Some)
+            })
+            .await?;
+        if let Some(s) = &granted {
+            self.admit(s).await;
+        }
+        Ok(granted)
+    }
+
+    /// A success callback for a payment already settled as failed, cancelled or timeout: the
+    /// customer's money arrived, so it becomes paid and grants its time — in one transaction,
+    /// once. Returns the session if this call is the one that granted.
+    pub async fn settle_late_success(
+        &self,
+        payment_id: i64,
+        desc: String,
+        receipt: Option<String>,
+    ) -> Result<Option<Session>, store::Error> {
+        let now = self.now();
+        let granted = self
+            .store
+            .transact(move |tx| {
+                let settlement = Settlement {
+                    state: payments::PaymentState::Paid,
+                    result_code: Some(0),
+                    result_desc: &desc,
+                    receipt: receipt.as_deref(),
                 };
-                let s = store::sessions::grant(tx, &g, now)?;
-                events::record(
-                    tx,
-                    now,
-                    "session.grant",
-                    Some(p.mac),
-                    Some(p.id),
-                    &format!("{}s paid", p.duration_s),
-                )?;
-                Ok(Some(s))
+                let Some(before) = payments::settle_late_success(tx, payment_id, &settlement, now)?
+                else {
+                    return Ok(None);
+                };
+                let p =
+                    payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                let detail = format!(
+                    "paid code=0 {desc} (success callback after {})",
+                    before.as_str()
+                );
+                events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
+                grant_paid(tx, &p, now).map(Some)
             })
             .await?;
         if let Some(s) = &granted {
@@ -269,6 +292,17 @@ impl Sessions {
     /// Ends every session whose time is up and evicts it from the kernel in one batch.
     /// (The kernel already dropped them by its own timeout; this removes shaping and connections.)
     pub async fn expire_due(&self) -> Result<usize, Error> {
+        let ended = self.end_due().await?;
+        if !ended.is_empty() {
+            log::info!("expired {} sessions", ended.len());
+            self.apply(ended.iter().map(|s| (s.mac, s.ip)).collect())
+                .await;
+        }
+        Ok(ended.len())
+    }
+
+    /// Ends, in the database only, every session whose time is up.
+    async fn end_due(&self) -> Result<Vec<Session>, Error> {
         let now = self.now();
         let ended = self
             .store
@@ -281,21 +315,16 @@ impl Sessions {
                 Ok(due)
             })
             .await?;
-        if !ended.is_empty() {
-            log::info!("expired {} sessions", ended.len());
-            self.apply(ended.iter().map(|s| (s.mac, s.ip)).collect())
-                .await;
-        }
-        Ok(ended.len())
+        Ok(ended)
     }
 
-    /// Start-up: expires what ran out while Lango was down, then installs the gate with exactly
-    /// the sessions that still have time, in one batch. Returns how many were restored.
+    /// Start-up: ends what ran out while Lango was down, then installs the gate from scratch with
+    /// exactly the sessions that still have time, in one batch. Returns how many were restored.
     pub async fn restore(&self) -> Result<usize, Error> {
-        self.expire_due().await?;
+        let expired = self.end_due().await?.len();
         let n = self.online().await?.len();
         self.send(|done| Job::Resync { done }).await;
-        log::info!("restored {n} sessions into the gate");
+        log::info!("restored {n} sessions into the gate ({expired} ran out while stopped)");
         Ok(n)
     }
 
@@ -336,6 +365,7 @@ impl Sessions {
     /// went missing (e.g. `nft flush ruleset`).
     pub async fn run(self: Arc<Self>) {
         let mut last_check = tokio::time::Instant::now();
+        let mut clock_seen = (self.now(), self.clock.monotonic());
         loop {
             let next = self
                 .store
@@ -352,6 +382,10 @@ impl Sessions {
                 _ = tokio::time::sleep(wait) => {}
                 _ = self.changed.notified() => {}
             }
+            // Before expiring anything: a clock that was just set must not end everyone's time.
+            if let Err(e) = self.follow_clock(&mut clock_seen).await {
+                log::error!("following a clock change: {e}");
+            }
             if let Err(e) = self.expire_due().await {
                 log::error!("expiring sessions: {e}");
             }
@@ -360,6 +394,35 @@ impl Sessions {
                 let _ = self.jobs.send(Job::Check);
             }
         }
+    }
+
+    /// Detects a wall-clock jump since `seen` and moves open sessions with it, so that the time
+    /// customers have left stays what it was. The kernel's timeouts are steady already.
+    async fn follow_clock(&self, seen: &mut (Unix, Duration)) -> Result<(), Error> {
+        let (wall, steady) = (self.now(), self.clock.monotonic());
+        let expected = seen.0 + steady.saturating_sub(seen.1).as_secs() as i64;
+        *seen = (wall, steady);
+        let jump = wall - expected;
+        if jump.abs() <= CLOCK_JUMP {
+            return Ok(());
+        }
+        let moved = self
+            .store
+            .transact(move |tx| {
+                let n = store::sessions::shift_open(tx, jump)?;
+                events::record(
+                    tx,
+                    wall,
+                    "clock.jump",
+                    None,
+                    None,
+                    &format!("{jump:+} s; {n} sessions moved"),
+                )?;
+                Ok(n)
+            })
+            .await?;
+        log::warn!("wall clock jumped {jump:+} s; moved {moved} open sessions so their time left is unchanged");
+        Ok(())
     }
 
     /// Removes Lango from the kernel (clean stop). Sessions stay in the database.
@@ -475,6 +538,34 @@ impl Worker {
         tokio::task::spawn_blocking(move || g.apply(&changes)).await??;
         Ok(())
     }
+}
+
+/// Grants (or extends) the time a paid payment bought; part of the caller's transaction.
+fn grant_paid(
+    tx: &rusqlite::Transaction,
+    p: &payments::Payment,
+    now: Unix,
+) -> Result<Session, store::Error> {
+    let g = Grant {
+        mac: p.mac,
+        ip: p.ip,
+        source: Source::Payment,
+        source_ref: Some(p.id.to_string()),
+        package_id: Some(p.package_id),
+        duration_s: p.duration_s,
+        down: p.down,
+        up: p.up,
+    };
+    let s = store::sessions::grant(tx, &g, now)?;
+    events::record(
+        tx,
+        now,
+        "session.grant",
+        Some(p.mac),
+        Some(p.id),
+        &format!("{}s paid", p.duration_s),
+    )?;
+    Ok(s)
 }
 
 fn client(s: &Session, now: Unix) -> gate::Client {

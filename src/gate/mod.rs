@@ -2,12 +2,17 @@
 //! batch at once; `KernelGate` drives nftables + tc, `LogGate` only records (demo, tests).
 //! Touches: the kernel (through `KernelGate`). Never: SQLite, HTTP, Daraja.
 
+mod conntrack;
 mod kernel;
 mod log_gate;
 pub mod neigh;
+mod nft;
+mod runner;
+mod tc;
 
 pub use kernel::KernelGate;
 pub use log_gate::LogGate;
+pub use runner::Runner;
 
 use crate::mac::Mac;
 use crate::units::Kbps;
@@ -50,7 +55,8 @@ pub enum Error {
     },
 }
 
-/// The kernel's view of who may pass. Each call is one batch: all of it or none of it.
+/// The kernel's view of who may pass. Each call is one batch. After an error the kernel may hold
+/// part of a batch: `sync` puts it right.
 pub trait Gate: Send + Sync + 'static {
     /// Applies `changes` in one batch.
     fn apply(&self, changes: &[Change]) -> Result<(), Error>;

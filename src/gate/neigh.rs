@@ -36,6 +36,16 @@ impl Neighbours {
         }
     }
 
+    /// Every complete IPv4 entry of the table (empty for `Derived`). Blocking.
+    pub fn table(&self) -> Vec<(IpAddr, Mac)> {
+        match self {
+            Neighbours::Derived => vec![],
+            Neighbours::Kernel { arp, .. } => std::fs::read_to_string(arp)
+                .map(|t| arp_entries(&t))
+                .unwrap_or_default(),
+        }
+    }
+
     /// The MAC behind `ip`, if the kernel knows it. Blocking: call off the event loop.
     pub fn lookup(&self, ip: IpAddr) -> Option<Mac> {
         let ip = canonical(ip);
@@ -86,16 +96,28 @@ fn derived(ip: IpAddr) -> Mac {
     }
 }
 
+/// Every complete entry of `/proc/net/arp` text.
+pub fn arp_entries(table: &str) -> Vec<(IpAddr, Mac)> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 4 || f[2] == "0x0" {
+                return None;
+            }
+            let mac: Mac = f[3].parse().ok().filter(|m: &Mac| !m.is_zero())?;
+            Some((f[0].parse().ok()?, mac))
+        })
+        .collect()
+}
+
 /// Finds `ip` in `/proc/net/arp` text; incomplete entries (flags 0x0, zero MAC) do not count.
 pub fn find_arp(table: &str, ip: IpAddr) -> Option<Mac> {
-    let want = ip.to_string();
-    table.lines().skip(1).find_map(|line| {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() < 4 || f[0] != want || f[2] == "0x0" {
-            return None;
-        }
-        f[3].parse::<Mac>().ok().filter(|m| !m.is_zero())
-    })
+    arp_entries(table)
+        .into_iter()
+        .find(|(i, _)| *i == ip)
+        .map(|(_, m)| m)
 }
 
 /// Finds `ip` in `ip -6 neigh show` output (`ADDR dev IF lladdr MAC STATE`).

@@ -47,6 +47,8 @@ const MAX_TRANSACTION_DESC: usize = 13;
 /// Daraja's error codes Lango acts on.
 const INVALID_TOKEN: &str = "404.001.03";
 const MERCHANT_ERROR: &str = "500.001.1001";
+/// Asked about by `verify`: shaped like Daraja's, issued to nobody.
+const PROBE_CHECKOUT_ID: &str = "ws_CO_00000000000000000000";
 /// STK Push Query's "ask again" ResultCode.
 const STILL_PROCESSING: i64 = 4999;
 
@@ -274,6 +276,22 @@ impl Daraja {
         Ok(answer)
     }
 
+    /// Checks the settings against Daraja without charging anyone: fetches a new access token
+    /// (consumer key and secret), then asks STK Push Query about a CheckoutRequestID that cannot
+    /// exist, which Daraja answers only after checking shortcode and Password (passkey): wrong
+    /// ones are `Credentials`. Any other refusal means the settings passed. A till's PartyB
+    /// cannot be checked without a real push (a mismatch shows as ResultCode 2028 later).
+    pub async fn verify(&self, now: Unix) -> Result<(), Error> {
+        const WHAT: &str = "credentials check";
+        let (value, ttl) = self.fetch_token(WHAT).await?;
+        self.keep_token(value, ttl);
+        match self.stk_query(PROBE_CHECKOUT_ID, now).await {
+            Ok(_) | Err(Error::Rejected { .. }) => Ok(()),
+            Err(Error::Credentials(m)) => Err(Error::Credentials(format!("{WHAT}: {m}"))),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `base64(shortcode + passkey + timestamp)`.
     fn password(&self, timestamp: &str) -> String {
         BASE64.encode(format!("{}{}{timestamp}", self.shortcode, self.passkey.0))
@@ -334,12 +352,13 @@ impl Daraja {
             return Ok(t.value.clone());
         }
         let (value, ttl) = self.fetch_token(what).await?;
-        let fresh_until = Instant::now() + ttl - TOKEN_MARGIN.min(ttl / 2);
-        *self.lock_token() = Some(Token {
-            value: value.clone(),
-            fresh_until,
-        });
+        self.keep_token(value.clone(), ttl);
         Ok(value)
+    }
+
+    fn keep_token(&self, value: Arc<str>, ttl: Duration) {
+        let fresh_until = Instant::now() + ttl - TOKEN_MARGIN.min(ttl / 2);
+        *self.lock_token() = Some(Token { value, fresh_until });
     }
 
     fn forget_token(&self, refused: &str) {

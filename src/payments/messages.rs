@@ -43,6 +43,10 @@ pub fn for_customer(state: PaymentState, code: Option<i64>, lang: Lang) -> &'sta
             "Your phone could not be reached or did not answer in time. Try again.",
             "Simu yako haikupatikana au haikujibu kwa wakati. Jaribu tena.",
         ),
+        (_, Some(1025 | 9999)) => (
+            "The PIN prompt could not be delivered to your phone. Nothing was charged. Try again.",
+            "Ombi la PIN halikufika kwenye simu yako. Hakuna pesa iliyotozwa. Jaribu tena.",
+        ),
         (_, Some(2001)) => ("Wrong M-Pesa PIN. Nothing was charged. Try again.", "PIN ya M-Pesa si sahihi. Hakuna pesa iliyotozwa. Jaribu tena."),
         (PaymentState::Timeout, _) | (_, Some(1019)) => (
             "The payment request expired. Nothing was charged. Try again.",
@@ -82,6 +86,9 @@ pub fn for_owner(code: i64) -> &'static str {
     }
 }
 
+/// STK Push Query's "still processing": not an outcome (the poller asks again).
+pub const STILL_PROCESSING: i64 = 4999;
+
 /// Codes that mean the owner's Daraja settings are wrong.
 pub fn is_misconfiguration(code: i64) -> bool {
     code == 2028
@@ -93,18 +100,21 @@ mod tests {
 
     #[test]
     fn every_documented_code_has_words() {
+        // DARAJA.md's ResultCode table, every row.
+        let generic = for_customer(PaymentState::Failed, Some(123_456), Lang::En);
         for code in [
             1, 2, 3, 4, 8, 17, 1001, 1019, 1025, 1032, 1037, 2001, 2028, 9999,
         ] {
             let state = state_for(code);
             assert_ne!(state, PaymentState::Paid);
-            assert!(!for_customer(state, Some(code), Lang::En).is_empty());
-            assert_ne!(
-                for_customer(state, Some(code), Lang::En),
-                for_customer(state, Some(code), Lang::Sw)
-            );
+            let en = for_customer(state, Some(code), Lang::En);
+            assert_ne!(en, generic, "{code} has its own words");
+            assert_ne!(en, for_customer(state, Some(code), Lang::Sw), "{code}");
             assert_ne!(for_owner(code), "other M-Pesa failure", "{code}");
         }
+        assert_eq!(for_owner(STILL_PROCESSING), "still processing");
+        assert!(is_misconfiguration(2028));
+        assert!(!is_misconfiguration(1032));
         assert_eq!(state_for(0), PaymentState::Paid);
         assert_eq!(state_for(1032), PaymentState::Cancelled);
         assert_eq!(state_for(1037), PaymentState::Timeout);

@@ -1,34 +1,41 @@
-//! Payments: the Daraja client, the payment state machine and the poller that confirms payments.
+//! Payments: the Daraja client, the payment state machine, the poller and the callback listener.
 //! A payment row is written before Daraja is called and updated at every step; confirmation is by
-//! STK Push Query (routers sit behind NAT); settling goes through `Sessions::settle`, which grants
-//! time in the same transaction and only once.
+//! STK Push Query (routers sit behind NAT) and, where the owner set one up, by Daraja's callback;
+//! settling goes through `Sessions`, which grants time in the same transaction and only once.
 //! Touches: Daraja, the store, sessions. Never: the kernel directly.
 
+pub mod callback;
 pub mod daraja;
+mod health;
 pub mod messages;
+mod poll;
 
-use crate::clock::Clock;
-use crate::config::DarajaConfig;
+pub use health::Health;
+
+use crate::clock::{Clock, Unix};
+use crate::config::{DarajaConfig, LimitsConfig};
+use crate::limits::{self, Limited, Window};
 use crate::mac::Mac;
 use crate::phone::Msisdn;
 use crate::sessions::Sessions;
 use crate::store::payments::{NewPayment, Payment, PaymentState};
 use crate::store::{self, events, packages, payments, Store};
-use daraja::{Daraja, Push, QueryAnswer};
+use daraja::{Daraja, Push};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Waits between queries never grow beyond this, however often Daraja says "busy".
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Why a payment could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("M-Pesa is not set up (empty: {})", .0.join(", "))]
+    NotSetUp(Vec<&'static str>),
     #[error("no package {0} on sale")]
     UnknownPackage(i64),
     #[error("a payment for this device is already waiting for its PIN")]
     AlreadyPending(i64),
+    #[error(transparent)]
+    TooMany(Limited),
     #[error(transparent)]
     Store(#[from] store::Error),
 }
@@ -42,6 +49,14 @@ pub struct Payments {
     poll_first: Duration,
     poll_interval: Duration,
     poll_timeout: Duration,
+    /// Daraja's callbacks reach Lango: a failing query answer is held for a moment, in case a
+    /// success callback follows (a success callback wins).
+    callbacks: bool,
+    /// Empty settings M-Pesa needs; while any, no push is attempted.
+    missing: Vec<&'static str>,
+    pushes_per_mac: Window,
+    pushes_per_phone: Window,
+    health: Mutex<Health>,
 }
 
 impl Payments {
@@ -50,8 +65,17 @@ impl Payments {
         sessions: Arc<Sessions>,
         daraja: Daraja,
         cfg: &DarajaConfig,
+        limits: &LimitsConfig,
         clock: Arc<dyn Clock>,
     ) -> Arc<Self> {
+        let missing = cfg.missing();
+        let health = if missing.is_empty() {
+            Health::Unchecked
+        } else {
+            Health::NotSetUp {
+                missing: missing.clone(),
+            }
+        };
         Arc::new(Payments {
             store,
             sessions,
@@ -60,7 +84,17 @@ impl Payments {
             poll_first: cfg.poll_first,
             poll_interval: cfg.poll_interval,
             poll_timeout: cfg.poll_timeout,
+            callbacks: cfg.callback_listen.is_some(),
+            missing,
+            pushes_per_mac: limits.pushes_per_mac,
+            pushes_per_phone: limits.pushes_per_phone,
+            health: Mutex::new(health),
         })
+    }
+
+    /// Whether M-Pesa payments can be attempted at all (the settings are filled in).
+    pub fn is_set_up(&self) -> bool {
+        self.missing.is_empty()
     }
 
     /// Records a payment, sends the STK push and starts confirming it. Returns the payment as it
@@ -72,8 +106,12 @@ impl Payments {
         package_id: i64,
         phone: Msisdn,
     ) -> Result<Payment, Error> {
+        if !self.missing.is_empty() {
+            return Err(Error::NotSetUp(self.missing.clone()));
+        }
         let now = self.clock.now();
         let ph = phone.clone();
+        let (per_mac, per_phone) = (self.pushes_per_mac, self.pushes_per_phone);
         let created: Result<Payment, Error> = self
             .store
             .transact(move |tx| {
@@ -83,6 +121,11 @@ impl Payments {
                 };
                 if let Some(p) = payments::unfinished(tx)?.into_iter().find(|p| p.mac == mac) {
                     return Ok(Err(Error::AlreadyPending(p.id)));
+                }
+                let by_mac = payments::started_by_mac(tx, mac, per_mac.since(now))?;
+                let by_phone = payments::started_for_phone(tx, &ph, per_phone.since(now))?;
+                if let Err(l) = limits::check_push(&per_mac, &per_phone, &by_mac, &by_phone, now) {
+                    return Ok(Err(Error::TooMany(l)));
                 }
                 let id = payments::insert(
                     tx,
@@ -105,7 +148,14 @@ impl Payments {
                 Ok(Ok(payments::get(tx, id)?.expect("just inserted")))
             })
             .await?;
-        let payment = created?;
+        let payment = match created {
+            Ok(p) => p,
+            Err(Error::TooMany(l)) => {
+                log::warn!("payment refused mac={mac} phone={}: {l}", phone.masked());
+                return Err(Error::TooMany(l));
+            }
+            Err(e) => return Err(e),
+        };
         log::info!(
             "payment {} created mac={mac} phone={} amount={}",
             payment.id,
@@ -140,24 +190,23 @@ impl Payments {
                     payment.id,
                     accepted.checkout_request_id
                 );
+                self.health_after_push();
                 let me = self.clone();
                 let id = payment.id;
                 let first = me.poll_first;
                 tokio::spawn(async move { me.confirm(id, first).await });
             }
             Err(e) => {
-                let (desc, loud) = match &e {
+                let desc = match &e {
                     daraja::Error::Rejected { code, message } => {
-                        (format!("M-Pesa refused: {code} {message}"), false)
+                        format!("M-Pesa refused: {code} {message}")
                     }
-                    daraja::Error::Credentials(m) => {
-                        (format!("Daraja credentials refused: {m}"), true)
-                    }
-                    daraja::Error::Transient(m) => (format!("M-Pesa unreachable: {m}"), false),
-                    daraja::Error::Setup(m) => (format!("Daraja client setup: {m}"), true),
+                    daraja::Error::Credentials(m) => format!("Daraja credentials refused: {m}"),
+                    daraja::Error::Transient(m) => format!("M-Pesa unreachable: {m}"),
+                    daraja::Error::Setup(m) => format!("Daraja client setup: {m}"),
                 };
-                if loud {
-                    log::error!("payment {}: {desc} — fix the Daraja settings", payment.id);
+                if matches!(e, daraja::Error::Credentials(_) | daraja::Error::Setup(_)) {
+                    self.misconfigured(Some(payment.id), Some(mac), &desc).await;
                 } else {
                     log::warn!("payment {}: {desc}", payment.id);
                 }
@@ -180,6 +229,15 @@ impl Payments {
         for p in open {
             match p.state {
                 PaymentState::Created => {
+                    // Lango stopped between writing the row and recording Daraja's answer: the
+                    // push may have reached the phone, but without its CheckoutRequestID it
+                    // cannot be followed. The owner sees why in the payment's description.
+                    log::warn!(
+                        "payment {} was interrupted before M-Pesa's answer to the push was recorded; marking it failed (phone={} amount={})",
+                        p.id,
+                        p.phone.masked(),
+                        p.amount
+                    );
                     let desc = "interrupted before M-Pesa answered the push".to_string();
                     self.sessions
                         .settle(p.id, PaymentState::Failed, None, desc, None)
@@ -198,83 +256,38 @@ impl Payments {
         Ok(resumed)
     }
 
-    /// Polls STK Push Query until the payment is final or its time is up.
-    async fn confirm(self: Arc<Self>, id: i64, first_wait: Duration) {
-        tokio::time::sleep(first_wait).await;
-        let mut wait = self.poll_interval;
-        loop {
-            let p = match self.get(id).await {
-                Ok(Some(p)) => p,
-                Ok(None) => return,
-                Err(e) => {
-                    log::error!("payment {id}: {e}");
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-            };
-            if p.state.is_final() {
-                return;
-            }
-            let Some(checkout) = p.checkout_request_id.clone() else {
-                return;
-            };
-            let deadline_passed =
-                self.clock.now() >= p.created_at + self.poll_timeout.as_secs() as i64;
-            let outcome = match self.daraja.stk_query(&checkout, self.clock.now()).await {
-                Ok(QueryAnswer::Done {
-                    result_code,
-                    result_desc,
-                }) => Some((result_code, result_desc)),
-                Ok(QueryAnswer::Pending) => {
-                    wait = self.poll_interval;
-                    None
-                }
-                Err(e) => {
-                    log::warn!("payment {id}: query failed, will retry: {e}");
-                    wait = (wait * 2).min(MAX_BACKOFF);
-                    None
-                }
-            };
-            let settled = match outcome {
-                Some((code, desc)) => {
-                    let state = messages::state_for(code);
-                    if messages::is_misconfiguration(code) {
-                        log::error!(
-                            "payment {id}: ResultCode {code}: {} ({desc})",
-                            messages::for_owner(code)
-                        );
-                    }
-                    log::info!(
-                        "payment {id} {} code={code} ({})",
-                        state.as_str(),
-                        messages::for_owner(code)
-                    );
-                    self.sessions
-                        .settle(id, state, Some(code), desc, None)
-                        .await
-                }
-                None if deadline_passed => {
-                    log::info!(
-                        "payment {id} timeout: no answer from M-Pesa in {:?}",
-                        self.poll_timeout
-                    );
-                    let desc = "no confirmation from M-Pesa in time".to_string();
-                    self.sessions
-                        .settle(id, PaymentState::Timeout, None, desc, None)
-                        .await
-                }
-                None => {
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-            };
-            match settled {
-                Ok(_) => return,
-                Err(e) => {
-                    log::error!("payment {id}: recording the outcome failed, will retry: {e}");
-                    tokio::time::sleep(wait).await;
-                }
-            }
+    /// The owner's Daraja settings are wrong: an error in the log, an `events` row of kind
+    /// `daraja.misconfigured` (the owner's page flags it) and the health the status shows.
+    async fn misconfigured(&self, payment_id: Option<i64>, mac: Option<Mac>, why: &str) {
+        match payment_id {
+            Some(id) => log::error!("payment {id}: {why} — fix the Daraja settings"),
+            None => log::error!("{why} — fix the Daraja settings"),
+        }
+        let now = self.clock.now();
+        self.set_health(Health::Refused {
+            at: now,
+            reason: why.to_string(),
+        });
+        self.record_event(now, "daraja.misconfigured", mac, payment_id, why)
+            .await;
+    }
+
+    /// Appends an audit event; a failure to do so is logged, never fatal.
+    async fn record_event(
+        &self,
+        now: Unix,
+        kind: &'static str,
+        mac: Option<Mac>,
+        payment_id: Option<i64>,
+        detail: &str,
+    ) {
+        let detail = detail.to_string();
+        let written = self
+            .store
+            .transact(move |tx| events::record(tx, now, kind, mac, payment_id, &detail))
+            .await;
+        if let Err(e) = written {
+            log::error!("recording event {kind}: {e}");
         }
     }
 }

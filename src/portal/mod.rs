@@ -34,6 +34,8 @@ pub struct Portal {
     pub sessions: Arc<Sessions>,
     pub neighbours: Arc<Neighbours>,
     pub clock: Arc<dyn Clock>,
+    /// Wrong voucher codes per device (the abuse limit).
+    pub guesses: crate::limits::Guesses,
 }
 
 /// One request's context: who asks, in which language, at which address of ours, and the
@@ -111,6 +113,7 @@ impl Portal {
             site: &cx.settings.config.site_name,
             welcome: &cx.settings.config.welcome,
             t: cx.t(),
+            mpesa: cx.settings.payments.is_set_up(),
         }
     }
 
@@ -138,6 +141,15 @@ impl Refusal {
             code,
             message: message.into(),
         }
+    }
+
+    /// An abuse limit: 429 with when to try again.
+    fn too_many(cx: &Ctx, l: &crate::limits::Limited) -> Self {
+        Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many",
+            cx.t().too_many(l),
+        )
     }
 
     fn internal(cx: &Ctx, what: &dyn std::fmt::Display) -> Self {
@@ -190,6 +202,12 @@ impl Portal {
                 "already_pending",
                 t.already_pending,
             )),
+            Err(crate::payments::Error::TooMany(l)) => Err(Refusal::too_many(cx, &l)),
+            Err(crate::payments::Error::NotSetUp(_)) => Err(Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_set_up",
+                t.mpesa_not_set_up,
+            )),
             Err(e) => Err(Refusal::internal(cx, &e)),
         }
     }
@@ -218,6 +236,9 @@ impl Portal {
     ) -> Result<crate::store::sessions::Session, Refusal> {
         let t = cx.t();
         let mac = self.device(cx).await?;
+        self.guesses
+            .check(mac, self.clock.now())
+            .map_err(|l| Refusal::too_many(cx, &l))?;
         let code = crate::voucher::VoucherCode::parse(code)
             .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "bad_voucher", t.bad_voucher))?;
         match self
@@ -226,11 +247,15 @@ impl Portal {
             .await
         {
             Ok(s) => Ok(s),
-            Err(crate::sessions::Error::Voucher(p)) => Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "voucher_refused",
-                t.voucher_problem(p),
-            )),
+            Err(crate::sessions::Error::Voucher(p)) => {
+                self.guesses.wrong(mac, self.clock.now());
+                log::info!("voucher refused mac={mac}: {p}");
+                Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "voucher_refused",
+                    t.voucher_problem(p),
+                ))
+            }
             Err(e) => Err(Refusal::internal(cx, &e)),
         }
     }

@@ -17,6 +17,8 @@ pub struct Frame<'a> {
     /// The owner's welcome line (empty: none).
     pub welcome: &'a str,
     pub t: &'static Text,
+    /// M-Pesa is set up; otherwise the packages are shown without the pay form.
+    pub mpesa: bool,
 }
 
 impl Frame<'_> {
@@ -78,13 +80,17 @@ impl Frame<'_> {
                 p.price.0
             );
         }
-        h += &format!(
-            "<label class=\"f\" for=\"phone\">{}</label><input id=\"phone\" type=\"tel\" name=\"phone\" inputmode=\"tel\" autocomplete=\"tel\" placeholder=\"07XX XXX XXX\" required value=\"{}\"><button type=\"submit\">{}</button><p class=\"hint\">{}</p></form>",
-            t.phone_label,
-            escape(phone),
-            t.pay,
-            t.pay_hint
-        );
+        if self.mpesa {
+            h += &format!(
+                "<label class=\"f\" for=\"phone\">{}</label><input id=\"phone\" type=\"tel\" name=\"phone\" inputmode=\"tel\" autocomplete=\"tel\" placeholder=\"07XX XXX XXX\" required value=\"{}\"><button type=\"submit\">{}</button><p class=\"hint\">{}</p></form>",
+                t.phone_label,
+                escape(phone),
+                t.pay,
+                t.pay_hint
+            );
+        } else {
+            h += &format!("<p class=\"hint\">{}</p></form>", t.mpesa_not_set_up);
+        }
         h += &format!(
             "<form class=\"card\" method=\"post\" action=\"/voucher{}\"><h2>{}</h2><label class=\"f\" for=\"code\">{}</label><input id=\"code\" type=\"text\" name=\"code\" autocapitalize=\"characters\" autocomplete=\"off\" placeholder=\"ABCDE-FGH23\" required><button class=\"alt\" type=\"submit\">{}</button></form>",
             self.q(),

@@ -2,6 +2,7 @@
 //! (payment outcomes live in `payments::messages`).
 
 use crate::config::Lang;
+use crate::limits::{Limit, Limited};
 use crate::sessions::VoucherProblem;
 
 pub struct Text {
@@ -28,6 +29,7 @@ pub struct Text {
     pub already_pending: &'static str,
     pub bad_voucher: &'static str,
     pub busy: &'static str,
+    pub mpesa_not_set_up: &'static str,
     pub other_lang: &'static str,
     pub hours: &'static str,
     pub minutes: &'static str,
@@ -58,6 +60,8 @@ pub const EN: Text = Text {
     already_pending: "Your previous payment is still waiting for its PIN.",
     bad_voucher: "A voucher code is 10 letters and digits, like ABCDE-FGH23.",
     busy: "Something went wrong on the hotspot. Please try again.",
+    mpesa_not_set_up:
+        "M-Pesa payments are not set up on this hotspot yet. Use a voucher, or ask the owner.",
     other_lang: "Kiswahili",
     hours: "h",
     minutes: "min",
@@ -88,6 +92,8 @@ pub const SW: Text = Text {
     already_pending: "Malipo yako ya awali bado yanasubiri PIN.",
     bad_voucher: "Namba ya vocha ina herufi na tarakimu 10, kama ABCDE-FGH23.",
     busy: "Hitilafu imetokea kwenye hotspot. Tafadhali jaribu tena.",
+    mpesa_not_set_up:
+        "Malipo ya M-Pesa bado hayajawekwa kwenye hotspot hii. Tumia vocha, au muulize mwenye hotspot.",
     other_lang: "English",
     hours: "saa",
     minutes: "dakika",
@@ -139,6 +145,31 @@ impl Text {
         }
     }
 
+    /// Why an abuse limit refused, and when to try again.
+    pub fn too_many(&self, l: &Limited) -> String {
+        let n = l.minutes();
+        match (self.lang, l.limit) {
+            (Lang::En, Limit::PushesPerDevice) => format!(
+                "Too many payment requests from this device. Try again in {n} min."
+            ),
+            (Lang::En, Limit::PushesPerPhone) => format!(
+                "Too many payment requests to this M-Pesa number. Try again in {n} min."
+            ),
+            (Lang::En, Limit::VoucherGuesses) => {
+                format!("Too many wrong voucher codes. Try again in {n} min.")
+            }
+            (Lang::Sw, Limit::PushesPerDevice) => format!(
+                "Maombi mengi mno ya malipo kutoka kifaa hiki. Jaribu tena baada ya dakika {n}."
+            ),
+            (Lang::Sw, Limit::PushesPerPhone) => format!(
+                "Maombi mengi mno ya malipo kwa namba hii ya M-Pesa. Jaribu tena baada ya dakika {n}."
+            ),
+            (Lang::Sw, Limit::VoucherGuesses) => format!(
+                "Namba nyingi mno za vocha zisizo sahihi. Jaribu tena baada ya dakika {n}."
+            ),
+        }
+    }
+
     pub fn bad_phone(&self) -> &'static str {
         match self.lang {
             Lang::En => "That is not an M-Pesa number. Type it like 0712 345 678.",
@@ -159,5 +190,18 @@ mod tests {
         assert_eq!(EN.duration(20), "1 min");
         assert_eq!(SW.duration(10800), "saa 3");
         assert_eq!(SW.time_left(10740), "zimebaki saa 2 dakika 59");
+    }
+
+    #[test]
+    fn limits_say_when_to_try_again() {
+        let l = Limited {
+            limit: Limit::PushesPerPhone,
+            retry_after_s: 61,
+        };
+        assert_eq!(
+            EN.too_many(&l),
+            "Too many payment requests to this M-Pesa number. Try again in 2 min."
+        );
+        assert!(SW.too_many(&l).ends_with("dakika 2."));
     }
 }

@@ -3,7 +3,7 @@
 
 use super::outcomes::{self, Outcome};
 use super::rules::{self, Refusal};
-use super::{SimOptions, SimPush};
+use super::{Faults, SimOptions, SimPush};
 use crate::clock::{eat_timestamp, Clock, SystemClock};
 use crate::server::{self, Request, Response};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -23,6 +23,8 @@ const MAX_BODY: usize = 16 * 1024;
 const OAUTH: &str = "/oauth/v1/generate";
 const STK_PUSH: &str = "/mpesa/stkpush/v1/processrequest";
 const STK_QUERY: &str = "/mpesa/stkpushquery/v1/query";
+/// Between duplicates of one callback.
+const DUPLICATE_GAP: std::time::Duration = std::time::Duration::from_millis(20);
 /// A callback receiver that hangs must not keep tasks around.
 const CALLBACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -36,6 +38,8 @@ pub struct State {
     counter: AtomicU64,
     random: RandomState,
     callbacks: Option<reqwest::Client>,
+    callback_url: Mutex<Option<String>>,
+    faults: Mutex<Faults>,
 }
 
 #[derive(Default)]
@@ -48,22 +52,49 @@ struct Accepted {
     push: SimPush,
     at: Instant,
     outcome: Outcome,
+    /// STK Push Query reports 1037 for an approval (the callback still says success).
+    query_says_failed: bool,
 }
+
+/// ResultCode STK Push Query reports when `query_says_failed_but_callback_succeeds` is on.
+const QUERY_LIE: i64 = 1037;
 
 impl State {
     pub fn new(opts: SimOptions) -> State {
-        let callbacks = opts
-            .callback_override
-            .as_ref()
-            .and_then(|_| callback_client());
         State {
+            callback_url: Mutex::new(opts.callback_override.clone()),
+            faults: Mutex::new(opts.faults.clone()),
             opts,
             tokens: Mutex::default(),
             tokens_issued: AtomicU64::new(0),
             pushes: Mutex::default(),
             counter: AtomicU64::new(0),
             random: RandomState::new(),
-            callbacks,
+            callbacks: callback_client(),
+        }
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.faults) = faults;
+    }
+
+    pub fn faults(&self) -> Faults {
+        lock(&self.faults).clone()
+    }
+
+    pub fn set_callback_url(&self, url: Option<String>) {
+        *lock(&self.callback_url) = url;
+    }
+
+    /// Uses up one of a counted fault if any is left.
+    fn take(&self, counter: impl FnOnce(&mut Faults) -> &mut u32) -> bool {
+        let mut faults = lock(&self.faults);
+        let n = counter(&mut faults);
+        if *n > 0 {
+            *n -= 1;
+            true
+        } else {
+            false
         }
     }
 
@@ -109,6 +140,9 @@ pub async fn handle(state: &State, req: Request) -> Response {
     if req.method() != allowed {
         return refuse(state, 405, "405.001", "Method Not Allowed");
     }
+    if let Some(r) = injected_fault(state, &path) {
+        return r;
+    }
     if path == OAUTH {
         return oauth(state, &req);
     }
@@ -149,6 +183,37 @@ pub async fn handle(state: &State, req: Request) -> Response {
     }
 }
 
+/// The answer a selected fault gives instead of the real one, if any.
+fn injected_fault(state: &State, path: &str) -> Option<Response> {
+    let spike = match path {
+        STK_QUERY => state.take(|f| &mut f.spike_arrest_queries),
+        STK_PUSH => state.take(|f| &mut f.spike_arrest_pushes),
+        _ => false,
+    };
+    if spike {
+        log::info!("sim: {path}: spike arrest (fault)");
+        return Some(refuse(
+            state,
+            500,
+            "500.003.02",
+            "System is busy. Please try again in few minutes.",
+        ));
+    }
+    if path == STK_QUERY && state.take(|f| &mut f.html_503_queries) {
+        log::info!("sim: {path}: HTML 503 (fault)");
+        let mut r = server::html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "<html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>",
+        );
+        r.headers_mut().insert(
+            CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("text/html"),
+        );
+        return Some(r);
+    }
+    None
+}
+
 /// `GET /oauth/v1/generate?grant_type=client_credentials` with Basic auth.
 fn oauth(state: &State, req: &Request) -> Response {
     let query = server::form_pairs(req.uri().query().unwrap_or(""));
@@ -164,7 +229,10 @@ fn oauth(state: &State, req: &Request) -> Response {
         return refuse(state, 400, "400.008.01", "Invalid Authentication passed");
     };
     let expected = format!("{}:{}", state.opts.consumer_key, state.opts.consumer_secret);
-    if BASE64.decode(encoded.trim()).ok().as_deref() != Some(expected.as_bytes()) {
+    let faults = state.faults();
+    if faults.refuse_credentials
+        || BASE64.decode(encoded.trim()).ok().as_deref() != Some(expected.as_bytes())
+    {
         // The live Daraja says nothing more about wrong credentials.
         return server::text(StatusCode::BAD_REQUEST, "");
     }
@@ -175,7 +243,10 @@ fn oauth(state: &State, req: &Request) -> Response {
     let now = Instant::now();
     let mut tokens = lock(&state.tokens);
     tokens.retain(|_, until| *until > now);
-    tokens.insert(token.clone(), now + state.opts.token_ttl);
+    let lives = faults
+        .expire_tokens_after
+        .map_or(state.opts.token_ttl, |d| d.min(state.opts.token_ttl));
+    tokens.insert(token.clone(), now + lives);
     drop(tokens);
     state.tokens_issued.fetch_add(1, Ordering::Relaxed);
     log::debug!("sim: access token issued");
@@ -230,9 +301,9 @@ fn accept_push(state: &State, checked: rules::CheckedPush, now: crate::clock::Un
         "ResponseDescription": "Success. Request accepted for processing",
         "CustomerMessage": "Success. Request accepted for processing",
     });
-    if let (Some(client), Some(url), Outcome::Final(code)) =
-        (&state.callbacks, &state.opts.callback_override, outcome)
-    {
+    let faults = state.faults();
+    let url = lock(&state.callback_url).clone();
+    if let (Some(client), Some(url), Outcome::Final(code)) = (&state.callbacks, url, outcome) {
         let body = outcomes::callback(
             &push,
             code,
@@ -241,8 +312,9 @@ fn accept_push(state: &State, checked: rules::CheckedPush, now: crate::clock::Un
         );
         tokio::spawn(send_callback(
             client.clone(),
-            url.clone(),
-            state.opts.delay,
+            url,
+            faults.callback_delay.unwrap_or(state.opts.delay),
+            1 + faults.duplicate_callbacks,
             body,
         ));
     }
@@ -255,6 +327,7 @@ fn accept_push(state: &State, checked: rules::CheckedPush, now: crate::clock::Un
         push,
         at: Instant::now(),
         outcome,
+        query_says_failed: faults.query_says_failed_but_callback_succeeds,
     });
     server::json(StatusCode::OK, &answer)
 }
@@ -269,6 +342,11 @@ fn query(state: &State, checkout_id: &str) -> Response {
     let accepted = &mut pushes.list[i];
     accepted.push.queries += 1;
     let (status, body) = match accepted.outcome {
+        Outcome::Final(0)
+            if accepted.query_says_failed && accepted.at.elapsed() >= state.opts.delay =>
+        {
+            (200, outcomes::query_final(&accepted.push, QUERY_LIE))
+        }
         Outcome::Final(code) if accepted.at.elapsed() >= state.opts.delay => {
             (200, outcomes::query_final(&accepted.push, code))
         }
@@ -280,22 +358,29 @@ fn query(state: &State, checkout_id: &str) -> Response {
     )
 }
 
+/// Posts the callback `times` times (duplicates a moment apart), `delay` after the push.
 async fn send_callback(
     client: reqwest::Client,
     url: String,
     delay: std::time::Duration,
+    times: u32,
     body: Value,
 ) {
     tokio::time::sleep(delay).await;
-    let sent = client
-        .post(&url)
-        .header(CONTENT_TYPE.as_str(), "application/json")
-        .body(body.to_string())
-        .send()
-        .await;
-    match sent {
-        Ok(r) => log::debug!("sim: callback to {url}: HTTP {}", r.status()),
-        Err(e) => log::warn!("sim: callback to {url}: {e}"),
+    for i in 0..times {
+        if i > 0 {
+            tokio::time::sleep(DUPLICATE_GAP).await;
+        }
+        let sent = client
+            .post(&url)
+            .header(CONTENT_TYPE.as_str(), "application/json")
+            .body(body.to_string())
+            .send()
+            .await;
+        match sent {
+            Ok(r) => log::debug!("sim: callback to {url}: HTTP {}", r.status()),
+            Err(e) => log::warn!("sim: callback to {url}: {e}"),
+        }
     }
 }
 

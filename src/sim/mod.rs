@@ -40,6 +40,13 @@
 //! With `callback_override`, the callback (Daraja's shape, numbers as JSON numbers, a
 //! `SIMXXXXXXX` receipt on success) is POSTed there once `delay` has passed; the push's own
 //! CallBackURL is never called.
+//!
+//! # Faults, on demand
+//! [`Faults`] (in `SimOptions`, or changed mid-run with [`Simulator::set_faults`]) makes the
+//! simulator misbehave the ways the live Daraja does: spike arrest (`500.003.02`) on the next N
+//! queries or pushes, an HTML 503 page on the next N queries, tokens that die before their
+//! `expires_in`, refused credentials, duplicated or late callbacks, and the sandbox's habit of
+//! answering a query with a failure for a payment whose callback says success.
 
 mod api;
 mod outcomes;
@@ -70,6 +77,32 @@ pub struct SimOptions {
     pub token_ttl: Duration,
     /// If set (an http(s) URL), results are POSTed there as Daraja's callback, `delay` after the push.
     pub callback_override: Option<String>,
+    /// Misbehaviour to start with (see [`Faults`]).
+    pub faults: Faults,
+}
+
+/// Ways the simulator misbehaves, each selectable so tests can drive it. Counters are used up
+/// as the faults happen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Answer the next N STK Push Queries with HTTP 500 `500.003.02` "Spike Arrest Violation".
+    pub spike_arrest_queries: u32,
+    /// Answer the next N STK pushes with HTTP 500 `500.003.02` (the push is not accepted).
+    pub spike_arrest_pushes: u32,
+    /// Answer the next N STK Push Queries with HTTP 503 and an HTML page (no JSON).
+    pub html_503_queries: u32,
+    /// Access tokens stop working this long after they are issued, whatever `expires_in` said
+    /// (clients must recover through `404.001.03` "Invalid Access Token").
+    pub expire_tokens_after: Option<std::time::Duration>,
+    /// OAuth refuses every consumer key and secret (HTTP 400, empty body), as for wrong ones.
+    pub refuse_credentials: bool,
+    /// Send each callback this many extra times (Daraja's duplicates).
+    pub duplicate_callbacks: u32,
+    /// Send callbacks this long after the push instead of after `delay` (late callbacks).
+    pub callback_delay: Option<std::time::Duration>,
+    /// For pushes accepted while set: a customer who approves is reported by STK Push Query as
+    /// ResultCode 1037 (as the sandbox has been seen doing), while the callback says success.
+    pub query_says_failed_but_callback_succeeds: bool,
 }
 
 impl Default for SimOptions {
@@ -83,7 +116,43 @@ impl Default for SimOptions {
             delay: Duration::from_secs(3),
             token_ttl: Duration::from_secs(3599),
             callback_override: None,
+            faults: Faults::default(),
         }
+    }
+}
+
+impl Faults {
+    /// Applies one `NAME[=VALUE]` switch as `lango daraja-sim --fault` takes it, e.g.
+    /// `spike-arrest-queries=3`, `expire-tokens-after=2` (seconds), `query-says-failed`.
+    pub fn set(&mut self, switch: &str) -> Result<(), String> {
+        let (name, value) = switch.split_once('=').unwrap_or((switch, ""));
+        let count = || -> Result<u32, String> {
+            value
+                .parse()
+                .map_err(|_| format!("--fault {switch}: {name} needs a count, e.g. {name}=3"))
+        };
+        let secs = || -> Result<Duration, String> {
+            value
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 86_400.0)
+                .map(Duration::from_secs_f64)
+                .ok_or_else(|| format!("--fault {switch}: {name} needs seconds, e.g. {name}=2"))
+        };
+        match name {
+            "spike-arrest-queries" => self.spike_arrest_queries = count()?,
+            "spike-arrest-pushes" => self.spike_arrest_pushes = count()?,
+            "html-503-queries" => self.html_503_queries = count()?,
+            "duplicate-callbacks" => self.duplicate_callbacks = count()?,
+            "expire-tokens-after" => self.expire_tokens_after = Some(secs()?),
+            "callback-delay" => self.callback_delay = Some(secs()?),
+            "refuse-credentials" => self.refuse_credentials = true,
+            "query-says-failed" => self.query_says_failed_but_callback_succeeds = true,
+            _ => return Err(format!(
+                "--fault {switch}: unknown fault (spike-arrest-queries=N, spike-arrest-pushes=N, html-503-queries=N, duplicate-callbacks=N, expire-tokens-after=S, callback-delay=S, refuse-credentials, query-says-failed)"
+            )),
+        }
+        Ok(())
     }
 }
 
@@ -154,6 +223,21 @@ impl Simulator {
     pub fn revoke_tokens(&self) {
         self.0.revoke_tokens()
     }
+
+    /// Replaces the faults (mid-run: from the next request on).
+    pub fn set_faults(&self, faults: Faults) {
+        self.0.set_faults(faults)
+    }
+
+    /// The faults now, with what is left of their counters.
+    pub fn faults(&self) -> Faults {
+        self.0.faults()
+    }
+
+    /// Where callbacks go from the next push on (`None`: nowhere).
+    pub fn set_callback_url(&self, url: Option<String>) {
+        self.0.set_callback_url(url)
+    }
 }
 
 /// `lango daraja-sim`: binds `listen` and serves until the process ends; HTTPS when given a
@@ -212,4 +296,41 @@ fn tls_acceptor(cert_pem: &Path, key_pem: &Path) -> std::io::Result<tokio_rustls
         .map_err(|e| bad(cert_pem, &e))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_switches_parse() {
+        let mut f = Faults::default();
+        for s in [
+            "spike-arrest-queries=3",
+            "html-503-queries=2",
+            "duplicate-callbacks=1",
+            "expire-tokens-after=1.5",
+            "callback-delay=4",
+            "query-says-failed",
+        ] {
+            f.set(s).unwrap();
+        }
+        assert_eq!(
+            f,
+            Faults {
+                spike_arrest_queries: 3,
+                html_503_queries: 2,
+                duplicate_callbacks: 1,
+                expire_tokens_after: Some(Duration::from_millis(1500)),
+                callback_delay: Some(Duration::from_secs(4)),
+                query_says_failed_but_callback_succeeds: true,
+                ..Faults::default()
+            }
+        );
+        assert!(f
+            .set("spike-arrest-queries")
+            .unwrap_err()
+            .contains("needs a count"));
+        assert!(f.set("nonsense=1").unwrap_err().contains("unknown fault"));
+    }
 }

@@ -210,6 +210,157 @@ pub fn settle(c: &Connection, id: i64, s: &Settlement, now: Unix) -> Result<bool
     Ok(n == 1)
 }
 
+/// When payments were started from `mac` since `since` (for the abuse limits).
+pub fn started_by_mac(c: &Connection, mac: Mac, since: Unix) -> Result<Vec<Unix>> {
+    let mut st =
+        c.prepare_cached("SELECT created_at FROM payments WHERE mac = ?1 AND created_at >= ?2")?;
+    let rows = st
+        .query_map(params![mac, since], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// When payments were pushed to `phone` since `since` (for the abuse limits).
+pub fn started_for_phone(c: &Connection, phone: &Msisdn, since: Unix) -> Result<Vec<Unix>> {
+    let mut st =
+        c.prepare_cached("SELECT created_at FROM payments WHERE phone = ?1 AND created_at >= ?2")?;
+    let rows = st
+        .query_map(params![phone, since], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// A success callback for a payment already settled as failed, cancelled or timeout (a success
+/// callback wins: the customer's money arrived). Moves it to `paid` and returns the state it
+/// had; `None` if it was not in one of those states (unfinished, or already paid).
+pub fn settle_late_success(
+    c: &Connection,
+    id: i64,
+    s: &Settlement,
+    now: Unix,
+) -> Result<Option<PaymentState>> {
+    debug_assert_eq!(s.state, PaymentState::Paid);
+    let Some(before) = get(c, id)?.map(|p| p.state) else {
+        return Ok(None);
+    };
+    let n = c.execute(
+        "UPDATE payments SET state = 'paid', result_code = ?2, result_desc = ?3, receipt = COALESCE(?4, receipt), updated_at = ?5
+         WHERE id = ?1 AND state IN ('failed', 'cancelled', 'timeout')",
+        params![id, s.result_code, s.result_desc, s.receipt, now],
+    )?;
+    Ok((n == 1).then_some(before))
+}
+
+/// The newest failed payment for `phone` and `amount`, started at or after `since`, that never
+/// got a CheckoutRequestID: Lango stopped, or lost Daraja's answer, in the middle of its push.
+/// A success callback with that phone and amount is its money.
+pub fn unanswered_push(
+    c: &Connection,
+    phone: &Msisdn,
+    amount: Kes,
+    since: Unix,
+) -> Result<Option<Payment>> {
+    Ok(query(
+        c,
+        "WHERE state = 'failed' AND checkout_request_id IS NULL AND phone = ?1 AND amount_kes = ?2
+           AND created_at >= ?3 ORDER BY id DESC LIMIT 1",
+        params![phone, amount.0, since],
+    )?
+    .pop())
+}
+
+/// Gives a payment the CheckoutRequestID a callback revealed. False if it had one already.
+pub fn adopt_checkout(c: &Connection, id: i64, checkout: &str) -> Result<bool> {
+    let n = c.execute(
+        "UPDATE payments SET checkout_request_id = ?2 WHERE id = ?1 AND checkout_request_id IS NULL",
+        params![id, checkout],
+    )?;
+    Ok(n == 1)
+}
+
+/// Records the M-Pesa receipt of a paid payment that has none yet (a callback after the poller
+/// settled it). False if it was not paid or already had one.
+pub fn set_receipt(c: &Connection, id: i64, receipt: &str) -> Result<bool> {
+    let n = c.execute(
+        "UPDATE payments SET receipt = ?2 WHERE id = ?1 AND state = 'paid' AND receipt IS NULL",
+        params![id, receipt],
+    )?;
+    Ok(n == 1)
+}
+
+/// How payments started since a moment fared: the owner's figures.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Figures {
+    pub since: Unix,
+    /// Payments started (rows written), whatever became of them.
+    pub started: u32,
+    pub paid: u32,
+    pub cancelled: u32,
+    pub timeout: u32,
+    pub failed: u32,
+    /// Not final yet (`created` or `pushed`).
+    pub pending: u32,
+    /// Sum of the paid ones.
+    pub revenue_kes: u64,
+    /// Shares of the finished payments, in percent, one decimal (all 0 when none finished).
+    pub success_pct: f64,
+    pub cancel_pct: f64,
+    pub timeout_pct: f64,
+    pub failure_pct: f64,
+    /// Median seconds from the push to the confirmation, over the paid ones.
+    pub median_confirm_s: Option<f64>,
+}
+
+/// The figures of the payments started at or after `since`.
+pub fn figures(c: &Connection, since: Unix) -> Result<Figures> {
+    let mut f = Figures {
+        since,
+        ..Figures::default()
+    };
+    let mut st = c.prepare_cached(
+        "SELECT state, count(*), COALESCE(sum(amount_kes), 0) FROM payments
+         WHERE created_at >= ?1 GROUP BY state",
+    )?;
+    let mut rows = st.query([since])?;
+    while let Some(r) = rows.next()? {
+        let (state, n, kes): (PaymentState, u32, u64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        f.started += n;
+        match state {
+            PaymentState::Created | PaymentState::Pushed => f.pending += n,
+            PaymentState::Paid => {
+                f.paid += n;
+                f.revenue_kes += kes;
+            }
+            PaymentState::Cancelled => f.cancelled += n,
+            PaymentState::Timeout => f.timeout += n,
+            PaymentState::Failed => f.failed += n,
+        }
+    }
+    let finished = f.started - f.pending;
+    let pct = |n: u32| {
+        if finished == 0 {
+            0.0
+        } else {
+            (1000.0 * f64::from(n) / f64::from(finished)).round() / 10.0
+        }
+    };
+    (f.success_pct, f.cancel_pct, f.timeout_pct, f.failure_pct) =
+        (pct(f.paid), pct(f.cancelled), pct(f.timeout), pct(f.failed));
+    let mut st = c.prepare_cached(
+        "SELECT updated_at - created_at FROM payments
+         WHERE state = 'paid' AND created_at >= ?1 ORDER BY 1",
+    )?;
+    let waits: Vec<i64> = st
+        .query_map([since], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    f.median_confirm_s = match waits.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(waits[n / 2] as f64),
+        n => Some((waits[n / 2 - 1] + waits[n / 2]) as f64 / 2.0),
+    };
+    Ok(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +412,139 @@ mod tests {
             );
             assert_eq!(p.phone.as_str(), "254708374149");
             assert!(unfinished(c)?.is_empty());
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    fn settled(s: &Store, state: PaymentState, created: Unix, settled_at: Unix) -> i64 {
+        let id = new_payment(s);
+        s.with(|c| {
+            c.execute(
+                "UPDATE payments SET created_at = ?2 WHERE id = ?1",
+                params![id, created],
+            )?;
+            if state.is_final() {
+                let how = Settlement {
+                    state,
+                    result_code: None,
+                    result_desc: "",
+                    receipt: None,
+                };
+                settle(c, id, &how, settled_at)?;
+            }
+            Ok(id)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn figures_count_outcomes_and_the_median_wait() {
+        let s = Store::open_in_memory().unwrap();
+        let empty = s.with(|c| figures(c, 0)).unwrap();
+        assert_eq!(
+            (empty.started, empty.success_pct, empty.median_confirm_s),
+            (0, 0.0, None)
+        );
+
+        settled(&s, PaymentState::Paid, 50, 60); // before the period
+        for (state, created, at) in [
+            (PaymentState::Paid, 1000, 1010),
+            (PaymentState::Paid, 1000, 1030),
+            (PaymentState::Paid, 1000, 1020),
+            (PaymentState::Paid, 1000, 1014),
+            (PaymentState::Cancelled, 1000, 1005),
+            (PaymentState::Timeout, 1000, 1180),
+            (PaymentState::Failed, 1000, 1001),
+            (PaymentState::Failed, 1000, 1001),
+            (PaymentState::Pushed, 1000, 0),
+        ] {
+            settled(&s, state, created, at);
+        }
+        let f = s.with(|c| figures(c, 100)).unwrap();
+        assert_eq!(
+            (
+                f.started,
+                f.paid,
+                f.cancelled,
+                f.timeout,
+                f.failed,
+                f.pending
+            ),
+            (9, 4, 1, 1, 2, 1)
+        );
+        assert_eq!(f.revenue_kes, 200);
+        assert_eq!(
+            (f.success_pct, f.cancel_pct, f.timeout_pct, f.failure_pct),
+            (50.0, 12.5, 12.5, 25.0)
+        );
+        assert_eq!(f.median_confirm_s, Some(17.0));
+    }
+
+    #[test]
+    fn a_success_callback_beats_an_earlier_failure_once() {
+        let s = Store::open_in_memory().unwrap();
+        let id = settled(&s, PaymentState::Failed, 100, 110);
+        let open = new_payment(&s);
+        let paid = Settlement {
+            state: PaymentState::Paid,
+            result_code: Some(0),
+            result_desc: "callback",
+            receipt: Some("SIMRECEIPT"),
+        };
+        s.with(|c| {
+            assert_eq!(
+                settle_late_success(c, id, &paid, 120)?,
+                Some(PaymentState::Failed)
+            );
+            assert_eq!(settle_late_success(c, id, &paid, 121)?, None);
+            assert!(!set_receipt(c, id, "OTHER")?, "a receipt is kept");
+            let p = get(c, id)?.unwrap();
+            assert_eq!(
+                (p.state, p.receipt.as_deref()),
+                (PaymentState::Paid, Some("SIMRECEIPT"))
+            );
+            // An unfinished payment is the poller's and the normal settle's, not this one's.
+            assert_eq!(settle_late_success(c, open, &paid, 122)?, None);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn an_interrupted_push_can_be_found_by_phone_and_amount() {
+        let s = Store::open_in_memory().unwrap();
+        let old = settled(&s, PaymentState::Failed, 100, 101);
+        let newer = settled(&s, PaymentState::Failed, 200, 201);
+        let pushed = new_payment(&s);
+        s.with(|c| {
+            mark_pushed(c, pushed, "ws_CO_9", "m9", 300)?;
+            let phone: Msisdn = "0708374149".parse().unwrap();
+            let found = unanswered_push(c, &phone, Kes(50), 0)?.unwrap();
+            assert_eq!(found.id, newer);
+            assert!(unanswered_push(c, &phone, Kes(20), 0)?.is_none(), "amount");
+            assert!(unanswered_push(c, &phone, Kes(50), 201)?.is_none(), "since");
+            assert!(adopt_checkout(c, newer, "ws_CO_5")?);
+            assert!(!adopt_checkout(c, newer, "ws_CO_6")?);
+            assert_eq!(unanswered_push(c, &phone, Kes(50), 0)?.unwrap().id, old);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn pushes_are_counted_per_device_and_per_phone() {
+        let s = Store::open_in_memory().unwrap();
+        settled(&s, PaymentState::Failed, 100, 101);
+        settled(&s, PaymentState::Pushed, 200, 0);
+        s.with(|c| {
+            let mac: Mac = "aa:bb:cc:dd:ee:01".parse().unwrap();
+            let phone: Msisdn = "0708374149".parse().unwrap();
+            assert_eq!(started_by_mac(c, mac, 100)?.len(), 2);
+            assert_eq!(started_by_mac(c, mac, 101)?, [200]);
+            assert_eq!(started_for_phone(c, &phone, 0)?.len(), 2);
+            let other: Msisdn = "0712345678".parse().unwrap();
+            assert!(started_for_phone(c, &other, 0)?.is_empty());
             Ok(())
         })
         .unwrap();

@@ -189,6 +189,14 @@ pub fn grant(c: &Connection, g: &Grant, now: Unix) -> Result<Session> {
     Ok(query(c, "WHERE id = ?1", [c.last_insert_rowid()])?.remove(0))
 }
 
+/// Moves every open session's times by `secs` (the wall clock jumped; paid time must not).
+pub fn shift_open(c: &Connection, secs: i64) -> Result<usize> {
+    Ok(c.execute(
+        "UPDATE sessions SET started_at = started_at + ?1, expires_at = expires_at + ?1 WHERE ended_at IS NULL",
+        [secs],
+    )?)
+}
+
 /// Ends the open session of `mac`, if any, and returns it as it was.
 pub fn end(c: &Connection, mac: Mac, reason: EndReason, now: Unix) -> Result<Option<Session>> {
     let Some(s) = open_for(c, mac)? else {

@@ -1,5 +1,6 @@
-//! A Lango on loopback for integration tests: real HTTP, real SQLite, the simulator over HTTP,
-//! a recording gate, a neighbour table file, and a clock the test moves.
+//! A Lango on loopback for integration tests: real HTTP, real SQLite, the simulator over HTTP
+//! (or HTTPS with a self-signed certificate), optionally Daraja's callbacks to Lango's callback
+//! listener, a recording gate, a neighbour table file, and a clock the test moves.
 #![allow(dead_code)]
 
 pub mod owner;
@@ -28,6 +29,32 @@ pub fn phone_mac(n: u8) -> Mac {
 
 pub const UNKNOWN_PHONE: u8 = 99;
 
+/// The secret path of the Lab's callback URL.
+pub const CALLBACK_PATH: &str = "/lango/cb/Zq3xW9kP2mT7vR4nY8sB";
+
+/// How a Lab differs from the default one.
+#[derive(Clone)]
+pub struct LabOptions {
+    pub sim: SimOptions,
+    /// Serve the simulator over HTTPS (a self-signed certificate trusted through `ca_file`).
+    pub tls: bool,
+    /// Start Lango's callback listener and have the simulator post its callbacks there.
+    pub callbacks: bool,
+    /// Last changes to Lango's config (after the Lab's own).
+    pub configure: Arc<dyn Fn(&mut Config) + Send + Sync>,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        LabOptions {
+            sim: SimOptions::default(),
+            tls: false,
+            callbacks: false,
+            configure: Arc::new(|_| {}),
+        }
+    }
+}
+
 pub struct Lab {
     pub dir: PathBuf,
     pub sim_url: String,
@@ -36,6 +63,8 @@ pub struct Lab {
     pub gate: Arc<LogGate>,
     pub daemon: Option<Daemon>,
     pub portal: SocketAddr,
+    pub opts: LabOptions,
+    sim_task: tokio::task::JoinHandle<()>,
 }
 
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -51,6 +80,13 @@ pub fn temp_dir(name: &str) -> PathBuf {
 impl Lab {
     /// Starts a simulator and a Lango. `sim_delay`: how long the simulated customer takes.
     pub async fn start(name: &str, sim_delay: Duration) -> Lab {
+        let mut opts = LabOptions::default();
+        opts.sim.delay = sim_delay;
+        Lab::start_with(name, opts).await
+    }
+
+    /// Starts a simulator and a Lango as `opts` say.
+    pub async fn start_with(name: &str, opts: LabOptions) -> Lab {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = temp_dir(name);
         let mut arp = String::from(
@@ -65,12 +101,29 @@ impl Lab {
         }
         std::fs::write(dir.join("arp"), arp).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sim_url = format!("http://{}", listener.local_addr().unwrap());
-        let sim = Simulator::new(SimOptions {
-            delay: sim_delay,
-            ..Default::default()
-        });
-        tokio::spawn(sim.clone().serve(listener));
+        let port = listener.local_addr().unwrap().port();
+        let sim = Simulator::new(opts.sim.clone());
+        let serving = sim.clone();
+        let (sim_url, sim_task) = if opts.tls {
+            let cert =
+                rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+                    .unwrap();
+            let (cert_path, key_path) = (dir.join("sim-cert.pem"), dir.join("sim-key.pem"));
+            std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+            std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+            let task = tokio::spawn(async move {
+                serving
+                    .serve_tls(listener, &cert_path, &key_path)
+                    .await
+                    .unwrap()
+            });
+            (format!("https://127.0.0.1:{port}"), task)
+        } else {
+            (
+                format!("http://127.0.0.1:{port}"),
+                tokio::spawn(serving.serve(listener)),
+            )
+        };
         let mut lab = Lab {
             dir,
             sim_url,
@@ -79,6 +132,8 @@ impl Lab {
             gate: Arc::new(LogGate::new()),
             daemon: None,
             portal: "127.0.0.1:0".parse().unwrap(),
+            opts,
+            sim_task,
         };
         lab.boot().await;
         lab
@@ -91,6 +146,15 @@ impl Lab {
         c.daraja.poll_first = Duration::from_millis(50);
         c.daraja.poll_interval = Duration::from_millis(50);
         c.daraja.poll_timeout = Duration::from_secs(120);
+        if self.opts.tls {
+            c.daraja.ca_file = Some(self.dir.join("sim-cert.pem"));
+        }
+        if self.opts.callbacks {
+            c.daraja.callback_listen = Some("127.0.0.1:0".parse().unwrap());
+            c.daraja.callback_url = format!("https://lango.example.com{CALLBACK_PATH}");
+            c.daraja.callback_path = CALLBACK_PATH.into();
+        }
+        (self.opts.configure)(&mut c);
         c
     }
 
@@ -111,7 +175,58 @@ impl Lab {
         };
         let d = Daemon::start(config, parts).await.expect("lango starts");
         self.portal = d.portal_addr;
+        if let Some(cb) = d.callback_addr {
+            self.sim
+                .set_callback_url(Some(format!("http://{cb}{CALLBACK_PATH}")));
+        }
         self.daemon = Some(d);
+    }
+
+    /// Where Lango receives callbacks (the Lab must have `callbacks`).
+    pub fn callback_url(&self) -> String {
+        let addr = self.daemon().callback_addr.expect("callback listener");
+        format!("http://{addr}{CALLBACK_PATH}")
+    }
+
+    /// Asks the running daemon over its control socket.
+    pub async fn ctl(&self, req: lango::ctl::Request) -> Value {
+        lango::ctl::ask(&self.config().control_socket, &req)
+            .await
+            .expect("control socket answers")
+    }
+
+    /// How many `events` rows of `kind` there are (for `payment`, or for all).
+    pub fn events(&self, kind: &str, payment: Option<i64>) -> i64 {
+        self.daemon()
+            .store
+            .with(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM events WHERE kind = ?1 AND (?2 IS NULL OR payment_id = ?2)",
+                    rusqlite::params![kind, payment],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap()
+    }
+
+    /// The payment as recorded.
+    pub fn payment(&self, id: i64) -> lango::store::payments::Payment {
+        self.daemon()
+            .store
+            .with(|c| lango::store::payments::get(c, id))
+            .unwrap()
+            .expect("payment exists")
+    }
+
+    /// Waits (up to 10 s) until `check` holds.
+    pub async fn until(&self, what: &str, check: impl Fn(&Lab) -> bool) {
+        for _ in 0..400 {
+            if check(self) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("timed out waiting until {what}");
     }
 
     /// Stops Lango without tearing the gate down (as `kill -9` would leave it).
@@ -166,8 +281,32 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// The gate's view of `mac` once the kernel batch for it has been applied (it follows the
+    /// database by a few milliseconds).
+    pub async fn admitted(&self, mac: Mac) -> lango::gate::Client {
+        self.admitted_with(mac, |_| true).await
+    }
+
+    /// Like `admitted`, waiting until the gate's entry also satisfies `want`.
+    pub async fn admitted_with(
+        &self,
+        mac: Mac,
+        want: impl Fn(&lango::gate::Client) -> bool,
+    ) -> lango::gate::Client {
+        for _ in 0..200 {
+            if let Some(c) = self.gate.admitted().get(&mac).filter(|c| want(c)) {
+                return c.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("{mac} never admitted by the gate");
+    }
+}
+
 impl Drop for Lab {
     fn drop(&mut self) {
+        self.sim_task.abort();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

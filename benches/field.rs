@@ -1,0 +1,433 @@
+//! The figures that compare Lango with the field (openNDS, MikroTik, cloud stacks). Prints one
+//! table. Run with `cargo bench --bench field` (as root for the kernel rows; they are marked
+//! "needs root" otherwise). Nothing here asserts: budgets live in DESIGN.md, figures here.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// One printed row: what, the figure, the budget (and openNDS where it was measured).
+struct Row(String, String, String);
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut rows = vec![];
+    rt.block_on(async {
+        let demo = Demo::start().await;
+        rows.push(Row(
+            "RSS idle".into(),
+            format!("{:.1} MB", demo.rss_mb()),
+            "≤ 4.8 MB (openNDS 4.8 MB idle)".into(),
+        ));
+        portal_crowd(&demo, &mut rows).await;
+        control_path(&demo, &mut rows).await;
+        rows.push(Row(
+            "RSS after load (5 s idle)".into(),
+            {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                format!("{:.1} MB", demo.rss_mb())
+            },
+            "back down (openNDS 26 MB after load)".into(),
+        ));
+        store_figures(&mut rows);
+        binary_sizes(&mut rows);
+    });
+    print_table(&rows);
+}
+
+/// `lango demo` as a child process (the release binary: what ships), on free loopback ports.
+struct Demo {
+    child: Child,
+    portal: SocketAddr,
+    socket: PathBuf,
+}
+
+impl Demo {
+    async fn start() -> Demo {
+        let portal: SocketAddr = "127.0.0.1:28050".parse().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_lango"))
+            .args([
+                "demo",
+                "--portal",
+                &portal.to_string(),
+                "--admin",
+                "127.0.0.1:28080",
+            ])
+            .env("LANGO_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("lango demo starts");
+        let socket = std::env::temp_dir()
+            .join(format!("lango-demo-{}", child.id()))
+            .join("lango.sock");
+        for _ in 0..200 {
+            if TcpStream::connect(portal).await.is_ok() && socket.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Demo {
+            child,
+            portal,
+            socket,
+        }
+    }
+
+    fn rss_mb(&self) -> f64 {
+        rss_kb(self.child.id()) as f64 / 1024.0
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+const PROBE: &[u8] = b"GET /generate_204 HTTP/1.1\r\nHost: connectivitycheck.gstatic.com\r\n\r\n";
+
+fn page_request(portal: SocketAddr) -> Vec<u8> {
+    format!("GET / HTTP/1.1\r\nHost: {portal}\r\n\r\n").into_bytes()
+}
+
+/// Reads one HTTP/1.1 response (headers + Content-Length body) from `s`.
+async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.clear();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = find(buf, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let n = s.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Ok(());
+        }
+    }
+}
+
+fn find(h: &[u8], n: &[u8]) -> Option<usize> {
+    h.windows(n.len()).position(|w| w == n)
+}
+
+/// Latencies in microseconds -> (requests/s, p50 ms, p99 ms).
+fn summarise(mut lat: Vec<u32>, secs: f64) -> (f64, f64, f64) {
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    (lat.len() as f64 / secs, pct(0.50), pct(0.99))
+}
+
+/// `conns` keep-alive connections sending `req` back to back for `secs`.
+async fn keep_alive(
+    portal: SocketAddr,
+    req: Vec<u8>,
+    conns: usize,
+    secs: f64,
+    peak_rss: Option<u32>,
+) -> (f64, f64, f64, u64) {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let mut tasks = vec![];
+    for _ in 0..conns {
+        let req = req.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = vec![];
+            let Ok(mut s) = TcpStream::connect(portal).await else {
+                return lat;
+            };
+            let _ = s.set_nodelay(true);
+            let mut buf = Vec::with_capacity(32 * 1024);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                if s.write_all(&req).await.is_err()
+                    || read_response(&mut s, &mut buf).await.is_err()
+                {
+                    break;
+                }
+                lat.push(t.elapsed().as_micros() as u32);
+            }
+            lat
+        }));
+    }
+    let mut peak = 0;
+    if let Some(pid) = peak_rss {
+        while Instant::now() < deadline {
+            peak = peak.max(rss_kb(pid));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let mut all = vec![];
+    for t in tasks {
+        all.extend(t.await.unwrap_or_default());
+    }
+    let (rps, p50, p99) = summarise(all, secs);
+    (rps, p50, p99, peak)
+}
+
+/// New connections at `rate`/s without keep-alive, for `secs`.
+async fn open_loop(portal: SocketAddr, rate: u32, secs: u32) -> (f64, f64, f64, usize) {
+    let mut tasks = vec![];
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    let per_tick = (rate / 100) as usize;
+    let start = Instant::now();
+    for _ in 0..secs * 100 {
+        tick.tick().await;
+        for _ in 0..per_tick {
+            tasks.push(tokio::spawn(async move {
+                let t = Instant::now();
+                let mut s = TcpStream::connect(portal).await.ok()?;
+                s.write_all(b"GET /generate_204 HTTP/1.1\r\nHost: connectivitycheck.gstatic.com\r\nConnection: close\r\n\r\n").await.ok()?;
+                let mut buf = vec![];
+                read_response(&mut s, &mut buf).await.ok()?;
+                Some(t.elapsed().as_micros() as u32)
+            }));
+        }
+    }
+    let mut lat = vec![];
+    let mut failed = 0;
+    for t in tasks {
+        match t.await.ok().flatten() {
+            Some(l) => lat.push(l),
+            None => failed += 1,
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let (rps, p50, p99) = summarise(lat, elapsed);
+    (rps, p50, p99, failed)
+}
+
+async fn portal_crowd(demo: &Demo, rows: &mut Vec<Row>) {
+    for (what, req) in [
+        ("CPD probe 302", PROBE.to_vec()),
+        ("portal page", page_request(demo.portal)),
+    ] {
+        for conns in [1usize, 64, 512] {
+            let watch = (conns == 512).then_some(demo.child.id());
+            let (rps, p50, p99, peak) =
+                keep_alive(demo.portal, req.clone(), conns, 3.0, watch).await;
+            let budget = match (what, conns) {
+                ("CPD probe 302", 1) => {
+                    "≥ 13,700 req/s (1000× openNDS 13.7/s, p50 71 ms)".to_string()
+                }
+                (_, 512) => "p99 ≤ 5 ms with 512 phones (openNDS p50 3.4 s with 50)".to_string(),
+                _ => String::new(),
+            };
+            rows.push(Row(
+                format!("{what}, {conns} keep-alive conns"),
+                format!("{rps:.0} req/s, p50 {p50:.2} ms, p99 {p99:.2} ms"),
+                budget,
+            ));
+            if conns == 512 {
+                rows.push(Row(
+                    format!("RSS during 512-conn {what} load"),
+                    format!("{:.1} MB peak", peak as f64 / 1024.0),
+                    "≤ 16 MB".into(),
+                ));
+            }
+        }
+    }
+    let (rps, p50, p99, failed) = open_loop(demo.portal, 2000, 3).await;
+    rows.push(Row(
+        "CPD probe, 2000 new conns/s, no keep-alive".into(),
+        format!("{rps:.0} conn/s done, p50 {p50:.2} ms, p99 {p99:.2} ms, {failed} failed"),
+        "all answered".into(),
+    ));
+}
+
+async fn control_path(demo: &Demo, rows: &mut Vec<Row>) {
+    use lango::ctl::{ask, Request};
+    let socket = demo.socket.clone();
+    let one = Instant::now();
+    let mac = |n: u32| lango::mac::Mac([0x02, 0xbe, 0, (n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    ask(
+        &socket,
+        &Request::Auth {
+            mac: mac(0),
+            minutes: 60,
+            down_kbps: Some(5000),
+            up_kbps: Some(2000),
+        },
+    )
+    .await
+    .unwrap();
+    let one_ms = one.elapsed().as_secs_f64() * 1000.0;
+    rows.push(Row(
+        "auth 1 client (socket, gate: log only)".into(),
+        format!("{one_ms:.2} ms"),
+        "≤ 20 ms (openNDS ndsctl auth 763 ms)".into(),
+    ));
+    for n in [100u32, 1000] {
+        let t = Instant::now();
+        let mut tasks = vec![];
+        for i in 0..n {
+            let socket = socket.clone();
+            tasks.push(tokio::spawn(async move {
+                ask(
+                    &socket,
+                    &Request::Auth {
+                        mac: mac(10_000 * n + i),
+                        minutes: 60,
+                        down_kbps: Some(5000),
+                        up_kbps: Some(2000),
+                    },
+                )
+                .await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        rows.push(Row(
+            format!("auth {n} clients (socket, concurrent)"),
+            format!("{:.0} ms", t.elapsed().as_secs_f64() * 1000.0),
+            if n == 1000 {
+                "≤ 1 s".into()
+            } else {
+                String::new()
+            },
+        ));
+    }
+    rows.push(Row(
+        "RSS with 1,101 sessions".into(),
+        format!("{:.1} MB", demo.rss_mb()),
+        "≤ 16 MB".into(),
+    ));
+}
+
+fn store_figures(rows: &mut Vec<Row>) {
+    use lango::store::payments::{self, NewPayment, PaymentState, Settlement};
+    use lango::store::{packages, Store};
+    let dir = std::env::temp_dir().join(format!("lango-bench-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bench.db");
+    let store = Store::open(&path).unwrap();
+    let phone: lango::phone::Msisdn = "0708374149".parse().unwrap();
+    let n = 10_000;
+    let t = Instant::now();
+    for i in 0..n {
+        let mac = lango::mac::Mac([2, 0, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8]);
+        store
+            .write(|tx| {
+                let pkg = packages::get(tx, 2)?.unwrap();
+                let id = payments::insert(
+                    tx,
+                    &NewPayment {
+                        mac,
+                        ip: None,
+                        phone: &phone,
+                        package: &pkg,
+                    },
+                    1_800_000_000 + i,
+                )?;
+                payments::mark_pushed(tx, id, &format!("ws_CO_{i}"), "m", 1_800_000_000 + i)?;
+                payments::settle(
+                    tx,
+                    id,
+                    &Settlement {
+                        state: PaymentState::Paid,
+                        result_code: Some(0),
+                        result_desc: "The service request is processed successfully.",
+                        receipt: Some("SIM1234567"),
+                    },
+                    1_800_000_000 + i,
+                )?;
+                Ok(())
+            })
+            .unwrap();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    store
+        .with(|c| Ok(c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?))
+        .unwrap();
+    drop(store);
+    let size = file_size(&path) + file_size(&path.with_extension("db-wal"));
+    rows.push(Row(
+        "store: payments recorded/s (WAL, synchronous=FULL, 3 writes each)".into(),
+        format!("{:.0} /s", n as f64 / secs),
+        String::new(),
+    ));
+    rows.push(Row(
+        "store: DB size per 10,000 payments".into(),
+        format!("{:.2} MB", size as f64 / 1e6),
+        String::new(),
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn file_size(p: &Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+fn binary_sizes(rows: &mut Vec<Row>) {
+    let me = Path::new(env!("CARGO_BIN_EXE_lango"));
+    rows.push(Row(
+        "binary (this build, host target, stripped)".into(),
+        format!("{:.2} MB", file_size(me) as f64 / 1e6),
+        "aarch64 musl ≤ 4 MB".into(),
+    ));
+    for (arch, triple) in [
+        ("x86_64 musl", "x86_64-unknown-linux-musl"),
+        ("aarch64 musl", "aarch64-unknown-linux-musl"),
+    ] {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join(triple)
+            .join("release/lango");
+        let figure = if p.exists() {
+            format!("{:.2} MB", file_size(&p) as f64 / 1e6)
+        } else {
+            "not built (scripts/build-ipk.sh builds it)".into()
+        };
+        rows.push(Row(
+            format!("binary {arch}, stripped"),
+            figure,
+            "≤ 4 MB".into(),
+        ));
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    let w1 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    println!("\n{:<w0$}  {:<w1$}  budget", "figure", "measured");
+    println!("{}", "-".repeat(w0 + w1 + 40));
+    for Row(a, b, c) in rows {
+        println!("{a:<w0$}  {b:<w1$}  {c}");
+    }
+}

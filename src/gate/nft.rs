@@ -1,0 +1,447 @@
+//! Renders Lango's nftables table (`inet lango`) and its client-set changes as `nft -f -` scripts.
+//! Pure text: touches nothing. `runner` applies the scripts, `kernel` decides when.
+//!
+//! The table is ours alone: fw4 flushes only `inet fw4`, so a firewall reload leaves it be. Its
+//! base chains run just before fw4's (`dstnat - 5`, `filter - 5`) and look only at packets that
+//! came in on a captive interface. An `accept` here does not bypass fw4; a `drop` is final.
+
+use super::{Change, Client};
+use crate::config::{Cidr, Config};
+use crate::mac::Mac;
+use std::fmt::Write;
+use std::net::IpAddr;
+
+/// Everything the table's rules depend on (the client set is rendered separately).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ruleset {
+    /// Captive interfaces; packets from anywhere else pass our chains untouched.
+    pub interfaces: Vec<String>,
+    /// Where unknown devices' HTTP is redirected.
+    pub portal_port: u16,
+    /// The owner's page; refused from captive interfaces unless the MAC is trusted.
+    pub admin_port: u16,
+    pub trusted: Vec<Mac>,
+    /// Reachable without paying.
+    pub walled_garden: Vec<Cidr>,
+}
+
+impl Ruleset {
+    pub fn from_config(config: &Config) -> Ruleset {
+        Ruleset {
+            interfaces: config.interfaces.clone(),
+            portal_port: config.portal_port,
+            admin_port: config.admin_listen.port(),
+            trusted: config.trusted.clone(),
+            walled_garden: config.walled_garden.clone(),
+        }
+    }
+}
+
+/// The whole table with exactly `clients` admitted, replacing whatever was there, as one
+/// transaction. `table` + `delete table` first makes it work whether or not the table exists.
+pub fn render_table(rules: &Ruleset, clients: &[Client]) -> String {
+    let mut s = String::with_capacity(2048 + clients.len() * 48);
+    s.push_str("table inet lango\ndelete table inet lango\ntable inet lango {\n");
+
+    let admitted: Vec<String> = clients
+        .iter()
+        .filter(|c| c.seconds > 0)
+        .map(|c| format!("{} timeout {}s", c.mac, c.seconds))
+        .collect();
+    set(&mut s, "clients", "ether_addr", &["timeout"], &admitted);
+    let trusted: Vec<String> = rules.trusted.iter().map(Mac::to_string).collect();
+    set(&mut s, "trusted", "ether_addr", &[], &trusted);
+    let (v4, v6): (Vec<&Cidr>, Vec<&Cidr>) =
+        rules.walled_garden.iter().partition(|c| c.addr.is_ipv4());
+    set(
+        &mut s,
+        "allow4",
+        "ipv4_addr",
+        &["interval"],
+        &v4.into_iter().map(|c| network(*c)).collect::<Vec<_>>(),
+    );
+    set(
+        &mut s,
+        "allow6",
+        "ipv6_addr",
+        &["interval"],
+        &v6.into_iter().map(|c| network(*c)).collect::<Vec<_>>(),
+    );
+
+    let ifaces = rules
+        .interfaces
+        .iter()
+        .map(|i| format!("\"{i}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let entry = |s: &mut String, name: &str, hook: &str, target: &str| {
+        let _ = writeln!(s, "\tchain {name} {{\n\t\t{hook}");
+        if !ifaces.is_empty() {
+            let _ = writeln!(s, "\t\tiifname {{ {ifaces} }} jump {target}");
+        }
+        s.push_str("\t}\n");
+    };
+
+    // Unknown devices' web requests go to the portal, which answers with a redirect to itself.
+    entry(
+        &mut s,
+        "prerouting",
+        "type nat hook prerouting priority dstnat - 5; policy accept;",
+        "captive_nat",
+    );
+    let _ = write!(
+        s,
+        "\tchain captive_nat {{
+\t\tether saddr @trusted return
+\t\tether saddr @clients return
+\t\tip daddr @allow4 return
+\t\tip6 daddr @allow6 return
+\t\ttcp dport 80 redirect to :{portal}
+\t}}
+",
+        portal = rules.portal_port
+    );
+
+    // To the router: unknown devices get name service, addresses and the portal, nothing else.
+    entry(
+        &mut s,
+        "input",
+        "type filter hook input priority filter - 5; policy accept;",
+        "captive_input",
+    );
+    let _ = write!(
+        s,
+        "\tchain captive_input {{
+\t\ttcp dport {admin} ether saddr != @trusted reject with tcp reset
+\t\tether saddr @trusted accept
+\t\tether saddr @clients accept
+\t\tudp dport {{ 53, 67, 68, 547 }} accept
+\t\ttcp dport {{ 53, {portal} }} accept
+\t\tmeta l4proto {{ icmp, ipv6-icmp }} accept
+\t\tmeta l4proto tcp reject with tcp reset
+\t\treject
+\t}}
+",
+        admin = rules.admin_port,
+        portal = rules.portal_port
+    );
+
+    // Through the router: unknown devices reach the walled garden only, and fail fast elsewhere.
+    entry(
+        &mut s,
+        "forward",
+        "type filter hook forward priority filter - 5; policy accept;",
+        "captive_forward",
+    );
+    s.push_str(
+        "\tchain captive_forward {
+\t\tether saddr @trusted accept
+\t\tether saddr @clients accept
+\t\tip daddr @allow4 accept
+\t\tip6 daddr @allow6 accept
+\t\tmeta l4proto tcp reject with tcp reset
+\t\tudp dport 443 reject
+\t\tdrop
+\t}
+}
+",
+    );
+    s
+}
+
+/// One transaction applying `changes` to the client set. Each line sequence works whether or not
+/// the element exists (and whether or not the kernel already expired it): adding first, then
+/// deleting, leaves nothing; adding again sets the new timeout.
+pub fn render_changes(changes: &[Change]) -> String {
+    let mut s = String::with_capacity(changes.len() * 160);
+    for change in changes {
+        match change {
+            Change::Admit(c) if c.seconds > 0 => {
+                remove(&mut s, c.mac);
+                let _ = writeln!(
+                    s,
+                    "add element inet lango clients {{ {} timeout {}s }}",
+                    c.mac, c.seconds
+                );
+            }
+            Change::Admit(Client { mac, .. }) | Change::Evict { mac, .. } => remove(&mut s, *mac),
+        }
+    }
+    s
+}
+
+/// Removes the whole table (clean stop); fine if it is already gone.
+pub fn render_teardown() -> &'static str {
+    "table inet lango\ndelete table inet lango\n"
+}
+
+/// Whether `nft list tables` output shows our table.
+pub fn has_table(list_tables: &str) -> bool {
+    list_tables
+        .lines()
+        .any(|l| l.split_whitespace().eq(["table", "inet", "lango"]))
+}
+
+/// Whether fw4 (or anyone) set up flow offloading, which sends established flows around the
+/// forward hook and the qdiscs, so paid time and speed would not be enforced for them.
+/// `flowtables` is `nft list flowtables` output; `firewall` is `/etc/config/firewall`.
+pub fn offload_enabled(flowtables: &str, firewall: &str) -> bool {
+    let listed = flowtables
+        .lines()
+        .any(|l| l.trim_start().starts_with("flowtable "));
+    let configured = firewall.lines().any(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        w.len() >= 3
+            && w[0] == "option"
+            && matches!(w[1], "flow_offloading" | "flow_offloading_hw")
+            && w[2].trim_matches(|c| c == '\'' || c == '"') == "1"
+    });
+    listed || configured
+}
+
+fn remove(s: &mut String, mac: Mac) {
+    let _ = writeln!(s, "add element inet lango clients {{ {mac} timeout 1s }}");
+    let _ = writeln!(s, "delete element inet lango clients {{ {mac} }}");
+}
+
+fn set(s: &mut String, name: &str, ty: &str, flags: &[&str], elements: &[String]) {
+    let _ = writeln!(s, "\tset {name} {{\n\t\ttype {ty}");
+    if !flags.is_empty() {
+        let _ = writeln!(s, "\t\tflags {}", flags.join(", "));
+    }
+    if flags.contains(&"interval") {
+        // Overlapping walled-garden entries in the config must not fail the whole table.
+        s.push_str("\t\tauto-merge\n");
+    }
+    if !elements.is_empty() {
+        let _ = writeln!(s, "\t\telements = {{ {} }}", elements.join(", "));
+    }
+    s.push_str("\t}\n");
+}
+
+/// `192.168.1.5/24` -> `192.168.1.0/24` (nft refuses host bits in a prefix).
+fn network(c: Cidr) -> String {
+    match c.addr {
+        IpAddr::V4(a) => {
+            let mask = if c.prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(c.prefix))
+            };
+            format!(
+                "{}/{}",
+                std::net::Ipv4Addr::from(u32::from(a) & mask),
+                c.prefix
+            )
+        }
+        IpAddr::V6(a) => {
+            let mask = if c.prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(c.prefix))
+            };
+            format!(
+                "{}/{}",
+                std::net::Ipv6Addr::from(u128::from(a) & mask),
+                c.prefix
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::units::Kbps;
+
+    fn client(mac: &str, seconds: u64) -> Client {
+        Client {
+            mac: mac.parse().unwrap(),
+            ip: None,
+            seconds,
+            down: Kbps(5000),
+            up: Kbps(2000),
+        }
+    }
+
+    fn rules() -> Ruleset {
+        Ruleset {
+            interfaces: vec!["br-lan".into(), "guest".into()],
+            portal_port: 2050,
+            admin_port: 8080,
+            trusted: vec!["aa:bb:cc:dd:ee:01".parse().unwrap()],
+            walled_garden: vec![
+                "196.201.214.7/24".parse().unwrap(),
+                "2001:db8::1/32".parse().unwrap(),
+            ],
+        }
+    }
+
+    #[test]
+    fn renders_the_whole_table() {
+        let got = render_table(
+            &rules(),
+            &[
+                client("02:00:00:00:00:0a", 3600),
+                client("02:00:00:00:00:0b", 0),
+            ],
+        );
+        let want = r#"table inet lango
+delete table inet lango
+table inet lango {
+	set clients {
+		type ether_addr
+		flags timeout
+		elements = { 02:00:00:00:00:0a timeout 3600s }
+	}
+	set trusted {
+		type ether_addr
+		elements = { aa:bb:cc:dd:ee:01 }
+	}
+	set allow4 {
+		type ipv4_addr
+		flags interval
+		auto-merge
+		elements = { 196.201.214.0/24 }
+	}
+	set allow6 {
+		type ipv6_addr
+		flags interval
+		auto-merge
+		elements = { 2001:db8::/32 }
+	}
+	chain prerouting {
+		type nat hook prerouting priority dstnat - 5; policy accept;
+		iifname { "br-lan", "guest" } jump captive_nat
+	}
+	chain captive_nat {
+		ether saddr @trusted return
+		ether saddr @clients return
+		ip daddr @allow4 return
+		ip6 daddr @allow6 return
+		tcp dport 80 redirect to :2050
+	}
+	chain input {
+		type filter hook input priority filter - 5; policy accept;
+		iifname { "br-lan", "guest" } jump captive_input
+	}
+	chain captive_input {
+		tcp dport 8080 ether saddr != @trusted reject with tcp reset
+		ether saddr @trusted accept
+		ether saddr @clients accept
+		udp dport { 53, 67, 68, 547 } accept
+		tcp dport { 53, 2050 } accept
+		meta l4proto { icmp, ipv6-icmp } accept
+		meta l4proto tcp reject with tcp reset
+		reject
+	}
+	chain forward {
+		type filter hook forward priority filter - 5; policy accept;
+		iifname { "br-lan", "guest" } jump captive_forward
+	}
+	chain captive_forward {
+		ether saddr @trusted accept
+		ether saddr @clients accept
+		ip daddr @allow4 accept
+		ip6 daddr @allow6 accept
+		meta l4proto tcp reject with tcp reset
+		udp dport 443 reject
+		drop
+	}
+}
+"#;
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn empty_sets_have_no_elements_line() {
+        let r = Ruleset {
+            trusted: vec![],
+            walled_garden: vec![],
+            ..rules()
+        };
+        let got = render_table(&r, &[]);
+        assert!(
+            got.contains("\tset clients {\n\t\ttype ether_addr\n\t\tflags timeout\n\t}\n"),
+            "{got}"
+        );
+        assert!(!got.contains("elements"), "{got}");
+    }
+
+    #[test]
+    fn no_captive_interface_means_no_jump() {
+        let r = Ruleset {
+            interfaces: vec![],
+            ..rules()
+        };
+        assert!(!render_table(&r, &[]).contains("iifname"));
+    }
+
+    #[test]
+    fn admit_and_evict_work_whether_or_not_the_element_exists() {
+        let got = render_changes(&[
+            Change::Admit(client("02:00:00:00:00:0a", 90)),
+            Change::Evict {
+                mac: "02:00:00:00:00:0b".parse().unwrap(),
+                ip: None,
+            },
+        ]);
+        assert_eq!(
+            got,
+            "add element inet lango clients { 02:00:00:00:00:0a timeout 1s }
+delete element inet lango clients { 02:00:00:00:00:0a }
+add element inet lango clients { 02:00:00:00:00:0a timeout 90s }
+add element inet lango clients { 02:00:00:00:00:0b timeout 1s }
+delete element inet lango clients { 02:00:00:00:00:0b }
+"
+        );
+    }
+
+    #[test]
+    fn admit_with_no_time_left_evicts() {
+        assert_eq!(
+            render_changes(&[Change::Admit(client("02:00:00:00:00:0a", 0))]),
+            render_changes(&[Change::Evict {
+                mac: "02:00:00:00:00:0a".parse().unwrap(),
+                ip: None
+            }])
+        );
+    }
+
+    #[test]
+    fn finds_our_table_among_others() {
+        assert!(has_table("table inet fw4\ntable inet lango\n"));
+        assert!(!has_table(
+            "table inet fw4\ntable ip lango\ntable inet lango2\n"
+        ));
+    }
+
+    #[test]
+    fn detects_flow_offloading() {
+        let ft = "table inet fw4 {\n\tflowtable ft {\n\t\thook ingress priority filter\n\t}\n}\n";
+        assert!(offload_enabled(ft, ""));
+        assert!(offload_enabled(
+            "",
+            "config defaults\n\toption flow_offloading '1'\n"
+        ));
+        assert!(offload_enabled(
+            "",
+            "config defaults\n\toption flow_offloading_hw \"1\"\n"
+        ));
+        assert!(!offload_enabled(
+            "table inet fw4 {\n}\n",
+            "config defaults\n\toption flow_offloading '0'\n"
+        ));
+    }
+
+    #[test]
+    fn masks_host_bits() {
+        assert_eq!(network("10.1.2.3/8".parse().unwrap()), "10.0.0.0/8");
+        assert_eq!(network("10.1.2.3".parse().unwrap()), "10.1.2.3/32");
+        assert_eq!(network("0.0.0.0/0".parse().unwrap()), "0.0.0.0/0");
+        assert_eq!(
+            network("2001:db8:1::5/48".parse().unwrap()),
+            "2001:db8:1::/48"
+        );
+    }
+}

@@ -1,0 +1,523 @@
+//! The real `lango run` in a router namespace, phones paying through the portal API against the
+//! Daraja simulator (over TLS, in the wan namespace): captive until paid, online within a second,
+//! shaped to the package, and trustworthy on bad days (`kill -9`, restart, `nft flush ruleset`).
+//! Needs root (prints "SKIPPED: needs root" otherwise); CI runs it as root.
+
+mod netns;
+
+use netns::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// These tests measure speeds; they run one at a time.
+static ALONE: Mutex<()> = Mutex::new(());
+
+const LANGO: &str = env!("CARGO_BIN_EXE_lango");
+const SIM_PORT: u16 = 8443;
+const SHORT: Duration = Duration::from_secs(2);
+/// Numbers the simulator approves (any number not ending in one of its failure codes).
+const PAYERS: [&str; 4] = ["0708374149", "0712345601", "0712345602", "0712345603"];
+
+/// A Lango daemon running in a lab's router namespace, with its files in a temp dir.
+struct Lango<'a> {
+    lab: &'a Lab,
+    dir: PathBuf,
+    config: PathBuf,
+    child: Option<Child>,
+    /// Every run's stderr, appended (printed when a test fails).
+    log: PathBuf,
+}
+
+impl<'a> Lango<'a> {
+    /// Writes the config, starts the simulator in the wan namespace and creates the database.
+    fn prepare(lab: &'a Lab, tag: &str) -> Lango<'a> {
+        let dir = std::env::temp_dir().join(format!("lango-netns-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let cert = rcgen::generate_simple_self_signed(vec![WAN4.to_string()]).expect("cert");
+        std::fs::write(dir.join("cert.pem"), cert.cert.pem()).expect("cert");
+        std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).expect("key");
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        lab.spawn(
+            &lab.wan,
+            &[
+                LANGO,
+                "daraja-sim",
+                "--listen",
+                &format!("{WAN4}:{SIM_PORT}"),
+                "--cert",
+                path(&cert),
+                "--key",
+                path(&key),
+                "--delay-ms",
+                "200",
+            ],
+            &dir.join("sim.log"),
+        );
+        lab.wait_listening(&lab.wan, SIM_PORT, Duration::from_secs(10));
+        let config = dir.join("lango.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "config lango 'main'
+	list interface 'br-lan'
+	option portal_port '{PORTAL_PORT}'
+	option admin_listen '0.0.0.0:{ADMIN_PORT}'
+	option database '{db}'
+	option control_socket '{sock}'
+config daraja 'daraja'
+	option base_url 'https://{WAN4}:{SIM_PORT}'
+	option ca_file '{ca}'
+	option consumer_key '{key}'
+	option consumer_secret '{secret}'
+	option passkey '{passkey}'
+	option shortcode '174379'
+	option poll_first '0.3'
+	option poll_interval '0.3'
+config shaping 'shaping'
+	option enabled '1'
+	option ifb '{IFB}'
+",
+                db = dir.join("lango.db").display(),
+                sock = dir.join("lango.sock").display(),
+                ca = cert.display(),
+                key = lango::sim::DEMO_CONSUMER_KEY,
+                secret = lango::sim::DEMO_CONSUMER_SECRET,
+                passkey = lango::sim::SANDBOX_PASSKEY,
+            ),
+        )
+        .expect("config");
+        Lango {
+            lab,
+            log: dir.join("lango.log"),
+            dir,
+            config,
+            child: None,
+        }
+    }
+
+    /// Adds a package to the database (before the first start); returns its id.
+    fn add_package(&self, name: &str, duration_s: u32, down: u32, up: u32) -> i64 {
+        use lango::store::{packages, Store};
+        use lango::units::{Kbps, Kes};
+        let store = Store::open(&self.dir.join("lango.db")).expect("database");
+        store
+            .with(|c| {
+                packages::insert(
+                    c,
+                    &packages::Package {
+                        id: 0,
+                        name: name.into(),
+                        duration_s,
+                        down: Kbps(down),
+                        up: Kbps(up),
+                        price: Kes(10),
+                        active: true,
+                    },
+                )
+            })
+            .expect("insert package")
+    }
+
+    /// Starts `lango run` in the router and waits until the portal answers and the gate is in.
+    fn start(&mut self) -> Duration {
+        assert!(self.child.is_none(), "already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log");
+        let started = Instant::now();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.lab.router, LANGO, "run", "--config"])
+            .arg(&self.config)
+            .env("LANGO_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("lango run");
+        self.child = Some(child);
+        self.lab
+            .wait_listening(&self.lab.router, PORTAL_PORT, Duration::from_secs(10));
+        while !self.table_installed() {
+            assert!(started.elapsed() < Duration::from_secs(10), "no gate table");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        started.elapsed()
+    }
+
+    fn table_installed(&self) -> bool {
+        self.lab
+            .exec_ok(&self.lab.router, &["nft", "list", "tables"])
+            .contains("table inet lango")
+    }
+
+    fn kill9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("kill -9");
+        child.wait().expect("wait");
+    }
+
+    /// SIGTERM, as procd stops a service; waits for the exit.
+    fn stop(&mut self) {
+        let mut child = self.child.take().expect("running");
+        let ok = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().expect("wait").is_none() {
+            assert!(Instant::now() < deadline, "lango did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `lango --config FILE ARGS...` (the control commands, through the unix socket).
+    fn ctl(&self, args: &[&str]) -> String {
+        let out = Command::new(LANGO)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .expect("lango");
+        assert!(
+            out.status.success(),
+            "lango {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Pays for `package` from `phone` through the portal API; returns when the portal says
+    /// `paid`, with how long that took.
+    fn pay(&self, phone: &Phone, package: i64, msisdn: &str) -> Duration {
+        let started = Instant::now();
+        let body = format!(r#"{{"package_id":{package},"phone":"{msisdn}"}}"#);
+        let portal = format!("http://{ROUTER4}:{PORTAL_PORT}");
+        let r = self.lab.curl_with(
+            phone,
+            &["-H", "Content-Type: application/json", "-d", &body],
+            &format!("{portal}/api/pay"),
+            SHORT,
+        );
+        assert_eq!(r.status, 202, "pay: {r:?}");
+        let v: Value = serde_json::from_str(&r.body).expect("pay json");
+        let id = v["id"].as_i64().expect("payment id");
+        loop {
+            let r = self
+                .lab
+                .curl(phone, &format!("{portal}/api/pay/{id}"), SHORT);
+            let v: Value = serde_json::from_str(&r.body).expect("payment json");
+            match v["state"].as_str() {
+                Some("paid") => return started.elapsed(),
+                Some("created" | "pushed") => {}
+                other => panic!("payment ended {other:?}: {v}"),
+            }
+            assert!(started.elapsed() < Duration::from_secs(15), "never paid");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Lango<'_> {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            eprintln!("--- lango log (last lines) ---");
+            for l in tail.into_iter().rev() {
+                eprintln!("{l}");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Polls until `phone` reaches the wan; returns how long it took (panics after `within`).
+fn online_within(lab: &Lab, phone: &Phone, within: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let r = lab.curl(
+            phone,
+            &format!("http://{WAN4}/"),
+            Duration::from_millis(500),
+        );
+        if r.reached_wan() {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < within,
+            "not online after {within:?}: {r:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn within_5_percent(what: &str, configured_kbps: u32, measured: f64) -> Option<String> {
+    let ratio = measured * 1000.0 / f64::from(configured_kbps);
+    println!(
+        "{what}: configured {:.3} Mbit/s, measured {measured:.3} Mbit/s ({:.1} %)",
+        f64::from(configured_kbps) / 1000.0,
+        ratio * 100.0
+    );
+    (!(0.95..=1.05).contains(&ratio)).then(|| format!("{what}: {:.1} %", ratio * 100.0))
+}
+
+#[test]
+fn phones_pay_through_the_portal_and_get_their_package() {
+    if skip("phones_pay_through_the_portal_and_get_their_package") {
+        return;
+    }
+    let _alone = ALONE.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::without_portal("dpay", 4);
+    let mut lango = Lango::prepare(&lab, "pay");
+    let took = lango.start();
+    println!(
+        "lango run: portal up and gate installed in {} ms",
+        took.as_millis()
+    );
+    let (a, b) = (&lab.phones[0], &lab.phones[1]);
+
+    // The operating systems' captive-portal probes, by Host header, get Lango's 302.
+    for (host, path, ip) in [
+        (
+            "connectivitycheck.gstatic.com",
+            "/generate_204",
+            ELSEWHERE4.to_string(),
+        ),
+        (
+            "captive.apple.com",
+            "/hotspot-detect.html",
+            WAN4.to_string(),
+        ),
+        (
+            "www.msftconnecttest.com",
+            "/connecttest.txt",
+            format!("[{WAN6}]"),
+        ),
+        (
+            "detectportal.firefox.com",
+            "/success.txt",
+            ELSEWHERE4.to_string(),
+        ),
+    ] {
+        let r = lab.curl_with(
+            a,
+            &["-H", &format!("Host: {host}")],
+            &format!("http://{ip}{path}"),
+            SHORT,
+        );
+        let want = if ip.starts_with('[') {
+            format!("http://[fd00:1::1]:{PORTAL_PORT}/")
+        } else {
+            format!("http://{ROUTER4}:{PORTAL_PORT}/")
+        };
+        assert_eq!(
+            (r.status, r.location.as_str()),
+            (302, want.as_str()),
+            "{host}: {r:?}"
+        );
+    }
+    // HTTPS is reset at once; QUIC refused; the wan unreachable either way.
+    for url in [
+        format!("http://{WAN4}:443/"),
+        format!("http://[{WAN6}]:443/"),
+    ] {
+        let r = lab.curl(a, &url, SHORT);
+        assert!(r.refused_at_once(), "{url}: {r:?}");
+    }
+    assert_eq!(lab.udp(a, WAN4), "refused");
+    assert_eq!(lab.udp(a, WAN6), "refused");
+
+    // A pays for Standard (5/2 Mbps): online within a second of the portal saying so.
+    let paid = lango.pay(a, 2, PAYERS[0]);
+    let online = online_within(&lab, a, Duration::from_secs(1));
+    println!(
+        "payment confirmed {} ms after Pay; wan reachable {} ms after that",
+        paid.as_millis(),
+        online.as_millis()
+    );
+    assert!(lab
+        .curl(a, &format!("http://[{WAN6}]/"), SHORT)
+        .reached_wan());
+    // B has not paid.
+    assert!(lab
+        .curl(b, &format!("http://{WAN4}/"), SHORT)
+        .redirected_to_portal());
+    assert!(lab
+        .curl(b, &format!("http://{WAN4}:443/"), SHORT)
+        .refused_at_once());
+
+    // Three more phones: the owner gives two of them time at other speeds, one pays for Basic.
+    let packages = [(5000, 2000), (2000, 1000), (10000, 4000), (1000, 512)];
+    lango.pay(b, 1, PAYERS[1]);
+    for (i, (down, up)) in packages.iter().enumerate().skip(2) {
+        let p = &lab.phones[i];
+        lango.ctl(&[
+            "auth",
+            &p.mac.to_string(),
+            "--minutes",
+            "30",
+            "--down-kbps",
+            &down.to_string(),
+            "--up-kbps",
+            &up.to_string(),
+        ]);
+        online_within(&lab, p, Duration::from_secs(1));
+    }
+    let status = lango.ctl(&["status"]);
+    assert!(status.contains("4 online"), "{status}");
+
+    // All four at once, each at its own package's rate, both ways.
+    for i in 0..4 {
+        lab.iperf_server(5201 + i as u16);
+    }
+    let mut failures = vec![];
+    for download in [true, false] {
+        let measured: Vec<f64> = std::thread::scope(|s| {
+            let runs: Vec<_> = lab
+                .phones
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let lab = &lab;
+                    s.spawn(move || lab.iperf(p, 5201 + i as u16, download, 4))
+                })
+                .collect();
+            runs.into_iter().map(|r| r.join().expect("iperf")).collect()
+        });
+        for (i, m) in measured.into_iter().enumerate() {
+            let (d, u) = packages[i];
+            let (what, kbps) = if download {
+                ("download", d)
+            } else {
+                ("upload", u)
+            };
+            failures.extend(within_5_percent(
+                &format!("lango run, phone {i} {what}"),
+                kbps,
+                m,
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "outside 95-105 %: {failures:?}");
+
+    // The owner kicks B: captive again.
+    lango.ctl(&["deauth", &b.mac.to_string()]);
+    assert!(lab
+        .curl(b, &format!("http://{WAN4}/"), SHORT)
+        .redirected_to_portal());
+    lango.stop();
+}
+
+#[test]
+fn the_kernel_keeps_its_word_when_lango_dies() {
+    if skip("the_kernel_keeps_its_word_when_lango_dies") {
+        return;
+    }
+    let _alone = ALONE.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::without_portal("dkill", 3);
+    let mut lango = Lango::prepare(&lab, "kill");
+    let flash = lango.add_package("Flash", 8, 3000, 1000);
+    lango.start();
+    let (a, b, c) = (&lab.phones[0], &lab.phones[1], &lab.phones[2]);
+
+    // A buys 8 seconds and starts a long download; B is given 10 minutes at 4/2 Mbps.
+    lango.pay(a, flash, PAYERS[2]);
+    let paid = Instant::now();
+    online_within(&lab, a, Duration::from_secs(1));
+    lango.ctl(&[
+        "auth",
+        &b.mac.to_string(),
+        "--minutes",
+        "10",
+        "--down-kbps",
+        "4000",
+        "--up-kbps",
+        "2000",
+    ]);
+    online_within(&lab, b, Duration::from_secs(1));
+    let mut stream = lab.start_stream(a);
+
+    // kill -9: nobody is left to enforce anything but the kernel.
+    lango.kill9();
+    assert!(lab.curl(b, &format!("http://{WAN4}/"), SHORT).reached_wan());
+    // An unpaid phone is still redirected, to a portal that is not there: no way out.
+    let r = lab.curl(c, &format!("http://{WAN4}/"), SHORT);
+    assert!(r.refused_at_once(), "unpaid while lango is dead: {r:?}");
+    assert!(lab
+        .curl(c, &format!("http://{WAN4}:443/"), SHORT)
+        .refused_at_once());
+    // A's time runs out on schedule: its download stops and it is captive again.
+    let status = stream.wait().expect("curl");
+    let ended = paid.elapsed();
+    println!("lango dead: 8 s package's download stopped {ended:?} after payment ({status})");
+    assert!(!status.success());
+    assert!(
+        ended > Duration::from_millis(6500) && ended < Duration::from_millis(9500),
+        "{ended:?}"
+    );
+    assert!(!lab.curl(a, &format!("http://{WAN4}/"), SHORT).reached_wan());
+    assert!(lab.curl(b, &format!("http://{WAN4}/"), SHORT).reached_wan());
+
+    // Restart: B's session and its shaping come back, A stays out, C gets the portal again.
+    let took = lango.start();
+    println!("restart: gate restored in {} ms", took.as_millis());
+    assert!(lab
+        .curl(a, &format!("http://{WAN4}/"), SHORT)
+        .redirected_to_portal());
+    assert!(lab
+        .curl(c, &format!("http://{WAN4}/"), SHORT)
+        .redirected_to_portal());
+    assert!(lab.curl(b, &format!("http://{WAN4}/"), SHORT).reached_wan());
+    assert_eq!(lab.classes("br-lan"), 2, "B's class (and the unshaped one)");
+    lab.iperf_server(5201);
+    let down = lab.iperf(b, 5201, true, 4);
+    let up = lab.iperf(b, 5201, false, 4);
+    let failures: Vec<String> = [
+        within_5_percent("after restart, download", 4000, down),
+        within_5_percent("after restart, upload", 2000, up),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    assert!(failures.is_empty(), "outside 95-105 %: {failures:?}");
+
+    // Someone flushes the whole ruleset: Lango puts its table back by itself.
+    lab.exec_ok(&lab.router, &["nft", "flush", "ruleset"]);
+    let flushed = Instant::now();
+    while !lango.table_installed() {
+        assert!(
+            flushed.elapsed() < Duration::from_secs(5),
+            "table not restored in 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!(
+        "nft flush ruleset: table restored after {} ms",
+        flushed.elapsed().as_millis()
+    );
+    lab.nft(FW4); // fw4 restores its own
+    assert!(lab.curl(b, &format!("http://{WAN4}/"), SHORT).reached_wan());
+    assert!(lab
+        .curl(c, &format!("http://{WAN4}/"), SHORT)
+        .redirected_to_portal());
+
+    // A clean stop takes everything out of the kernel.
+    lango.stop();
+    assert!(!lango.table_installed());
+    let qdiscs = lab.exec_ok(&lab.router, &["tc", "qdisc", "show"]);
+    assert!(!qdiscs.contains("htb") && !qdiscs.contains(IFB), "{qdiscs}");
+}
