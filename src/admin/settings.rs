@@ -145,6 +145,7 @@ fn render(
     if let Some(b) = banner {
         body += &html::alert("error", b);
     }
+    body += &super::overview::daraja_alert(&cx.settings.payments.health());
     if cx.settings.config.path.is_none() {
         body += &html::alert(
             "warning",
