@@ -11,11 +11,11 @@ use std::time::Duration;
 
 /// Where Lango's config lives on a router.
 pub const DEFAULT_PATH: &str = "/etc/config/lango";
-/// The portal's welcome line fits a phone screen.
-pub const MAX_WELCOME: usize = 200;
 /// The last segment of `callback_url` is the only thing keeping strangers from posting fake
 /// results: at least this many characters (16 random letters and digits are ~95 bits).
 const MIN_CALLBACK_SECRET: usize = 16;
+/// The portal's welcome line fits a phone screen.
+pub const MAX_WELCOME: usize = 200;
 
 /// Everything Lango reads from its config file.
 #[derive(Clone, Debug, PartialEq)]
@@ -140,7 +140,7 @@ impl DarajaConfig {
 }
 
 /// Abuse limits (`config limits`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimitsConfig {
     /// STK pushes one device may start.
     pub pushes_per_mac: Window,
@@ -324,23 +324,23 @@ impl Config {
             }
         }
         opt("callback_url", &d.callback_url);
-        if let Some(a) = d.callback_listen {
-            opt("callback_listen", &a.to_string());
-        }
+        opt(
+            "callback_listen",
+            &d.callback_listen.map_or(String::new(), |a| a.to_string()),
+        );
         opt("poll_first", &d.poll_first.as_secs_f64().to_string());
         opt("poll_interval", &d.poll_interval.as_secs_f64().to_string());
         opt("poll_timeout", &d.poll_timeout.as_secs_f64().to_string());
         let l = &self.limits;
         t += "\nconfig limits 'limits'\n";
-        for (name, v) in [
-            ("pushes_per_mac", l.pushes_per_mac.max),
-            ("pushes_per_phone", l.pushes_per_phone.max),
-            ("push_window", l.pushes_per_mac.per.as_secs() as u32),
-            ("voucher_guesses", l.voucher_guesses.max),
-            ("voucher_window", l.voucher_guesses.per.as_secs() as u32),
-        ] {
-            t += &format!("\toption {name} '{v}'\n");
-        }
+        t += &format!(
+            "\toption pushes_per_mac '{}'\n\toption pushes_per_phone '{}'\n\toption push_window '{}'\n\toption voucher_guesses '{}'\n\toption voucher_window '{}'\n",
+            l.pushes_per_mac.max,
+            l.pushes_per_phone.max,
+            l.pushes_per_mac.per.as_secs(),
+            l.voucher_guesses.max,
+            l.voucher_guesses.per.as_secs()
+        );
         t += "\nconfig shaping 'shaping'\n";
         t += &format!(
             "\toption enabled '{}'\n\toption ifb {}\n",
@@ -1154,8 +1154,11 @@ config shaping 'shaping'
         c.welcome = "Karibu! It's fast".into();
         c.daraja.consumer_secret = Secret("s3'cret".into());
         c.daraja.poll_first = Duration::from_millis(50);
-        c.limits.voucher_guesses.max = 9;
-        c.limits.pushes_per_phone.max = 2;
+        c.daraja.callback_url = "https://hotspot.example.com/lango/cb/Zq3xW9kP2mT7vR4nY8sB".into();
+        c.daraja.callback_path = "/lango/cb/Zq3xW9kP2mT7vR4nY8sB".into();
+        c.daraja.callback_listen = Some("0.0.0.0:8099".parse().unwrap());
+        c.limits.pushes_per_phone.max = 7;
+        c.limits.voucher_guesses.per = Duration::from_secs(120);
         let back = Config::parse(&c.to_uci(), "x").unwrap();
         assert_eq!(back, c);
         let demo = Config::for_demo(Path::new("/tmp/d"), "http://127.0.0.1:9");

@@ -40,7 +40,7 @@ pub struct Daemon {
     pub sessions: Arc<Sessions>,
     /// Payments as started; after a reload with new Daraja settings, `live` has the current one.
     pub payments: Arc<Payments>,
-    /// The settings the owner's Settings page changes while Lango runs.
+    /// The settings a reload changes (SIGHUP, the owner's Settings page).
     pub live: Arc<Live>,
     gate: Arc<dyn Gate>,
     tasks: Vec<JoinHandle<()>>,
@@ -92,9 +92,9 @@ impl Daemon {
             )
         })?;
 
-        let neighbours = Arc::new(parts.neighbours);
         let control_path = config.control_socket.clone();
         let guesses = crate::limits::Guesses::new(config.limits.voucher_guesses);
+        let neighbours = Arc::new(parts.neighbours);
         let live = Live::new(
             config,
             payments.clone(),
@@ -211,14 +211,19 @@ async fn bind_any(port: u16) -> anyhow::Result<TcpListener> {
 
 /// `lango run`: the daemon on a router, until SIGTERM/SIGINT (clean stop: the gate is removed).
 /// A crash or SIGKILL leaves the gate in the kernel, so paid clients keep their time and new
-/// phones stay captive until procd restarts Lango. SIGHUP (procd's reload) re-reads the config
-/// and restarts the services in place: the gate is re-installed in one transaction, so online
-/// clients never notice; a config that does not validate is refused and the old one kept.
-pub async fn run(path: std::path::PathBuf, mut config: Config) -> anyhow::Result<()> {
+/// phones stay captive until procd restarts Lango.
+///
+/// SIGHUP (`service lango reload`) re-reads the config file; one that does not validate is
+/// refused and the running settings kept. What can change live (site, texts, Daraja account,
+/// limits) changes at once; a change to what the listeners and the gate hold (interfaces, ports,
+/// trusted MACs, walled garden, shaping) restarts the services in place: the gate is re-installed
+/// in one nft transaction, so online clients keep their access throughout.
+pub async fn run(config: Config) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
+    let mut config = config;
     loop {
         let parts = Parts {
             gate: Arc::new(crate::gate::KernelGate::new(&config)),
@@ -227,23 +232,52 @@ pub async fn run(path: std::path::PathBuf, mut config: Config) -> anyhow::Result
             portal_listen: None,
         };
         let daemon = Daemon::start(config.clone(), parts).await?;
-        let reload = tokio::select! {
-            _ = term.recv() => false,
-            _ = int.recv() => false,
-            _ = hup.recv() => true,
+        let restart_with = loop {
+            tokio::select! {
+                _ = term.recv() => break None,
+                _ = int.recv() => break None,
+                _ = hup.recv() => {
+                    if let Some(c) = reload(&daemon, config.path.as_deref()).await {
+                        break Some(c);
+                    }
+                }
+            }
         };
-        if !reload {
-            log::info!("stopping: removing the gate from the kernel");
-            daemon.stop(true).await;
-            return Ok(());
-        }
-        match Config::load(&path) {
-            Ok(c) => {
-                log::info!("reloading {}", path.display());
+        match restart_with {
+            None => {
+                log::info!("stopping: removing the gate from the kernel");
+                daemon.stop(true).await;
+                return Ok(());
+            }
+            Some(c) => {
+                log::info!("reload: restarting the services in place");
+                daemon.stop(false).await;
                 config = c;
             }
-            Err(e) => log::error!("reload refused, keeping the running config: {e}"),
         }
-        daemon.stop(false).await;
+    }
+}
+
+/// Re-reads the config file and puts it in force. Returns it when the services must restart
+/// for some of it to take effect.
+async fn reload(daemon: &Daemon, path: Option<&std::path::Path>) -> Option<Config> {
+    let Some(path) = path else {
+        log::warn!("reload: started without a config file; nothing to re-read");
+        return None;
+    };
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!("reload: {e}; keeping the running settings");
+            return None;
+        }
+    };
+    match daemon.live.reload(config.clone()).await {
+        Ok(pending) if pending.is_empty() => None,
+        Ok(_) => Some(config),
+        Err(e) => {
+            log::error!("reload: {e:#}");
+            None
+        }
     }
 }

@@ -138,7 +138,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(c) => c,
                 Err(e) => return Ok(config_error(e)),
             };
-            lango::daemon::run(cli.config.clone(), config).await?;
+            lango::daemon::run(config).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Cmd::Demo { portal, admin } => {

@@ -68,7 +68,7 @@ async fn paybill_and_till_both_pay_over_tls() {
         ),
         ("CustomerBuyGoodsOnline", "600100", 20)
     );
-    assert_eq!(lab.gate.admitted()[&phone_mac(2)].seconds, 3600);
+    assert_eq!(lab.admitted(phone_mac(2)).await.seconds, 3600);
     assert_eq!(grants(&lab, id), 1);
 }
 
@@ -288,7 +288,7 @@ async fn a_callback_confirms_without_a_single_query() {
     );
     assert!(p.result_desc.unwrap().ends_with("(callback)"));
     assert_eq!(lab.sim.pushes()[0].queries, 0);
-    assert_eq!(lab.gate.admitted()[&phone_mac(11)].seconds, 10800);
+    assert_eq!(lab.admitted(phone_mac(11)).await.seconds, 10800);
 }
 
 #[tokio::test]
@@ -462,7 +462,7 @@ async fn a_push_interrupted_before_its_answer_is_paid_by_its_callback() {
     );
     assert_eq!(lab.events("payment.adopted", Some(id)), 1);
     assert_eq!(grants(&lab, id), 1);
-    assert_eq!(lab.gate.admitted()[&phone_mac(19)].seconds, 10800);
+    assert_eq!(lab.admitted(phone_mac(19)).await.seconds, 10800);
 }
 
 #[tokio::test]

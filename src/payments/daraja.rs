@@ -12,11 +12,13 @@
 
 use crate::clock::{eat_timestamp, Unix};
 use crate::config::{DarajaConfig, Secret, ShortcodeKind};
+use crate::https;
 use crate::phone::Msisdn;
 use crate::units::Kes;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::Method;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use serde_json::{json, Value};
@@ -24,10 +26,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Daraja usually answers within a second; a dead route must not hold a payment for long.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The whole request, answer included.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Refresh the token this long before Daraja says it expires (clock skew, slow requests).
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 /// Used when Daraja's `expires_in` cannot be read: what it always answers.
@@ -54,7 +52,7 @@ const STILL_PROCESSING: i64 = 4999;
 
 /// A Daraja client; cheap to share behind an `Arc`.
 pub struct Daraja {
-    http: reqwest::Client,
+    http: https::Client,
     base_url: String,
     consumer_key: Secret,
     consumer_secret: Secret,
@@ -138,13 +136,7 @@ impl Daraja {
     /// rustls on the ring provider; connect timeout 5 s, whole request 15 s.
     pub fn new(cfg: &DarajaConfig) -> Result<Daraja, Error> {
         let tls = tls_config(cfg.ca_file.as_deref())?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("lango/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Setup(format!("Daraja HTTPS client: {e}")))?;
+        let http = https::Client::new(tls);
         Ok(Daraja {
             http,
             base_url: cfg.base_url.trim_end_matches('/').to_string(),
@@ -330,16 +322,23 @@ impl Daraja {
         })?;
         bearer.set_sensitive(true);
         let _permit = self.in_flight.acquire().await;
-        let response = self
+        let headers = [
+            (AUTHORIZATION, bearer),
+            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        ];
+        let url = format!("{}{path}", self.base_url);
+        let reply = self
             .http
-            .post(format!("{}{path}", self.base_url))
-            .header(AUTHORIZATION, bearer)
-            .header(CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send()
+            .send(
+                Method::POST,
+                &url,
+                &headers,
+                body.to_string().into_bytes(),
+                MAX_ANSWER,
+            )
             .await
-            .map_err(|e| Error::Transient(format!("{what}: {}", describe_reqwest(&e))))?;
-        read_answer(what, response).await
+            .map_err(|e| Error::Transient(format!("{what}: {e}")))?;
+        Ok(read_answer(reply.status, &reply.body))
     }
 
     /// The cached token, or a new one from OAuth.
@@ -387,17 +386,22 @@ impl Daraja {
         })?;
         auth.set_sensitive(true);
         let _permit = self.in_flight.acquire().await;
-        let response = self
+        let url = format!(
+            "{}/oauth/v1/generate?grant_type=client_credentials",
+            self.base_url
+        );
+        let reply = self
             .http
-            .get(format!(
-                "{}/oauth/v1/generate?grant_type=client_credentials",
-                self.base_url
-            ))
-            .header(AUTHORIZATION, auth)
-            .send()
+            .send(
+                Method::GET,
+                &url,
+                &[(AUTHORIZATION, auth)],
+                vec![],
+                MAX_ANSWER,
+            )
             .await
-            .map_err(|e| Error::Transient(format!("{what}: {}", describe_reqwest(&e))))?;
-        let answer = read_answer(&what, response).await?;
+            .map_err(|e| Error::Transient(format!("{what}: {e}")))?;
+        let answer = read_answer(reply.status, &reply.body);
         if let (200, Some(json)) = (answer.status, &answer.json) {
             if let Some(token) = str_field(json, "access_token").filter(|t| !t.is_empty()) {
                 let ttl = code_field(json, "expires_in")
@@ -418,29 +422,15 @@ impl Daraja {
     }
 }
 
-/// Reads at most `MAX_ANSWER` bytes of the body and parses it if it is a JSON object.
-async fn read_answer(what: &str, mut response: reqwest::Response) -> Result<Answer, Error> {
-    let status = response.status().as_u16();
-    let mut body = Vec::new();
-    while body.len() < MAX_ANSWER {
-        match response.chunk().await {
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            Ok(None) => break,
-            Err(e) => {
-                return Err(Error::Transient(format!(
-                    "{what}: reading the answer: {}",
-                    describe_reqwest(&e)
-                )))
-            }
-        }
-    }
-    let json = serde_json::from_slice::<Value>(&body)
+/// An answer's status and body (at most `MAX_ANSWER` bytes), parsed if it is a JSON object.
+fn read_answer(status: u16, body: &[u8]) -> Answer {
+    let json = serde_json::from_slice::<Value>(body)
         .ok()
         .filter(Value::is_object);
     let raw = if json.is_some() {
         String::new()
     } else {
-        let text = String::from_utf8_lossy(&body);
+        let text = String::from_utf8_lossy(body);
         let mut raw: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if let Some((cut, _)) = raw.char_indices().nth(120) {
             raw.truncate(cut);
@@ -448,7 +438,7 @@ async fn read_answer(what: &str, mut response: reqwest::Response) -> Result<Answ
         }
         raw
     };
-    Ok(Answer { status, json, raw })
+    Answer { status, json, raw }
 }
 
 /// The error for an answer that is not the success (or pending) the caller looked for.
@@ -514,21 +504,6 @@ fn code_field(json: &Value, key: &str) -> Option<i64> {
         Value::Number(n) => n.as_i64(),
         _ => None,
     }
-}
-
-/// reqwest's message plus its causes (the interesting part: "certificate unknown", "connection refused").
-fn describe_reqwest(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_timeout() {
-        format!("timed out: {e}")
-    } else {
-        e.to_string()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg = format!("{msg}: {s}");
-        source = s.source();
-    }
-    msg
 }
 
 /// Letters and digits only, at most 12: what Daraja shows on the prompt without complaint.

@@ -1,5 +1,5 @@
 //! The simulator's HTTP face: routes, OAuth tokens, the pushes it has accepted, and callbacks.
-//! Touches: its own memory, and the callback URL from `SimOptions` (over reqwest). Never: Lango's state.
+//! Touches: its own memory, and the callback URL from `SimOptions` (over `https::Client`). Never: Lango's state.
 
 use super::outcomes::{self, Outcome};
 use super::rules::{self, Refusal};
@@ -25,8 +25,6 @@ const STK_PUSH: &str = "/mpesa/stkpush/v1/processrequest";
 const STK_QUERY: &str = "/mpesa/stkpushquery/v1/query";
 /// Between duplicates of one callback.
 const DUPLICATE_GAP: std::time::Duration = std::time::Duration::from_millis(20);
-/// A callback receiver that hangs must not keep tasks around.
-const CALLBACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Everything a simulator remembers.
 pub struct State {
@@ -37,7 +35,7 @@ pub struct State {
     pushes: Mutex<Pushes>,
     counter: AtomicU64,
     random: RandomState,
-    callbacks: Option<reqwest::Client>,
+    callbacks: Option<crate::https::Client>,
     callback_url: Mutex<Option<String>>,
     faults: Mutex<Faults>,
 }
@@ -360,7 +358,7 @@ fn query(state: &State, checkout_id: &str) -> Response {
 
 /// Posts the callback `times` times (duplicates a moment apart), `delay` after the push.
 async fn send_callback(
-    client: reqwest::Client,
+    client: crate::https::Client,
     url: String,
     delay: std::time::Duration,
     times: u32,
@@ -371,31 +369,29 @@ async fn send_callback(
         if i > 0 {
             tokio::time::sleep(DUPLICATE_GAP).await;
         }
+        let json = [(
+            CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/json"),
+        )];
         let sent = client
-            .post(&url)
-            .header(CONTENT_TYPE.as_str(), "application/json")
-            .body(body.to_string())
-            .send()
+            .send(
+                hyper::Method::POST,
+                &url,
+                &json,
+                body.to_string().into_bytes(),
+                4096,
+            )
             .await;
         match sent {
-            Ok(r) => log::debug!("sim: callback to {url}: HTTP {}", r.status()),
+            Ok(r) => log::debug!("sim: callback to {url}: HTTP {}", r.status),
             Err(e) => log::warn!("sim: callback to {url}: {e}"),
         }
     }
 }
 
-fn callback_client() -> Option<reqwest::Client> {
-    let built = crate::payments::daraja::tls_config(None)
-        .map_err(|e| e.to_string())
-        .and_then(|tls| {
-            reqwest::Client::builder()
-                .use_preconfigured_tls(tls)
-                .timeout(CALLBACK_TIMEOUT)
-                .build()
-                .map_err(|e| e.to_string())
-        });
-    match built {
-        Ok(c) => Some(c),
+fn callback_client() -> Option<crate::https::Client> {
+    match crate::payments::daraja::tls_config(None) {
+        Ok(tls) => Some(crate::https::Client::new(tls)),
         Err(e) => {
             log::warn!("sim: no callbacks: {e}");
             None
