@@ -33,6 +33,8 @@ pub struct Live {
     clock: Arc<dyn Clock>,
     /// One reload at a time.
     reloading: tokio::sync::Mutex<()>,
+    /// The Daraja settings check started by the last reload.
+    checking: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Live {
@@ -50,6 +52,7 @@ impl Live {
             sessions,
             clock,
             reloading: tokio::sync::Mutex::new(()),
+            checking: std::sync::Mutex::new(None),
         })
     }
 
@@ -71,14 +74,26 @@ impl Live {
         } else {
             let daraja = Daraja::new(&config.daraja).context("setting up the Daraja client")?;
             log::info!("reload: new Daraja settings for new payments");
-            Payments::new(
+            let p = Payments::new(
                 self.store.clone(),
                 self.sessions.clone(),
                 daraja,
                 &config.daraja,
                 &config.limits,
                 self.clock.clone(),
-            )
+            );
+            // Ask Daraja whether the new settings work; a check still running for the
+            // previous ones has nothing left to report.
+            let check = tokio::spawn(p.clone().check_settings());
+            let previous = self
+                .checking
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .replace(check);
+            if let Some(h) = previous {
+                h.abort();
+            }
+            p
         };
         let pending = needs_restart(&self.boot, &config);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) =
@@ -114,6 +129,14 @@ pub fn needs_restart(running: &Config, new: &Config) -> Vec<&'static str> {
     check(running.trusted != new.trusted, "trusted");
     check(running.walled_garden != new.walled_garden, "walled_garden");
     check(running.shaping != new.shaping, "shaping");
+    check(
+        running.daraja.callback_listen != new.daraja.callback_listen,
+        "callback_listen",
+    );
+    check(
+        running.limits.voucher_guesses != new.limits.voucher_guesses,
+        "voucher_guesses",
+    );
     out
 }
 

@@ -531,7 +531,7 @@ async fn overview_adds_up_eat_days_and_masks_phones() {
     assert_eq!(figure("Today"), "KES 100");
     assert_eq!(figure("Last 7 days"), "KES 150");
     assert_eq!(figure("Last 30 days"), "KES 450");
-    assert_eq!(figure("Payment success"), "67 %");
+    assert_eq!(figure("Payment success"), "66.7 %");
     assert_eq!(p.body.matches("<rect class=\"bar\"").count(), 30);
     assert!(p.body.contains("2547****149"));
     assert!(!p.body.contains("254708374149"));
@@ -815,6 +815,23 @@ async fn settings_are_written_in_place_and_applied_without_dropping_anyone() {
     assert_eq!(
         v["state"], "failed",
         "the simulator refuses the new secret: {v}"
+    );
+
+    // A passkey removed by hand: the overview says M-Pesa is not set up.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.contains("option passkey"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    o.get("/settings").await;
+    assert_eq!(o.post("/settings", &form("")).await.status, 303);
+    let p = o.get("/").await;
+    assert!(
+        p.body.contains("M-Pesa is not set up (passkey empty)"),
+        "{}",
+        p.body
     );
 }
 

@@ -3,6 +3,7 @@
 
 use super::{chart, html, Admin, Answer, Ctx};
 use crate::clock::{eat_day, eat_day_start, eat_display};
+use crate::payments::Health;
 use crate::store::payments::Payment;
 use crate::store::reports;
 
@@ -17,23 +18,26 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
         .call(move |c| {
             Ok((
                 reports::revenue_per_day(c, today - (DAYS - 1), today)?,
-                reports::outcomes(c, since_week)?,
+                crate::store::payments::figures(c, since_week)?,
                 crate::store::payments::recent(c, 10)?,
             ))
         })
         .await?;
     let online = a.sessions.online().await?.len();
     let sum = |n: usize| -> u64 { days.iter().rev().take(n).map(|(_, k)| u64::from(k.0)).sum() };
-    let rate = match week.success_percent() {
-        Some(p) => format!("{p} %"),
-        None => "—".into(),
+    let finished = week.paid + week.cancelled + week.timeout + week.failed;
+    let rate = if finished > 0 {
+        format!("{:.1} %", week.success_pct)
+    } else {
+        "—".into()
     };
     let figure = |name: &str, num: &str, sub: &str| {
         format!(
             "<div class=\"figure\"><div class=\"name\">{name}</div><div class=\"num\">{num}</div><div class=\"sub\">{sub}</div></div>"
         )
     };
-    let mut body = String::from("<div class=\"figures\">");
+    let mut body = daraja_alert(&cx.settings.payments.health());
+    body += "<div class=\"figures\">";
     body += &figure("Today", &html::kes(sum(1)), "since midnight (EAT)");
     body += &figure(
         "Last 7 days",
@@ -50,14 +54,16 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
         "Payment success",
         &rate,
         &format!(
-            "{} paid of {} finished in 7 days{}",
+            "{} paid of {finished} finished in 7 days{}{}",
             week.paid,
-            week.paid + week.unpaid,
             if week.pending > 0 {
                 format!(", {} waiting", week.pending)
             } else {
                 String::new()
-            }
+            },
+            week.median_confirm_s.map_or(String::new(), |m| format!(
+                "; confirmed in {m:.0} s (median)"
+            ))
         ),
     );
     body += "</div>";
@@ -111,4 +117,26 @@ pub fn payment_table(list: &[Payment]) -> String {
         &rows,
         "No payments yet.",
     )
+}
+
+/// What the owner must know about the M-Pesa settings, as an alert (empty when all is well).
+pub fn daraja_alert(h: &Health) -> String {
+    match h {
+        Health::NotSetUp { missing } => html::alert(
+            "warning",
+            &format!(
+                "M-Pesa is not set up ({} empty): the portal offers vouchers only. Fill them in under Settings.",
+                missing.join(", ")
+            ),
+        ),
+        Health::Refused { reason, .. } => html::alert(
+            "error",
+            &format!("Daraja refused the M-Pesa settings: {reason}. Check them under Settings."),
+        ),
+        Health::Unreachable { reason, .. } => html::alert(
+            "warning",
+            &format!("Daraja could not be reached to check the M-Pesa settings ({reason}); Lango keeps trying."),
+        ),
+        Health::Ok { .. } | Health::Unchecked => String::new(),
+    }
 }

@@ -139,11 +139,13 @@ fn render(
     banner: Option<&str>,
 ) -> super::Response {
     let d = &cx.settings.config.daraja;
-    let restart = "<b>Takes effect after a restart</b> (<code>service lango restart</code>).";
+    let restart =
+        "<b>Takes effect at the next</b> <code>service lango reload</code> (online clients stay online).";
     let mut body = String::new();
     if let Some(b) = banner {
         body += &html::alert("error", b);
     }
+    body += &super::overview::daraja_alert(&cx.settings.payments.health());
     if cx.settings.config.path.is_none() {
         body += &html::alert(
             "warning",
@@ -315,7 +317,7 @@ pub async fn save(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
     let notice = match a.live.reload(config).await {
         Ok(pending) if pending.is_empty() => Notice::Done("Saved and applied.".into()),
         Ok(pending) => Notice::Warning(format!(
-            "Saved and applied, except {}: that takes effect after a restart (service lango restart).",
+            "Saved and applied, except {}: that takes effect at the next `service lango reload` (online clients stay online).",
             pending.join(", ")
         )),
         Err(e) => {

@@ -1,10 +1,10 @@
-//! Read-only figures over the `payments` table for the owner's page: revenue per EAT day,
-//! outcome counts (the success rate), and the filtered payment list behind the Payments page
-//! and its CSV. Never writes.
+//! Read-only queries over the `payments` table for the owner's page: revenue per EAT day (the
+//! chart), and the filtered payment list behind the Payments page and its CSV (the success rate
+//! comes from `payments::figures`). Never writes.
 
 use super::payments::{from_row, Payment, PaymentState, COLUMNS};
 use super::Result;
-use crate::clock::{eat_day_start, Unix};
+use crate::clock::eat_day_start;
 use crate::phone::Msisdn;
 use crate::units::Kes;
 use rusqlite::types::ToSql;
@@ -29,43 +29,6 @@ pub fn revenue_per_day(c: &Connection, from_day: i64, to_day: i64) -> Result<Vec
         }
     }
     Ok(days)
-}
-
-/// How the payments started since `since` ended up.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Outcomes {
-    pub paid: u32,
-    /// Failed, cancelled or timed out.
-    pub unpaid: u32,
-    /// Still waiting for the customer or Daraja.
-    pub pending: u32,
-}
-
-impl Outcomes {
-    /// Paid share of the finished payments, in percent; `None` when none finished.
-    pub fn success_percent(&self) -> Option<u32> {
-        let done = self.paid + self.unpaid;
-        (done > 0).then(|| (self.paid * 100 + done / 2) / done)
-    }
-}
-
-pub fn outcomes(c: &Connection, since: Unix) -> Result<Outcomes> {
-    let mut st = c.prepare_cached(
-        "SELECT state, count(*) FROM payments WHERE created_at >= ?1 GROUP BY state",
-    )?;
-    let mut o = Outcomes::default();
-    let rows = st.query_map([since], |r| {
-        Ok((r.get::<_, PaymentState>(0)?, r.get::<_, u32>(1)?))
-    })?;
-    for row in rows {
-        let (state, n) = row?;
-        match state {
-            PaymentState::Paid => o.paid += n,
-            PaymentState::Created | PaymentState::Pushed => o.pending += n,
-            _ => o.unpaid += n,
-        }
-    }
-    Ok(o)
 }
 
 /// Which payments the owner asks for. Empty fields match everything.
@@ -145,7 +108,7 @@ pub fn count(c: &Connection, f: &Filter) -> Result<(u64, Kes)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::eat_day;
+    use crate::clock::{eat_day, Unix};
     use crate::store::payments::{insert, settle, NewPayment, Settlement};
     use crate::store::{packages, Store};
 
@@ -193,17 +156,6 @@ mod tests {
                 r,
                 vec![(day0 - 1, Kes(0)), (day0, Kes(70)), (day0 + 1, Kes(20))]
             );
-            let o = outcomes(c, DAY0)?;
-            assert_eq!(
-                o,
-                Outcomes {
-                    paid: 3,
-                    unpaid: 1,
-                    pending: 1
-                }
-            );
-            assert_eq!(o.success_percent(), Some(75));
-            assert_eq!(Outcomes::default().success_percent(), None);
             Ok(())
         })
         .unwrap();
