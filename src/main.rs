@@ -107,11 +107,17 @@ enum Vouchers {
     Revoke { code: String },
 }
 
+/// See the runtime set-up in `main`.
+const MAX_BLOCKING_THREADS: usize = 4;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     lango::logger::init();
+    // Blocking work is SQLite (one connection, calls take turns) and short process runs: a few
+    // threads serve it; hundreds would each cost a stack and a malloc arena on a 64 MiB router.
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .enable_all()
         .build()
     {
