@@ -124,7 +124,7 @@ pub enum Error {
 }
 
 /// An HTTP answer from Daraja: status and body, JSON object if it was one.
-struct Answer {
+pub struct Answer {
     status: u16,
     json: Option<Value>,
     /// A short, printable start of a body that was not JSON.
@@ -191,40 +191,13 @@ impl Daraja {
         let answer = self
             .post(WHAT, "/mpesa/stkpush/v1/processrequest", &body)
             .await?;
-        let Some(json) = answer.json.as_ref().filter(|_| answer.status == 200) else {
-            return Err(failure(WHAT, &answer));
-        };
-        let response_code = code_field(json, "ResponseCode");
-        let checkout = str_field(json, "CheckoutRequestID");
-        match (response_code, checkout) {
-            (Some(0), Some(checkout)) if !checkout.is_empty() => {
-                let accepted = PushAccepted {
-                    merchant_request_id: str_field(json, "MerchantRequestID")
-                        .unwrap_or_default()
-                        .to_string(),
-                    checkout_request_id: checkout.to_string(),
-                    customer_message: str_field(json, "CustomerMessage")
-                        .unwrap_or_default()
-                        .to_string(),
-                };
-                log::info!(
-                    "{WHAT}: accepted checkout={} phone={}",
-                    accepted.checkout_request_id,
-                    push.phone.masked()
-                );
-                Ok(accepted)
-            }
-            (Some(code), _) if code != 0 => Err(Error::Rejected {
-                code: code.to_string(),
-                message: format!(
-                    "{WHAT}: Daraja answered 200 ResponseCode {code} {}",
-                    str_field(json, "ResponseDescription").unwrap_or("")
-                ),
-            }),
-            _ => Err(Error::Transient(format!(
-                "{WHAT}: Daraja answered 200 without a CheckoutRequestID: {json}"
-            ))),
-        }
+        let accepted = read_push(WHAT, &answer)?;
+        log::info!(
+            "{WHAT}: accepted checkout={} phone={}",
+            accepted.checkout_request_id,
+            push.phone.masked()
+        );
+        Ok(accepted)
     }
 
     /// STK Push Query (POST /mpesa/stkpushquery/v1/query).
@@ -244,32 +217,7 @@ impl Daraja {
         let answer = self
             .post(WHAT, "/mpesa/stkpushquery/v1/query", &body)
             .await?;
-        let Some(json) = &answer.json else {
-            return Err(failure(WHAT, &answer));
-        };
-        let still_processing = str_field(json, "errorCode") == Some(MERCHANT_ERROR)
-            && str_field(json, "errorMessage")
-                .is_some_and(|m| m.to_ascii_lowercase().contains("being processed"));
-        if still_processing {
-            return Ok(QueryAnswer::Pending);
-        }
-        if answer.status != 200 {
-            return Err(failure(WHAT, &answer));
-        }
-        let answer = match code_field(json, "ResultCode") {
-            Some(STILL_PROCESSING) => QueryAnswer::Pending,
-            Some(result_code) => QueryAnswer::Done {
-                result_code,
-                result_desc: str_field(json, "ResultDesc")
-                    .unwrap_or_default()
-                    .to_string(),
-            },
-            None => {
-                return Err(Error::Transient(format!(
-                    "{WHAT}: Daraja answered 200 without a ResultCode: {json}"
-                )))
-            }
-        };
+        let answer = read_query(WHAT, &answer)?;
         log::debug!("{WHAT}: checkout={checkout_request_id} answer={answer:?}");
         Ok(answer)
     }
@@ -379,27 +327,91 @@ impl Daraja {
             .await
             .map_err(|e| Error::Transient(format!("{what}: {}", describe_reqwest(&e))))?;
         let answer = read_answer(&what, response).await?;
-        if let (200, Some(json)) = (answer.status, &answer.json) {
-            if let Some(token) = str_field(json, "access_token").filter(|t| !t.is_empty()) {
-                let ttl = code_field(json, "expires_in")
-                    .and_then(|s| u64::try_from(s).ok())
-                    .map_or(DEFAULT_TOKEN_TTL, Duration::from_secs);
-                log::debug!("{what}: new access token valid for {} s", ttl.as_secs());
-                return Ok((token.into(), ttl));
-            }
-        }
-        Err(match answer.status {
-            400..=499 => Error::Credentials(format!(
-                "{what}: Daraja refused the consumer key/secret (HTTP {}{}): check them and the app's environment",
-                answer.status,
-                answer_summary(&answer, ", ")
-            )),
-            _ => failure(&what, &answer),
-        })
+        let (token, ttl) = read_token(&what, &answer)?;
+        log::debug!("{what}: new access token valid for {} s", ttl.as_secs());
+        Ok((token, ttl))
     }
 }
 
-/// Reads at most `MAX_ANSWER` bytes of the body and parses it if it is a JSON object.
+/// What an OAuth answer says: the access token and how long it lives.
+pub fn read_token(what: &str, answer: &Answer) -> Result<(Arc<str>, Duration), Error> {
+    if let (200, Some(json)) = (answer.status, &answer.json) {
+        if let Some(token) = str_field(json, "access_token").filter(|t| !t.is_empty()) {
+            let ttl = code_field(json, "expires_in")
+                .and_then(|s| u64::try_from(s).ok())
+                .map_or(DEFAULT_TOKEN_TTL, Duration::from_secs);
+            return Ok((token.into(), ttl));
+        }
+    }
+    Err(match answer.status {
+        400..=499 => Error::Credentials(format!(
+            "{what}: Daraja refused the consumer key/secret (HTTP {}{}): check them and the app's environment",
+            answer.status,
+            answer_summary(answer, ", ")
+        )),
+        _ => failure(what, answer),
+    })
+}
+
+/// What an STK push answer says: accepted (the PIN prompt is on its way), or why not.
+pub fn read_push(what: &str, answer: &Answer) -> Result<PushAccepted, Error> {
+    let Some(json) = answer.json.as_ref().filter(|_| answer.status == 200) else {
+        return Err(failure(what, answer));
+    };
+    let response_code = code_field(json, "ResponseCode");
+    let checkout = str_field(json, "CheckoutRequestID");
+    match (response_code, checkout) {
+        (Some(0), Some(checkout)) if !checkout.is_empty() => Ok(PushAccepted {
+            merchant_request_id: str_field(json, "MerchantRequestID")
+                .unwrap_or_default()
+                .to_string(),
+            checkout_request_id: checkout.to_string(),
+            customer_message: str_field(json, "CustomerMessage")
+                .unwrap_or_default()
+                .to_string(),
+        }),
+        (Some(code), _) if code != 0 => Err(Error::Rejected {
+            code: code.to_string(),
+            message: format!(
+                "{what}: Daraja answered 200 ResponseCode {code} {}",
+                str_field(json, "ResponseDescription").unwrap_or("")
+            ),
+        }),
+        _ => Err(Error::Transient(format!(
+            "{what}: Daraja answered 200 without a CheckoutRequestID: {json}"
+        ))),
+    }
+}
+
+/// What an STK Push Query answer says: pending (either of Daraja's shapes), final, or an error.
+pub fn read_query(what: &str, answer: &Answer) -> Result<QueryAnswer, Error> {
+    let Some(json) = &answer.json else {
+        return Err(failure(what, answer));
+    };
+    let still_processing = str_field(json, "errorCode") == Some(MERCHANT_ERROR)
+        && str_field(json, "errorMessage")
+            .is_some_and(|m| m.to_ascii_lowercase().contains("being processed"));
+    if still_processing {
+        return Ok(QueryAnswer::Pending);
+    }
+    if answer.status != 200 {
+        return Err(failure(what, answer));
+    }
+    match code_field(json, "ResultCode") {
+        Some(STILL_PROCESSING) => Ok(QueryAnswer::Pending),
+        Some(result_code) => Ok(QueryAnswer::Done {
+            result_code,
+            result_desc: str_field(json, "ResultDesc")
+                .unwrap_or_default()
+                .to_string(),
+        }),
+        None => Err(Error::Transient(format!(
+            "{what}: Daraja answered 200 without a ResultCode: {json}"
+        ))),
+    }
+}
+
+/// Reads at most `MAX_ANSWER` bytes of the body and sorts it with [`Answer::parse`].
 async fn read_answer(what: &str, mut response: reqwest::Response) -> Result<Answer, Error> {
     let status = response.status().as_u16();
     let mut body = Vec::new();
@@ -415,21 +427,28 @@ async fn read_answer(what: &str, mut response: reqwest::Response) -> Result<Answ
             }
         }
     }
-    let json = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .filter(Value::is_object);
-    let raw = if json.is_some() {
-        String::new()
-    } else {
-        let text = String::from_utf8_lossy(&body);
-        let mut raw: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if let Some((cut, _)) = raw.char_indices().nth(120) {
-            raw.truncate(cut);
-            raw.push('…');
-        }
-        raw
-    };
-    Ok(Answer { status, json, raw })
+    Ok(Answer::parse(status, &body))
+}
+
+impl Answer {
+    /// Sorts a body Daraja sent with `status`: a JSON object, or the printable start of anything else.
+    pub fn parse(status: u16, body: &[u8]) -> Answer {
+        let json = serde_json::from_slice::<Value>(body)
+            .ok()
+            .filter(Value::is_object);
+        let raw = if json.is_some() {
+            String::new()
+        } else {
+            let text = String::from_utf8_lossy(body);
+            let mut raw: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if let Some((cut, _)) = raw.char_indices().nth(120) {
+                raw.truncate(cut);
+                raw.push('…');
+            }
+            raw
+        };
+        Answer { status, json, raw }
+    }
 }
 
 /// The error for an answer that is not the success (or pending) the caller looked for.
@@ -581,15 +600,7 @@ mod tests {
     use super::*;
 
     fn answer(status: u16, body: &str) -> Answer {
-        let json = serde_json::from_str::<Value>(body)
-            .ok()
-            .filter(Value::is_object);
-        let raw = if json.is_some() {
-            String::new()
-        } else {
-            body.to_string()
-        };
-        Answer { status, json, raw }
+        Answer::parse(status, body.as_bytes())
     }
 
     fn envelope(code: &str, message: &str) -> String {

@@ -4,7 +4,9 @@
 //! Touches: payments, sessions, the store (reads), neighbour tables. Never: SQL or nft directly.
 
 mod api;
+pub use api::{pay_request, voucher_request, BadJson, PayRequest};
 mod forms;
+pub use forms::{pay_form, voucher_form};
 mod pages;
 pub use pages::fill;
 mod text;

@@ -44,6 +44,7 @@
 mod api;
 mod outcomes;
 mod rules;
+pub use rules::{check_push, check_query};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
