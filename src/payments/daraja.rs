@@ -32,6 +32,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 /// Used when Daraja's `expires_in` cannot be read: what it always answers.
 const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3599);
+/// A token is kept at most this long, whatever `expires_in` says: a huge one would overflow
+/// `Instant` (a panic) or keep a dead token forever.
+const MAX_TOKEN_TTL: Duration = Duration::from_secs(86_400);
 /// A router has little memory and Daraja throttles bursts (500.003.02 spike arrest): calls in flight at once.
 const MAX_IN_FLIGHT: usize = 8;
 /// Daraja's answers are a few hundred bytes; an HTML error page is read only this far.
@@ -339,7 +342,8 @@ pub fn read_token(what: &str, answer: &Answer) -> Result<(Arc<str>, Duration), E
         if let Some(token) = str_field(json, "access_token").filter(|t| !t.is_empty()) {
             let ttl = code_field(json, "expires_in")
                 .and_then(|s| u64::try_from(s).ok())
-                .map_or(DEFAULT_TOKEN_TTL, Duration::from_secs);
+                .map_or(DEFAULT_TOKEN_TTL, Duration::from_secs)
+                .min(MAX_TOKEN_TTL);
             return Ok((token.into(), ttl));
         }
     }
@@ -699,5 +703,21 @@ mod tests {
             e,
             format!("ca_file {}: no PEM certificate in it", path.display())
         );
+    }
+
+    #[test]
+    fn regression_daraja_huge_token_expiry() {
+        // `expires_in` near i64::MAX once overflowed `Instant::now() + ttl`: a panic, so the daemon
+        // aborted at every token fetch.
+        let body = r#"{"access_token":"x","expires_in":"9223372036854775807"}"#;
+        let (_, ttl) = read_token("OAuth", &answer(200, body)).unwrap();
+        assert_eq!(ttl, MAX_TOKEN_TTL);
+        assert!(Instant::now().checked_add(ttl).is_some());
+        let (_, ttl) = read_token(
+            "OAuth",
+            &answer(200, r#"{"access_token":"x","expires_in":"3599"}"#),
+        )
+        .unwrap();
+        assert_eq!(ttl, Duration::from_secs(3599));
     }
 }
