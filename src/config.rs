@@ -380,10 +380,12 @@ impl<'a> Builder<'a> {
                 }
                 "base_url" if v.is_empty() => self.base_url = None,
                 "base_url" => {
-                    if !(v.starts_with("https://") || v.starts_with("http://"))
-                        || v.contains(char::is_whitespace)
-                    {
-                        return Err(self.bad(line, k, format!("{v:?} is not an http(s) URL")));
+                    if !is_base_url(v) {
+                        return Err(self.bad(
+                            line,
+                            k,
+                            format!("{v:?} is not an http(s) URL such as https://127.0.0.1:8443"),
+                        ));
                     }
                     self.base_url = Some(v.trim_end_matches('/').into());
                 }
@@ -540,6 +542,18 @@ impl<'a> Builder<'a> {
             shaping: self.shaping,
         })
     }
+}
+
+/// `http(s)://HOST[:PORT][/PATH]`: Lango appends Daraja's paths to it, so no query or fragment.
+fn is_base_url(s: &str) -> bool {
+    (s.starts_with("https://") || s.starts_with("http://"))
+        && !s.contains(char::is_whitespace)
+        && reqwest::Url::parse(s).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host_str().is_some_and(|h| !h.is_empty())
+                && u.query().is_none()
+                && u.fragment().is_none()
+        })
 }
 
 fn is_ifname(s: &str) -> bool {
@@ -783,5 +797,33 @@ config shaping 'shaping'
         .unwrap();
         assert_eq!(s[0].options[0].1, "it's \"q\"");
         assert_eq!(s[0].options[1].1, "bare#notcomment");
+    }
+
+    #[test]
+    fn regression_config_base_url_without_host() {
+        // `https://` was accepted and trimmed to `https:`: every Daraja call then failed at run time
+        // instead of the config being refused at start with its line.
+        for url in [
+            "https://",
+            "https:///",
+            "http://:8443",
+            "https://x.y/?a=1",
+            "ftp://x.y",
+        ] {
+            let text = format!("config daraja 'd'\n option base_url '{url}'\n");
+            let e = Config::parse(&text, "f").unwrap_err().to_string();
+            assert!(e.starts_with("f:2: option base_url: "), "{url}: {e}");
+        }
+        for (url, kept) in [
+            ("https://127.0.0.1:8443/", "https://127.0.0.1:8443"),
+            ("http://[::1]:8080", "http://[::1]:8080"),
+            (
+                "https://sandbox.safaricom.co.ke",
+                "https://sandbox.safaricom.co.ke",
+            ),
+        ] {
+            let text = format!("config daraja 'd'\n option base_url '{url}'\n");
+            assert_eq!(Config::parse(&text, "f").unwrap().daraja.base_url, kept);
+        }
     }
 }
