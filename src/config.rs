@@ -424,12 +424,12 @@ impl<'a> Builder<'a> {
                     self.till = v.clone();
                 }
                 "callback_url" => {
-                    if !v.is_empty()
-                        && (!v.starts_with("https://")
-                            || v.contains(char::is_whitespace)
-                            || v.len() < 12)
-                    {
-                        return Err(self.bad(line, k, format!("{v:?} is not a public https URL")));
+                    if !v.is_empty() && !crate::sim::is_public_https(v) {
+                        return Err(self.bad(
+                            line,
+                            k,
+                            format!("{v:?} is not a public https URL (Daraja refuses IP addresses, localhost and spaces)"),
+                        ));
                     }
                     self.callback_url = v.clone();
                 }
@@ -825,5 +825,26 @@ config shaping 'shaping'
             let text = format!("config daraja 'd'\n option base_url '{url}'\n");
             assert_eq!(Config::parse(&text, "f").unwrap().daraja.base_url, kept);
         }
+    }
+
+    #[test]
+    fn regression_config_callback_url_daraja_refuses() {
+        // These were accepted, and then Daraja refused every push with "Invalid CallBackURL".
+        for url in [
+            "https://localhost/cb",
+            "https://192.168.1.1/cb",
+            "https://[::1]/cb",
+            "https://router/cb",
+            "https://user:pw@example.com/cb",
+        ] {
+            let text = format!("config daraja 'd'\n option callback_url '{url}'\n");
+            let e = Config::parse(&text, "f").unwrap_err().to_string();
+            assert!(e.starts_with("f:2: option callback_url: "), "{url}: {e}");
+        }
+        let text = "config daraja 'd'\n option callback_url 'https://hotspot.example.co.ke/cb/x'\n";
+        assert_eq!(
+            Config::parse(text, "f").unwrap().daraja.callback_url,
+            "https://hotspot.example.co.ke/cb/x"
+        );
     }
 }
