@@ -1,7 +1,7 @@
 //! The portal's JSON API (for apps and tests) and the RFC 8908 captive-portal API.
 //! Errors are `{"error": CODE, "message": WORDS}` with the status chosen in `Refusal`.
 
-use super::{portal_url, Ctx, Portal, Refusal, BODY_LIMIT};
+use super::{portal_url, read_body, Ctx, Portal, Refusal};
 use crate::server::{self, Request, Response};
 use crate::store::payments::Payment;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
@@ -117,12 +117,6 @@ fn payment_json(p: &Payment, cx: &Ctx) -> Value {
         "result_code": p.result_code,
         "message": crate::payments::messages::for_customer(p.state, p.result_code, cx.lang),
     })
-}
-
-async fn read_body(req: Request) -> Result<bytes::Bytes, Refusal> {
-    server::read_body(req, BODY_LIMIT)
-        .await
-        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
 }
 
 /// What `POST /api/pay` asks for. Fields that are missing or of the wrong type are left empty,

@@ -1,7 +1,7 @@
 //! The portal's HTML side: the page with packages, the pay and voucher forms, the payment page.
 //! Works without JavaScript and cookies; every answer is a full page or a 303 to one.
 
-use super::{Ctx, PayRequest, Portal, Refusal, BODY_LIMIT};
+use super::{read_body, Ctx, PayRequest, Portal, Refusal};
 use crate::server::{self, Request, Response};
 use hyper::StatusCode;
 
@@ -33,7 +33,7 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
 
 /// `POST /pay` (form: package_id, phone): starts the payment, then shows its page.
 pub async fn pay(p: &Portal, cx: &Ctx, req: Request) -> Response {
-    let PayRequest { package_id, phone } = match read_form(req).await {
+    let PayRequest { package_id, phone } = match read_body(req).await {
         Ok(body) => pay_form(&body),
         Err(r) => return page_refusal(p, cx, r),
     };
@@ -59,7 +59,7 @@ pub async fn payment(p: &Portal, cx: &Ctx, id: &str) -> Response {
 
 /// `POST /voucher` (form: code).
 pub async fn voucher(p: &Portal, cx: &Ctx, req: Request) -> Response {
-    let code = match read_form(req).await {
+    let code = match read_body(req).await {
         Ok(body) => voucher_form(&body),
         Err(r) => return page_refusal(p, cx, r),
     };
@@ -70,12 +70,6 @@ pub async fn voucher(p: &Portal, cx: &Ctx, req: Request) -> Response {
             server::html(r.status, p.frame(cx).index(&packages, Some(&r.message), ""))
         }
     }
-}
-
-async fn read_form(req: Request) -> Result<bytes::Bytes, Refusal> {
-    server::read_body(req, BODY_LIMIT)
-        .await
-        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
 }
 
 /// Reads the body of `POST /pay` (form: `package_id`, `phone`); what is missing is left empty.

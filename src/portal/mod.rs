@@ -234,6 +234,13 @@ impl Portal {
     }
 }
 
+/// A request body of at most `BODY_LIMIT` bytes, or why not.
+async fn read_body(req: Request) -> Result<bytes::Bytes, Refusal> {
+    server::read_body(req, BODY_LIMIT)
+        .await
+        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
+}
+
 /// Whether `host` (a Host header) names this portal: our own address, with or without the port.
 fn is_own_host(host: &str, local: SocketAddr) -> bool {
     let ip = local.ip().to_canonical();
