@@ -576,10 +576,12 @@ impl<'a> Builder<'a> {
                 }
                 "base_url" if v.is_empty() => self.base_url = None,
                 "base_url" => {
-                    if !(v.starts_with("https://") || v.starts_with("http://"))
-                        || v.contains(char::is_whitespace)
-                    {
-                        return Err(self.bad(line, k, format!("{v:?} is not an http(s) URL")));
+                    if !is_base_url(v) {
+                        return Err(self.bad(
+                            line,
+                            k,
+                            format!("{v:?} is not an http(s) URL such as https://127.0.0.1:8443"),
+                        ));
                     }
                     self.base_url = Some(v.trim_end_matches('/').into());
                 }
@@ -618,12 +620,12 @@ impl<'a> Builder<'a> {
                     self.till = v.clone();
                 }
                 "callback_url" => {
-                    if !v.is_empty()
-                        && (!v.starts_with("https://")
-                            || v.contains(char::is_whitespace)
-                            || v.len() < 12)
-                    {
-                        return Err(self.bad(line, k, format!("{v:?} is not a public https URL")));
+                    if !v.is_empty() && !crate::sim::is_public_https(v) {
+                        return Err(self.bad(
+                            line,
+                            k,
+                            format!("{v:?} is not a public https URL (Daraja refuses IP addresses, localhost and spaces)"),
+                        ));
                     }
                     self.callback_url = v.clone();
                     self.callback_url_line = line;
@@ -836,6 +838,11 @@ impl<'a> Builder<'a> {
             },
         })
     }
+}
+
+/// `http(s)://HOST[:PORT][/PATH]`: Lango appends Daraja's paths to it, so no query or fragment.
+fn is_base_url(s: &str) -> bool {
+    !s.contains(char::is_whitespace) && crate::https::is_base_url(s)
 }
 
 fn is_ifname(s: &str) -> bool {
@@ -1208,5 +1215,54 @@ config shaping 'shaping'
             "no temporary file left"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn regression_config_base_url_without_host() {
+        // `https://` was accepted and trimmed to `https:`: every Daraja call then failed at run time
+        // instead of the config being refused at start with its line.
+        for url in [
+            "https://",
+            "https:///",
+            "http://:8443",
+            "https://x.y/?a=1",
+            "ftp://x.y",
+        ] {
+            let text = format!("config daraja 'd'\n option base_url '{url}'\n");
+            let e = Config::parse(&text, "f").unwrap_err().to_string();
+            assert!(e.starts_with("f:2: option base_url: "), "{url}: {e}");
+        }
+        for (url, kept) in [
+            ("https://127.0.0.1:8443/", "https://127.0.0.1:8443"),
+            ("http://[::1]:8080", "http://[::1]:8080"),
+            (
+                "https://sandbox.safaricom.co.ke",
+                "https://sandbox.safaricom.co.ke",
+            ),
+        ] {
+            let text = format!("config daraja 'd'\n option base_url '{url}'\n");
+            assert_eq!(Config::parse(&text, "f").unwrap().daraja.base_url, kept);
+        }
+    }
+
+    #[test]
+    fn regression_config_callback_url_daraja_refuses() {
+        // These were accepted, and then Daraja refused every push with "Invalid CallBackURL".
+        for url in [
+            "https://localhost/cb",
+            "https://192.168.1.1/cb",
+            "https://[::1]/cb",
+            "https://router/cb",
+            "https://user:pw@example.com/cb",
+        ] {
+            let text = format!("config daraja 'd'\n option callback_url '{url}'\n");
+            let e = Config::parse(&text, "f").unwrap_err().to_string();
+            assert!(e.starts_with("f:2: option callback_url: "), "{url}: {e}");
+        }
+        let text = "config daraja 'd'\n option callback_url 'https://hotspot.example.co.ke/cb/x'\n";
+        assert_eq!(
+            Config::parse(text, "f").unwrap().daraja.callback_url,
+            "https://hotspot.example.co.ke/cb/x"
+        );
     }
 }

@@ -100,6 +100,12 @@ fn target(url: &str) -> Option<Target> {
     })
 }
 
+/// Whether `url` is `http(s)://HOST[:PORT][/PATH]` with no query or fragment: a base that
+/// paths can be appended to.
+pub fn is_base_url(url: &str) -> bool {
+    !url.contains('?') && target(url).is_some()
+}
+
 /// Sends requests; cheap to share.
 #[derive(Clone)]
 pub struct Client {

@@ -30,6 +30,9 @@ use std::time::{Duration, Instant};
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 /// Used when Daraja's `expires_in` cannot be read: what it always answers.
 const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3599);
+/// A token is kept at most this long, whatever `expires_in` says: a huge one would overflow
+/// `Instant` (a panic) or keep a dead token forever.
+const MAX_TOKEN_TTL: Duration = Duration::from_secs(86_400);
 /// A router has little memory and Daraja throttles bursts (500.003.02 spike arrest): calls in flight at once.
 const MAX_IN_FLIGHT: usize = 8;
 /// Daraja's answers are a few hundred bytes; an HTML error page is read only this far.
@@ -124,7 +127,7 @@ pub enum Error {
 }
 
 /// An HTTP answer from Daraja: status and body, JSON object if it was one.
-struct Answer {
+pub struct Answer {
     status: u16,
     json: Option<Value>,
     /// A short, printable start of a body that was not JSON.
@@ -185,40 +188,13 @@ impl Daraja {
         let answer = self
             .post(WHAT, "/mpesa/stkpush/v1/processrequest", &body)
             .await?;
-        let Some(json) = answer.json.as_ref().filter(|_| answer.status == 200) else {
-            return Err(failure(WHAT, &answer));
-        };
-        let response_code = code_field(json, "ResponseCode");
-        let checkout = str_field(json, "CheckoutRequestID");
-        match (response_code, checkout) {
-            (Some(0), Some(checkout)) if !checkout.is_empty() => {
-                let accepted = PushAccepted {
-                    merchant_request_id: str_field(json, "MerchantRequestID")
-                        .unwrap_or_default()
-                        .to_string(),
-                    checkout_request_id: checkout.to_string(),
-                    customer_message: str_field(json, "CustomerMessage")
-                        .unwrap_or_default()
-                        .to_string(),
-                };
-                log::info!(
-                    "{WHAT}: accepted checkout={} phone={}",
-                    accepted.checkout_request_id,
-                    push.phone.masked()
-                );
-                Ok(accepted)
-            }
-            (Some(code), _) if code != 0 => Err(Error::Rejected {
-                code: code.to_string(),
-                message: format!(
-                    "{WHAT}: Daraja answered 200 ResponseCode {code} {}",
-                    str_field(json, "ResponseDescription").unwrap_or("")
-                ),
-            }),
-            _ => Err(Error::Transient(format!(
-                "{WHAT}: Daraja answered 200 without a CheckoutRequestID: {json}"
-            ))),
-        }
+        let accepted = read_push(WHAT, &answer)?;
+        log::info!(
+            "{WHAT}: accepted checkout={} phone={}",
+            accepted.checkout_request_id,
+            push.phone.masked()
+        );
+        Ok(accepted)
     }
 
     /// STK Push Query (POST /mpesa/stkpushquery/v1/query).
@@ -238,32 +214,7 @@ impl Daraja {
         let answer = self
             .post(WHAT, "/mpesa/stkpushquery/v1/query", &body)
             .await?;
-        let Some(json) = &answer.json else {
-            return Err(failure(WHAT, &answer));
-        };
-        let still_processing = str_field(json, "errorCode") == Some(MERCHANT_ERROR)
-            && str_field(json, "errorMessage")
-                .is_some_and(|m| m.to_ascii_lowercase().contains("being processed"));
-        if still_processing {
-            return Ok(QueryAnswer::Pending);
-        }
-        if answer.status != 200 {
-            return Err(failure(WHAT, &answer));
-        }
-        let answer = match code_field(json, "ResultCode") {
-            Some(STILL_PROCESSING) => QueryAnswer::Pending,
-            Some(result_code) => QueryAnswer::Done {
-                result_code,
-                result_desc: str_field(json, "ResultDesc")
-                    .unwrap_or_default()
-                    .to_string(),
-            },
-            None => {
-                return Err(Error::Transient(format!(
-                    "{WHAT}: Daraja answered 200 without a ResultCode: {json}"
-                )))
-            }
-        };
+        let answer = read_query(WHAT, &answer)?;
         log::debug!("{WHAT}: checkout={checkout_request_id} answer={answer:?}");
         Ok(answer)
     }
@@ -338,7 +289,7 @@ impl Daraja {
             )
             .await
             .map_err(|e| Error::Transient(format!("{what}: {e}")))?;
-        Ok(read_answer(reply.status, &reply.body))
+        Ok(Answer::parse(reply.status, &reply.body))
     }
 
     /// The cached token, or a new one from OAuth.
@@ -401,44 +352,111 @@ impl Daraja {
             )
             .await
             .map_err(|e| Error::Transient(format!("{what}: {e}")))?;
-        let answer = read_answer(reply.status, &reply.body);
-        if let (200, Some(json)) = (answer.status, &answer.json) {
-            if let Some(token) = str_field(json, "access_token").filter(|t| !t.is_empty()) {
-                let ttl = code_field(json, "expires_in")
-                    .and_then(|s| u64::try_from(s).ok())
-                    .map_or(DEFAULT_TOKEN_TTL, Duration::from_secs);
-                log::debug!("{what}: new access token valid for {} s", ttl.as_secs());
-                return Ok((token.into(), ttl));
-            }
-        }
-        Err(match answer.status {
-            400..=499 => Error::Credentials(format!(
-                "{what}: Daraja refused the consumer key/secret (HTTP {}{}): check them and the app's environment",
-                answer.status,
-                answer_summary(&answer, ", ")
-            )),
-            _ => failure(&what, &answer),
-        })
+        let answer = Answer::parse(reply.status, &reply.body);
+        let (token, ttl) = read_token(&what, &answer)?;
+        log::debug!("{what}: new access token valid for {} s", ttl.as_secs());
+        Ok((token, ttl))
     }
 }
 
-/// An answer's status and body (at most `MAX_ANSWER` bytes), parsed if it is a JSON object.
-fn read_answer(status: u16, body: &[u8]) -> Answer {
-    let json = serde_json::from_slice::<Value>(body)
-        .ok()
-        .filter(Value::is_object);
-    let raw = if json.is_some() {
-        String::new()
-    } else {
-        let text = String::from_utf8_lossy(body);
-        let mut raw: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if let Some((cut, _)) = raw.char_indices().nth(120) {
-            raw.truncate(cut);
-            raw.push('…');
+/// What an OAuth answer says: the access token and how long it lives.
+pub fn read_token(what: &str, answer: &Answer) -> Result<(Arc<str>, Duration), Error> {
+    if let (200, Some(json)) = (answer.status, &answer.json) {
+        if let Some(token) = str_field(json, "access_token").filter(|t| !t.is_empty()) {
+            let ttl = code_field(json, "expires_in")
+                .and_then(|s| u64::try_from(s).ok())
+                .map_or(DEFAULT_TOKEN_TTL, Duration::from_secs)
+                .min(MAX_TOKEN_TTL);
+            return Ok((token.into(), ttl));
         }
-        raw
+    }
+    Err(match answer.status {
+        400..=499 => Error::Credentials(format!(
+            "{what}: Daraja refused the consumer key/secret (HTTP {}{}): check them and the app's environment",
+            answer.status,
+            answer_summary(answer, ", ")
+        )),
+        _ => failure(what, answer),
+    })
+}
+
+/// What an STK push answer says: accepted (the PIN prompt is on its way), or why not.
+pub fn read_push(what: &str, answer: &Answer) -> Result<PushAccepted, Error> {
+    let Some(json) = answer.json.as_ref().filter(|_| answer.status == 200) else {
+        return Err(failure(what, answer));
     };
-    Answer { status, json, raw }
+    let response_code = code_field(json, "ResponseCode");
+    let checkout = str_field(json, "CheckoutRequestID");
+    match (response_code, checkout) {
+        (Some(0), Some(checkout)) if !checkout.is_empty() => Ok(PushAccepted {
+            merchant_request_id: str_field(json, "MerchantRequestID")
+                .unwrap_or_default()
+                .to_string(),
+            checkout_request_id: checkout.to_string(),
+            customer_message: str_field(json, "CustomerMessage")
+                .unwrap_or_default()
+                .to_string(),
+        }),
+        (Some(code), _) if code != 0 => Err(Error::Rejected {
+            code: code.to_string(),
+            message: format!(
+                "{what}: Daraja answered 200 ResponseCode {code} {}",
+                str_field(json, "ResponseDescription").unwrap_or("")
+            ),
+        }),
+        _ => Err(Error::Transient(format!(
+            "{what}: Daraja answered 200 without a CheckoutRequestID: {json}"
+        ))),
+    }
+}
+
+/// What an STK Push Query answer says: pending (either of Daraja's shapes), final, or an error.
+pub fn read_query(what: &str, answer: &Answer) -> Result<QueryAnswer, Error> {
+    let Some(json) = &answer.json else {
+        return Err(failure(what, answer));
+    };
+    let still_processing = str_field(json, "errorCode") == Some(MERCHANT_ERROR)
+        && str_field(json, "errorMessage")
+            .is_some_and(|m| m.to_ascii_lowercase().contains("being processed"));
+    if still_processing {
+        return Ok(QueryAnswer::Pending);
+    }
+    if answer.status != 200 {
+        return Err(failure(what, answer));
+    }
+    match code_field(json, "ResultCode") {
+        Some(STILL_PROCESSING) => Ok(QueryAnswer::Pending),
+        Some(result_code) => Ok(QueryAnswer::Done {
+            result_code,
+            result_desc: str_field(json, "ResultDesc")
+                .unwrap_or_default()
+                .to_string(),
+        }),
+        None => Err(Error::Transient(format!(
+            "{what}: Daraja answered 200 without a ResultCode: {json}"
+        ))),
+    }
+}
+
+impl Answer {
+    /// Sorts a body Daraja sent with `status`: a JSON object, or the printable start of anything else.
+    pub fn parse(status: u16, body: &[u8]) -> Answer {
+        let json = serde_json::from_slice::<Value>(body)
+            .ok()
+            .filter(Value::is_object);
+        let raw = if json.is_some() {
+            String::new()
+        } else {
+            let text = String::from_utf8_lossy(body);
+            let mut raw: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if let Some((cut, _)) = raw.char_indices().nth(120) {
+                raw.truncate(cut);
+                raw.push('…');
+            }
+            raw
+        };
+        Answer { status, json, raw }
+    }
 }
 
 /// The error for an answer that is not the success (or pending) the caller looked for.
@@ -575,15 +593,7 @@ mod tests {
     use super::*;
 
     fn answer(status: u16, body: &str) -> Answer {
-        let json = serde_json::from_str::<Value>(body)
-            .ok()
-            .filter(Value::is_object);
-        let raw = if json.is_some() {
-            String::new()
-        } else {
-            body.to_string()
-        };
-        Answer { status, json, raw }
+        Answer::parse(status, body.as_bytes())
     }
 
     fn envelope(code: &str, message: &str) -> String {
@@ -682,5 +692,21 @@ mod tests {
             e,
             format!("ca_file {}: no PEM certificate in it", path.display())
         );
+    }
+
+    #[test]
+    fn regression_daraja_huge_token_expiry() {
+        // `expires_in` near i64::MAX once overflowed `Instant::now() + ttl`: a panic, so the daemon
+        // aborted at every token fetch.
+        let body = r#"{"access_token":"x","expires_in":"9223372036854775807"}"#;
+        let (_, ttl) = read_token("OAuth", &answer(200, body)).unwrap();
+        assert_eq!(ttl, MAX_TOKEN_TTL);
+        assert!(Instant::now().checked_add(ttl).is_some());
+        let (_, ttl) = read_token(
+            "OAuth",
+            &answer(200, r#"{"access_token":"x","expires_in":"3599"}"#),
+        )
+        .unwrap();
+        assert_eq!(ttl, Duration::from_secs(3599));
     }
 }

@@ -1,7 +1,7 @@
 //! The portal's JSON API (for apps and tests) and the RFC 8908 captive-portal API.
 //! Errors are `{"error": CODE, "message": WORDS}` with the status chosen in `Refusal`.
 
-use super::{portal_url, Ctx, Portal, Refusal, BODY_LIMIT};
+use super::{portal_url, read_body, Ctx, Portal, Refusal};
 use crate::server::{self, Request, Response};
 use crate::store::payments::Payment;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
@@ -54,19 +54,11 @@ pub async fn status(p: &Portal, cx: &Ctx) -> Response {
 
 /// `POST /api/pay {"package_id": 2, "phone": "0708374149"}` -> 202 with the payment.
 pub async fn pay(p: &Portal, cx: &Ctx, req: Request) -> Response {
-    let body = match read_json(req).await {
-        Ok(v) => v,
+    let ask = match read_body(req).await.and_then(|b| Ok(pay_request(&b)?)) {
+        Ok(a) => a,
         Err(r) => return refusal(r),
     };
-    let package = body
-        .get("package_id")
-        .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
-    let phone = match body.get("phone") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    };
-    match p.start_payment(cx, package, &phone).await {
+    match p.start_payment(cx, ask.package_id, &ask.phone).await {
         Ok(pay) => server::json(StatusCode::ACCEPTED, &payment_json(&pay, cx)),
         Err(r) => refusal(r),
     }
@@ -82,12 +74,11 @@ pub async fn payment(p: &Portal, cx: &Ctx, id: &str) -> Response {
 
 /// `POST /api/voucher {"code": "ABCDE-FGH23"}`
 pub async fn voucher(p: &Portal, cx: &Ctx, req: Request) -> Response {
-    let body = match read_json(req).await {
-        Ok(v) => v,
+    let code = match read_body(req).await.and_then(|b| Ok(voucher_request(&b)?)) {
+        Ok(c) => c,
         Err(r) => return refusal(r),
     };
-    let code = body.get("code").and_then(Value::as_str).unwrap_or("");
-    match p.redeem(cx, code).await {
+    match p.redeem(cx, &code).await {
         Ok(s) => server::json(
             StatusCode::OK,
             &json!({ "online": true, "seconds_remaining": s.seconds_left(p.clock.now()), "package": s.package_id }),
@@ -128,21 +119,58 @@ fn payment_json(p: &Payment, cx: &Ctx) -> Value {
     })
 }
 
-async fn read_json(req: Request) -> Result<Value, Refusal> {
-    let body = server::read_body(req, BODY_LIMIT)
-        .await
-        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?;
-    match serde_json::from_slice::<Value>(&body) {
-        Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => Err(Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "bad_json",
-            "expected a JSON object",
-        )),
-        Err(e) => Err(Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "bad_json",
-            format!("body is not JSON: {e}"),
-        )),
+/// What `POST /api/pay` asks for. Fields that are missing or of the wrong type are left empty,
+/// so the phone hears which one is wrong (`unknown_package`, `bad_phone`) rather than "bad JSON".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayRequest {
+    /// `2` or `"2"`.
+    pub package_id: Option<i64>,
+    /// As typed (`"0708 374 149"`), or a JSON number; `Msisdn` judges it.
+    pub phone: String,
+}
+
+/// A portal JSON body that is not a JSON object.
+#[derive(Debug, thiserror::Error)]
+pub enum BadJson {
+    #[error("body is not JSON: {0}")]
+    Syntax(#[from] serde_json::Error),
+    #[error("expected a JSON object")]
+    NotObject,
+}
+
+impl From<BadJson> for Refusal {
+    fn from(e: BadJson) -> Refusal {
+        Refusal::new(StatusCode::BAD_REQUEST, "bad_json", e.to_string())
+    }
+}
+
+/// Reads the body of `POST /api/pay`: `{"package_id": 2, "phone": "0708374149"}`.
+pub fn pay_request(body: &[u8]) -> Result<PayRequest, BadJson> {
+    let body = json_object(body)?;
+    let package_id = body
+        .get("package_id")
+        .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
+    let phone = match body.get("phone") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    Ok(PayRequest { package_id, phone })
+}
+
+/// Reads the body of `POST /api/voucher`: `{"code": "ABCDE-FGH23"}`; the code as typed, or empty.
+pub fn voucher_request(body: &[u8]) -> Result<String, BadJson> {
+    let body = json_object(body)?;
+    Ok(body
+        .get("code")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string())
+}
+
+fn json_object(body: &[u8]) -> Result<Value, BadJson> {
+    match serde_json::from_slice::<Value>(body)? {
+        v @ Value::Object(_) => Ok(v),
+        _ => Err(BadJson::NotObject),
     }
 }

@@ -1,7 +1,7 @@
 //! The portal's HTML side: the page with packages, the pay and voucher forms, the payment page.
 //! Works without JavaScript and cookies; every answer is a full page or a 303 to one.
 
-use super::{Ctx, Portal, Refusal, BODY_LIMIT};
+use super::{read_body, Ctx, PayRequest, Portal, Refusal};
 use crate::server::{self, Request, Response};
 use hyper::StatusCode;
 
@@ -33,13 +33,11 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
 
 /// `POST /pay` (form: package_id, phone): starts the payment, then shows its page.
 pub async fn pay(p: &Portal, cx: &Ctx, req: Request) -> Response {
-    let form = match read_form(req).await {
-        Ok(f) => f,
+    let PayRequest { package_id, phone } = match read_body(req).await {
+        Ok(body) => pay_form(&body),
         Err(r) => return page_refusal(p, cx, r),
     };
-    let phone = server::form_value(&form, "phone").unwrap_or_default();
-    let package = server::form_value(&form, "package_id").and_then(|v| v.parse().ok());
-    match p.start_payment(cx, package, &phone).await {
+    match p.start_payment(cx, package_id, &phone).await {
         Ok(pay) => server::see_other(&format!("/pay/{}?lang={}", pay.id, cx.lang.code())),
         Err(r) => {
             let packages = p.packages().await.unwrap_or_default();
@@ -61,11 +59,10 @@ pub async fn payment(p: &Portal, cx: &Ctx, id: &str) -> Response {
 
 /// `POST /voucher` (form: code).
 pub async fn voucher(p: &Portal, cx: &Ctx, req: Request) -> Response {
-    let form = match read_form(req).await {
-        Ok(f) => f,
+    let code = match read_body(req).await {
+        Ok(body) => voucher_form(&body),
         Err(r) => return page_refusal(p, cx, r),
     };
-    let code = server::form_value(&form, "code").unwrap_or_default();
     match p.redeem(cx, &code).await {
         Ok(_) => server::see_other(&format!("/?lang={}&voucher=1", cx.lang.code())),
         Err(r) => {
@@ -75,11 +72,19 @@ pub async fn voucher(p: &Portal, cx: &Ctx, req: Request) -> Response {
     }
 }
 
-async fn read_form(req: Request) -> Result<Vec<(String, String)>, Refusal> {
-    let body = server::read_body(req, BODY_LIMIT)
-        .await
-        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?;
-    Ok(server::form_pairs(&String::from_utf8_lossy(&body)))
+/// Reads the body of `POST /pay` (form: `package_id`, `phone`); what is missing is left empty.
+pub fn pay_form(body: &[u8]) -> PayRequest {
+    let form = server::form_pairs(&String::from_utf8_lossy(body));
+    PayRequest {
+        package_id: server::form_value(&form, "package_id").and_then(|v| v.parse().ok()),
+        phone: server::form_value(&form, "phone").unwrap_or_default(),
+    }
+}
+
+/// Reads the body of `POST /voucher` (form: `code`); the code as typed, or empty.
+pub fn voucher_form(body: &[u8]) -> String {
+    let form = server::form_pairs(&String::from_utf8_lossy(body));
+    server::form_value(&form, "code").unwrap_or_default()
 }
 
 fn page_refusal(p: &Portal, cx: &Ctx, r: Refusal) -> Response {

@@ -4,7 +4,9 @@
 //! Touches: payments, sessions, the store (reads), neighbour tables. Never: SQL or nft directly.
 
 mod api;
+pub use api::{pay_request, voucher_request, BadJson, PayRequest};
 mod forms;
+pub use forms::{pay_form, voucher_form};
 mod pages;
 pub use pages::fill;
 mod text;
@@ -269,6 +271,13 @@ impl Portal {
     async fn packages(&self) -> Result<Vec<crate::store::packages::Package>, crate::store::Error> {
         self.store.call(crate::store::packages::active).await
     }
+}
+
+/// A request body of at most `BODY_LIMIT` bytes, or why not.
+async fn read_body(req: Request) -> Result<bytes::Bytes, Refusal> {
+    server::read_body(req, BODY_LIMIT)
+        .await
+        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
 }
 
 /// Whether `host` (a Host header) names this portal: our own address, with or without the port.

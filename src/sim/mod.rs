@@ -51,6 +51,7 @@
 mod api;
 mod outcomes;
 mod rules;
+pub use rules::{check_push, check_query, is_public_https};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -173,8 +173,9 @@ fn is_shortcode(s: &str) -> bool {
     (5..=7).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// `https://` and a public DNS name (not localhost, not an IP literal), no spaces or credentials.
-fn is_public_https(url: &str) -> bool {
+/// `https://` and a public DNS name (not localhost, not an IP literal), no spaces or credentials:
+/// Daraja's rule for `CallBackURL`, also applied to the owner's `callback_url` setting.
+pub fn is_public_https(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("https://") else {
         return false;
     };
