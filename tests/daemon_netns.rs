@@ -386,18 +386,7 @@ fn phones_pay_through_the_portal_and_get_their_package() {
     }
     let mut failures = vec![];
     for download in [true, false] {
-        let measured: Vec<f64> = std::thread::scope(|s| {
-            let runs: Vec<_> = lab
-                .phones
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let lab = &lab;
-                    s.spawn(move || lab.iperf(p, 5201 + i as u16, download, 4))
-                })
-                .collect();
-            runs.into_iter().map(|r| r.join().expect("iperf")).collect()
-        });
+        let measured = lab.iperf_all(download, 4);
         for (i, m) in measured.into_iter().enumerate() {
             let (d, u) = packages[i];
             let (what, kbps) = if download {

@@ -173,18 +173,7 @@ fn shaping_holds_package_rates_both_ways() {
         .collect();
     gate.apply(&admits).expect("admit 4");
     for download in [true, false] {
-        let measured: Vec<f64> = std::thread::scope(|s| {
-            let runs: Vec<_> = lab
-                .phones
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let lab = &lab;
-                    s.spawn(move || lab.iperf(p, 5201 + i as u16, download, SECS))
-                })
-                .collect();
-            runs.into_iter().map(|r| r.join().expect("iperf")).collect()
-        });
+        let measured = lab.iperf_all(download, SECS);
         for (i, m) in measured.into_iter().enumerate() {
             let (d, u) = packages[i];
             let (what, configured) = if download {

@@ -571,6 +571,16 @@ route add default via 192.168.2.1 dev {dev} metric {}
         bytes * 8.0 / seconds / 1e6
     }
 
+    /// iperf3 from every phone at once (phone i against port 5201 + i): Mbit/s per phone.
+    pub fn iperf_all(&self, download: bool, secs: u32) -> Vec<f64> {
+        std::thread::scope(|s| {
+            let runs: Vec<_> = (self.phones.iter().enumerate())
+                .map(|(i, p)| s.spawn(move || self.iperf(p, 5201 + i as u16, download, secs)))
+                .collect();
+            runs.into_iter().map(|r| r.join().expect("iperf")).collect()
+        })
+    }
+
     /// Number of HTB classes on `dev` in the router, the unshaped default included.
     pub fn classes(&self, dev: &str) -> usize {
         self.exec_ok(&self.router, &["tc", "class", "show", "dev", dev])
