@@ -35,23 +35,24 @@ pub fn insert(
 }
 
 pub fn get(c: &Connection, code: &str) -> Result<Option<Voucher>> {
-    let mut st = c.prepare_cached(
-        "SELECT code, package_id, batch, state, created_at, expires_at, used_by_mac, used_at FROM vouchers WHERE code = ?1",
-    )?;
-    Ok(st
-        .query_row([code], |r| {
-            Ok(Voucher {
-                code: r.get(0)?,
-                package_id: r.get(1)?,
-                batch: r.get(2)?,
-                state: r.get(3)?,
-                created_at: r.get(4)?,
-                expires_at: r.get(5)?,
-                used_by_mac: r.get(6)?,
-                used_at: r.get(7)?,
-            })
-        })
-        .optional()?)
+    let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM vouchers WHERE code = ?1"))?;
+    Ok(st.query_row([code], from_row).optional()?)
+}
+
+const COLUMNS: &str =
+    "code, package_id, batch, state, created_at, expires_at, used_by_mac, used_at";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Voucher> {
+    Ok(Voucher {
+        code: r.get(0)?,
+        package_id: r.get(1)?,
+        batch: r.get(2)?,
+        state: r.get(3)?,
+        created_at: r.get(4)?,
+        expires_at: r.get(5)?,
+        used_by_mac: r.get(6)?,
+        used_at: r.get(7)?,
+    })
 }
 
 /// `unused` -> `used` by `mac`. False if it was not unused (someone was faster).
@@ -102,23 +103,11 @@ pub fn batches(c: &Connection, limit: u32) -> Result<Vec<Batch>> {
 
 /// Every code of `batch`, in the order drawn.
 pub fn in_batch(c: &Connection, batch: &str) -> Result<Vec<Voucher>> {
-    let mut st = c.prepare_cached(
-        "SELECT code, package_id, batch, state, created_at, expires_at, used_by_mac, used_at
-         FROM vouchers WHERE batch = ?1 ORDER BY rowid",
-    )?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM vouchers WHERE batch = ?1 ORDER BY rowid"
+    ))?;
     let rows = st
-        .query_map([batch], |r| {
-            Ok(Voucher {
-                code: r.get(0)?,
-                package_id: r.get(1)?,
-                batch: r.get(2)?,
-                state: r.get(3)?,
-                created_at: r.get(4)?,
-                expires_at: r.get(5)?,
-                used_by_mac: r.get(6)?,
-                used_at: r.get(7)?,
-            })
-        })?
+        .query_map([batch], from_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
