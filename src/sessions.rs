@@ -267,7 +267,7 @@ impl Sessions {
             })
             .await?;
         if let Some(s) = &ended {
-            self.apply(vec![(s.mac, s.ip)]).await;
+            self.refresh(vec![(s.mac, s.ip)]).await;
         }
         Ok(ended)
     }
@@ -295,7 +295,7 @@ impl Sessions {
         let ended = self.end_due().await?;
         if !ended.is_empty() {
             log::info!("expired {} sessions", ended.len());
-            self.apply(ended.iter().map(|s| (s.mac, s.ip)).collect())
+            self.refresh(ended.iter().map(|s| (s.mac, s.ip)).collect())
                 .await;
         }
         Ok(ended.len())
@@ -323,41 +323,40 @@ impl Sessions {
     pub async fn restore(&self) -> Result<usize, Error> {
         let expired = self.end_due().await?.len();
         let n = self.online().await?.len();
-        self.send(|done| Job::Resync { done }).await;
+        let (done, applied) = oneshot::channel();
+        if self.jobs.send(Job::Resync { done: Some(done) }).is_ok() {
+            let _ = applied.await;
+        }
         log::info!("restored {n} sessions into the gate ({expired} ran out while stopped)");
         Ok(n)
     }
 
     /// Applies a session's current state to the kernel and waits until it is there.
     async fn admit(&self, s: &Session) {
-        self.refresh(s.mac, s.ip).await;
+        self.refresh(vec![(s.mac, s.ip)]).await;
         self.changed.notify_one();
     }
 
-    async fn refresh(&self, mac: Mac, ip: Option<IpAddr>) {
-        self.send(|done| Job::Refresh { mac, ip, done }).await;
-    }
-
-    async fn apply(&self, evicted: Vec<(Mac, Option<IpAddr>)>) {
+    /// Brings these devices' kernel state in line with the database (one worker round serves
+    /// them all) and waits until it is applied.
+    async fn refresh(&self, devices: Vec<(Mac, Option<IpAddr>)>) {
         let mut waits = vec![];
-        for (mac, ip) in evicted {
+        for (mac, ip) in devices {
             let (tx, rx) = oneshot::channel();
-            let _ = self.jobs.send(Job::Refresh {
-                mac,
-                ip,
-                done: Some(tx),
-            });
-            waits.push(rx);
+            if self
+                .jobs
+                .send(Job::Refresh {
+                    mac,
+                    ip,
+                    done: Some(tx),
+                })
+                .is_ok()
+            {
+                waits.push(rx);
+            }
         }
         for w in waits {
             let _ = w.await;
-        }
-    }
-
-    async fn send(&self, job: impl FnOnce(Option<oneshot::Sender<()>>) -> Job) {
-        let (tx, rx) = oneshot::channel();
-        if self.jobs.send(job(Some(tx))).is_ok() {
-            let _ = rx.await;
         }
     }
 
