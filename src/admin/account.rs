@@ -12,7 +12,7 @@ type FieldError<'a> = (&'a str, &'a str);
 pub fn show(a: &Admin, cx: &Ctx, error: Option<FieldError>) -> Response {
     let err = |f: &str| error.filter(|(field, _)| *field == f).map(|(_, m)| m);
     let form = format!(
-        "<form method=\"post\" action=\"/password\">{}{}{}{}<div class=\"cbi-page-actions\"><button class=\"cbi-button cbi-button-apply\" type=\"submit\">Change password</button></div></form>",
+        "<form method=\"post\" action=\"/password\">{}{}{}<div class=\"cbi-page-actions\"><button class=\"cbi-button cbi-button-apply\" type=\"submit\">Change password</button></div></form>",
         html::csrf_field(&cx.session.csrf),
         html::field(
             "current",
@@ -21,20 +21,7 @@ pub fn show(a: &Admin, cx: &Ctx, error: Option<FieldError>) -> Response {
             "",
             err("current"),
         ),
-        html::field(
-            "password",
-            "New password",
-            &html::input("password", "password", "", "autocomplete=\"new-password\" required"),
-            &format!("At least {} characters.", crate::password::MIN_LEN),
-            err("password"),
-        ),
-        html::field(
-            "repeat",
-            "Repeat it",
-            &html::input("password", "repeat", "", "autocomplete=\"new-password\" required"),
-            "",
-            err("repeat"),
-        ),
+        html::new_password_fields(error, false),
     );
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST

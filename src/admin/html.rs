@@ -125,6 +125,35 @@ pub fn field(id: &str, label: &str, control: &str, hint: &str, error: Option<&st
 }
 
 /// `<input>` with an id equal to its name. `extra`: more attributes, written as given.
+/// The "new password" and "repeat it" pair shared by first-run setup and the Password page;
+/// `error` is the (field, message) to show; `autofocus` puts the cursor in the first one.
+pub fn new_password_fields(error: Option<(&str, &str)>, autofocus: bool) -> String {
+    let err = |f: &str| error.filter(|(field, _)| *field == f).map(|(_, m)| m);
+    let first = if autofocus {
+        "autocomplete=\"new-password\" required autofocus"
+    } else {
+        "autocomplete=\"new-password\" required"
+    };
+    field(
+        "password",
+        "New password",
+        &input("password", "password", "", first),
+        &format!("At least {} characters.", crate::password::MIN_LEN),
+        err("password"),
+    ) + &field(
+        "repeat",
+        "Repeat it",
+        &input(
+            "password",
+            "repeat",
+            "",
+            "autocomplete=\"new-password\" required",
+        ),
+        "",
+        err("repeat"),
+    )
+}
+
 pub fn input(kind: &str, name: &str, value: &str, extra: &str) -> String {
     format!(
         "<input type=\"{kind}\" id=\"{name}\" name=\"{name}\" value=\"{}\"{}{extra}>",

@@ -40,26 +40,12 @@ async fn pre_form(req: Request, cookies: &str) -> Result<Vec<(String, String)>, 
 /// `GET /setup` (no password yet): choose one.
 pub fn setup_page(a: &Admin, cookies: &str, error: Option<(&str, &str)>) -> Answer {
     let (token, new) = pre_token(cookies);
-    let err = |f: &str| error.filter(|(field, _)| *field == f).map(|(_, m)| m);
     let body = html::section(
         "Set the owner's password",
         &format!(
-            "<p class=\"cbi-section-descr\">This router's hotspot has no password yet. Choose one now: it protects the takings, the packages and the M-Pesa account. (Or set it over SSH with <code>lango passwd</code>.)</p><form method=\"post\" action=\"/setup\">{}{}{}<div class=\"cbi-page-actions\"><button class=\"cbi-button cbi-button-apply\" type=\"submit\">Save password</button></div></form>",
+            "<p class=\"cbi-section-descr\">This router's hotspot has no password yet. Choose one now: it protects the takings, the packages and the M-Pesa account. (Or set it over SSH with <code>lango passwd</code>.)</p><form method=\"post\" action=\"/setup\">{}{}<div class=\"cbi-page-actions\"><button class=\"cbi-button cbi-button-apply\" type=\"submit\">Save password</button></div></form>",
             html::csrf_field(&token),
-            html::field(
-                "password",
-                "New password",
-                &html::input("password", "password", "", "autocomplete=\"new-password\" required autofocus"),
-                &format!("At least {} characters.", crate::password::MIN_LEN),
-                err("password"),
-            ),
-            html::field(
-                "repeat",
-                "Repeat it",
-                &html::input("password", "repeat", "", "autocomplete=\"new-password\" required"),
-                "",
-                err("repeat"),
-            ),
+            html::new_password_fields(error, true),
         ),
     );
     let status = if error.is_some() {
