@@ -26,6 +26,9 @@ pub struct Config {
     pub interfaces: Vec<String>,
     pub portal_port: u16,
     pub admin_listen: SocketAddr,
+    /// Names (or addresses) the owner's page answers to besides the router's own address,
+    /// `localhost` and the router's hostname (DNS rebinding: any other Host is refused).
+    pub admin_hosts: Vec<String>,
     pub database: PathBuf,
     pub control_socket: PathBuf,
     /// Shown on the portal and voucher sheets.
@@ -250,7 +253,15 @@ impl Config {
         let tmp = path.with_file_name(format!(".{name}.lango-new"));
         let write = || -> std::io::Result<()> {
             use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)?;
+            use std::os::unix::fs::OpenOptionsExt;
+            // The file holds the Daraja secrets: owner-only from its first byte. A file that
+            // was there keeps its mode.
+            let _ = std::fs::remove_file(&tmp);
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
             f.write_all(text.as_bytes())?;
             f.sync_all()?;
             if let Ok(m) = std::fs::metadata(path) {
@@ -281,6 +292,7 @@ impl Config {
         opt("dhcp_leases", &self.dhcp_leases.display().to_string());
         let lists = [
             ("interface", self.interfaces.clone()),
+            ("admin_host", self.admin_hosts.clone()),
             (
                 "trusted",
                 self.trusted.iter().map(|m| m.to_string()).collect(),
@@ -394,6 +406,7 @@ struct Builder<'a> {
     interfaces: Vec<String>,
     portal_port: u16,
     admin_listen: SocketAddr,
+    admin_hosts: Vec<String>,
     database: PathBuf,
     control_socket: PathBuf,
     site_name: String,
@@ -434,6 +447,7 @@ impl<'a> Builder<'a> {
             interfaces: vec!["br-lan".into()],
             portal_port: 2050,
             admin_listen: "0.0.0.0:8080".parse().expect("literal"),
+            admin_hosts: vec![],
             database: "/etc/lango/lango.db".into(),
             control_socket: "/var/run/lango.sock".into(),
             site_name: "Lango Wi-Fi".into(),
@@ -511,6 +525,16 @@ impl<'a> Builder<'a> {
                             format!("{v:?} is not an address:port such as 0.0.0.0:8080"),
                         )
                     })?
+                }
+                "admin_host" => {
+                    if !is_host_name(v) {
+                        return Err(self.bad(
+                            line,
+                            k,
+                            format!("{v:?} is not a host name such as router.lan or an IP address"),
+                        ));
+                    }
+                    self.admin_hosts.push(v.to_ascii_lowercase());
                 }
                 "database" => self.database = self.path(line, k, v)?,
                 "control_socket" => self.control_socket = self.path(line, k, v)?,
@@ -797,6 +821,7 @@ impl<'a> Builder<'a> {
             interfaces: self.interfaces,
             portal_port: self.portal_port,
             admin_listen: self.admin_listen,
+            admin_hosts: self.admin_hosts,
             database: self.database,
             control_socket: self.control_socket,
             site_name: self.site_name,
@@ -851,6 +876,17 @@ fn is_ifname(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
 }
 
+/// A DNS name (letters, digits, `-`, `.`) or an IP address, as a Host header carries it.
+fn is_host_name(s: &str) -> bool {
+    s.parse::<std::net::IpAddr>().is_ok()
+        || (!s.is_empty()
+            && s.len() <= 253
+            && s.split('.').all(|l| {
+                (1..=63).contains(&l.len())
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }))
+}
+
 /// Splits UCI text into sections. Syntax errors name the line.
 pub fn parse_uci(text: &str, origin: &str) -> Result<Vec<Section>, Error> {
     let mut sections: Vec<Section> = vec![];
@@ -867,6 +903,9 @@ pub fn parse_uci(text: &str, origin: &str) -> Result<Vec<Section>, Error> {
             "config" => {
                 if words.len() < 2 || words.len() > 3 {
                     return Err(err("expected: config TYPE ['NAME']".into()));
+                }
+                if words.iter().any(|w| w.chars().any(crate::uci::is_control)) {
+                    return Err(err("a section's type or name holds a control character".into()));
                 }
                 sections.push(Section {
                     kind: words[1].clone(),
@@ -886,6 +925,17 @@ pub fn parse_uci(text: &str, origin: &str) -> Result<Vec<Section>, Error> {
                 if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 {
                     return Err(err(format!("{name:?} is not an option name")));
+                }
+                if let Some(c) = words[2].chars().find(|c| crate::uci::is_control(*c)) {
+                    return Err(Error::Value {
+                        path: origin.into(),
+                        line,
+                        option: name.clone(),
+                        msg: format!(
+                            "holds the control character U+{:04X}; values must be printable text",
+                            u32::from(c)
+                        ),
+                    });
                 }
                 section.options.push((name.clone(), words[2].clone(), line));
             }
@@ -975,6 +1025,8 @@ config shaping 'shaping'
             ("database", "relative.db"),
             ("language", "fr"),
             ("trusted", "aa:bb"),
+            ("admin_host", "evil.example/x"),
+            ("admin_host", "a..b"),
             ("walled_garden", "10.0.0.0/33"),
             ("interface", "way-too-long-interface-name"),
         ] {
@@ -1159,6 +1211,7 @@ config shaping 'shaping'
     fn to_uci_gives_the_same_config_back() {
         let mut c = Config::parse(SAMPLE, "x").unwrap();
         c.welcome = "Karibu! It's fast".into();
+        c.admin_hosts = vec!["router.lan".into(), "10.0.0.1".into()];
         c.daraja.consumer_secret = Secret("s3'cret".into());
         c.daraja.poll_first = Duration::from_millis(50);
         c.daraja.callback_url = "https://hotspot.example.com/lango/cb/Zq3xW9kP2mT7vR4nY8sB".into();
@@ -1172,6 +1225,30 @@ config shaping 'shaping'
         let back = Config::parse(&demo.to_uci(), "x").unwrap();
         assert_eq!(back.daraja, demo.daraja);
         assert_eq!(back.database, demo.database);
+    }
+
+    #[test]
+    fn regression_control_characters_in_any_value_are_refused() {
+        for (section, option) in [
+            ("lango 'main'", "site_name"),
+            ("daraja 'daraja'", "consumer_secret"),
+            ("daraja 'daraja'", "passkey"),
+            ("shaping 'shaping'", "ifb"),
+            ("lango 'main'", "frobnicate"),
+        ] {
+            for c in ['\u{0}', '\t', '\r', '\u{1b}', '\u{7f}'] {
+                let text = format!("config {section}\n\toption {option} 'a{c}b'\n");
+                match Config::parse(&text, "/etc/config/lango") {
+                    Err(Error::Value { option: o, line, msg, .. }) => {
+                        assert_eq!((o.as_str(), line), (option, 2), "{c:?}");
+                        assert!(msg.contains("control character"), "{msg}");
+                    }
+                    other => panic!("{option} {c:?}: {other:?}"),
+                }
+            }
+        }
+        let e = Config::parse("config lango 'ma\u{0}in'\n", "f").unwrap_err();
+        assert!(e.to_string().contains("control character"), "{e}");
     }
 
     #[test]
@@ -1214,6 +1291,11 @@ config shaping 'shaping'
             1,
             "no temporary file left"
         );
+        // A new file holds secrets: it is owner-only, as is the temporary file it was written to.
+        let fresh = dir.join("fresh");
+        Config::write(&fresh, good).unwrap();
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "regression: the secrets were written 0644");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
@@ -24,6 +25,10 @@ pub const FIGURE_PERIODS: [(&str, i64); 3] =
 
 /// A control line longer than this is not from our CLI.
 const MAX_LINE: usize = 64 * 1024;
+/// The CLI sends its line at once; a connection silent this long is closed.
+pub const IDLE: Duration = Duration::from_secs(10);
+/// Control connections open at once (the CLI opens one per command).
+pub const MAX_CONNECTIONS: usize = 32;
 /// At most this many vouchers in one batch (a printable sheet run, not a flood).
 pub const MAX_VOUCHERS: u32 = 1000;
 
@@ -89,19 +94,37 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 impl Control {
     /// Serves requests until the task is dropped.
     pub async fn serve(self: Arc<Self>, listener: UnixListener) {
+        let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                // EMFILE and friends: back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            let Ok(permit) = open.clone().try_acquire_owned() else {
+                log::warn!("control socket: {MAX_CONNECTIONS} connections open; one refused");
+                let busy = format!(
+                    "{}\n",
+                    json!({ "ok": false, "error": "busy: too many control connections open" })
+                );
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(IDLE, stream.write_all(busy.as_bytes())).await;
+                });
                 continue;
             };
             let me = self.clone();
-            tokio::spawn(async move { me.connection(stream).await });
+            tokio::spawn(async move {
+                me.connection(stream).await;
+                drop(permit);
+            });
         }
     }
 
     async fn connection(&self, stream: UnixStream) {
         let (r, mut w) = stream.into_split();
         let mut lines = BufReader::new(r.take(MAX_LINE as u64 * 16)).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
+        // A connection that says nothing for `IDLE` is closed, so idle ones cannot pile up.
+        while let Ok(Ok(Some(line))) = tokio::time::timeout(IDLE, lines.next_line()).await {
             let answer = match serde_json::from_str::<Request>(&line) {
                 Ok(req) => self.answer(req).await,
                 Err(e) => json!({ "ok": false, "error": format!("bad request: {e}") }),

@@ -1,18 +1,21 @@
-//! Abuse limits: how many STK pushes a device or a phone number may start, and how many wrong
-//! voucher codes a device may try, each in a sliding window. The rules are pure (`now` is passed
-//! in); wrong voucher guesses are remembered here, in memory (pushes are counted from the
-//! payments table by the caller, so a restart does not reset them).
+//! Abuse limits: how many STK pushes a device or a phone number may start, how many wrong
+//! voucher codes a device may try and how many passwords an address may try, each in a sliding
+//! window. The rules are pure (`now` is passed in); guesses and passwords are remembered here, in
+//! memory (pushes are counted from the payments table by the caller, so a restart does not reset
+//! them).
 //! Touches: nothing.
 
 use crate::clock::Unix;
 use crate::mac::Mac;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Devices whose wrong guesses are remembered at once; beyond this the oldest records go
-/// (a router has little memory, and an attacker could otherwise grow the map with fake MACs).
-const MAX_DEVICES: usize = 4096;
+/// Keys (devices, addresses) whose attempts are remembered at once; beyond this the oldest
+/// records go (a router has little memory, and an attacker could otherwise grow the map with
+/// fake MACs or addresses).
+const MAX_KEYS: usize = 4096;
 
 /// At most `max` attempts in any `per`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,57 +93,73 @@ pub fn check_push(
         })
 }
 
-/// Wrong voucher codes per device, remembered in memory.
-pub struct Guesses {
+/// Attempts per key (wrong voucher codes per device, passwords per address), remembered in
+/// memory. An attempt is counted *before* it is judged, so attempts sent all at once cannot slip
+/// past the limit while the first ones are still being checked; a right one is then forgiven.
+pub struct Attempts<K> {
     window: Window,
-    wrong: Mutex<HashMap<Mac, Vec<Unix>>>,
+    seen: Mutex<HashMap<K, Vec<Unix>>>,
 }
 
-impl Guesses {
+/// Wrong voucher codes per device.
+pub type Guesses = Attempts<Mac>;
+
+impl<K: Copy + Eq + Hash> Attempts<K> {
     pub fn new(window: Window) -> Self {
-        Guesses {
+        Attempts {
             window,
-            wrong: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Whether `mac` may try a code at `now`.
-    pub fn check(&self, mac: Mac, now: Unix) -> Result<(), Limited> {
-        let wrong = self.lock();
-        let times = wrong.get(&mac).map_or(&[][..], Vec::as_slice);
-        self.window
-            .check(times, now)
-            .map_err(|retry_after_s| Limited {
-                limit: Limit::VoucherGuesses,
-                retry_after_s,
-            })
-    }
-
-    /// Remembers a wrong code typed on `mac` at `now`.
-    pub fn wrong(&self, mac: Mac, now: Unix) {
+    /// Counts one attempt by `key` at `now`, or refuses it (uncounted) if the window is full:
+    /// then the seconds until one more is allowed.
+    pub fn begin(&self, key: K, now: Unix) -> Result<(), u64> {
         let since = self.window.since(now);
-        let mut wrong = self.lock();
-        if wrong.len() >= MAX_DEVICES && !wrong.contains_key(&mac) {
-            wrong.retain(|_, times| times.iter().any(|t| *t >= since));
-            if wrong.len() >= MAX_DEVICES {
-                // Still full of live records: drop the device whose last guess is oldest.
-                if let Some(oldest) = wrong
+        let mut seen = self.lock();
+        if let Some(times) = seen.get(&key) {
+            self.window.check(times, now)?;
+        }
+        if seen.len() >= MAX_KEYS && !seen.contains_key(&key) {
+            seen.retain(|_, times| times.iter().any(|t| *t >= since));
+            if seen.len() >= MAX_KEYS {
+                // Still full of live records: drop the key whose last attempt is oldest.
+                if let Some(oldest) = seen
                     .iter()
                     .min_by_key(|(_, t)| t.iter().max().copied())
-                    .map(|(m, _)| *m)
+                    .map(|(k, _)| *k)
                 {
-                    wrong.remove(&oldest);
+                    seen.remove(&oldest);
                 }
             }
         }
-        let times = wrong.entry(mac).or_default();
+        let times = seen.entry(key).or_default();
         times.retain(|t| *t >= since);
         times.push(now);
+        Ok(())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Mac, Vec<Unix>>> {
+    /// The attempt `key` began at `now` was right: it does not count.
+    pub fn forgive(&self, key: K, now: Unix) {
+        let mut seen = self.lock();
+        if let Some(times) = seen.get_mut(&key) {
+            if let Some(i) = times.iter().rposition(|t| *t == now) {
+                times.remove(i);
+            }
+            if times.is_empty() {
+                seen.remove(&key);
+            }
+        }
+    }
+
+    /// Forgets every attempt of `key` (the owner logged in).
+    pub fn clear(&self, key: K) {
+        self.lock().remove(&key);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Vec<Unix>>> {
         // Every update leaves the map whole, so a panic elsewhere cannot leave it inconsistent.
-        self.wrong.lock().unwrap_or_else(|e| e.into_inner())
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -189,27 +208,53 @@ mod tests {
         let g = Guesses::new(w(5, 600));
         let (a, b) = (Mac([2, 0, 0, 0, 0, 1]), Mac([2, 0, 0, 0, 0, 2]));
         for i in 0..5 {
-            assert_eq!(g.check(a, 1000 + i), Ok(()));
-            g.wrong(a, 1000 + i);
+            assert_eq!(g.begin(a, 1000 + i), Ok(()));
         }
-        let e = g.check(a, 1010).unwrap_err();
-        assert_eq!((e.limit, e.retry_after_s), (Limit::VoucherGuesses, 590));
-        assert_eq!(g.check(b, 1010), Ok(()), "other devices are not affected");
-        assert_eq!(
-            g.check(a, 1600),
-            Ok(()),
-            "the first guess has left the window"
-        );
-        assert!(g.check(a, 1599).is_err());
+        assert_eq!(g.begin(a, 1010), Err(590));
+        assert_eq!(g.begin(b, 1010), Ok(()), "other devices are not affected");
+        assert!(g.begin(a, 1599).is_err(), "refused attempts are not counted");
+        assert_eq!(g.begin(a, 1600), Ok(()), "the first guess has left the window");
     }
 
     #[test]
-    fn remembered_devices_are_bounded() {
-        let g = Guesses::new(w(1, 60));
-        for i in 0..(MAX_DEVICES as u32 + 10) {
-            let b = i.to_be_bytes();
-            g.wrong(Mac([2, 0, b[0], b[1], b[2], b[3]]), i64::from(i));
+    fn regression_attempts_sent_at_once_count_before_they_are_judged() {
+        let g = std::sync::Arc::new(Guesses::new(w(5, 600)));
+        let a = Mac([2, 0, 0, 0, 0, 1]);
+        let let_in: usize = (0..30)
+            .map(|_| {
+                let g = g.clone();
+                std::thread::spawn(move || g.begin(a, 1000).is_ok())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| usize::from(t.join().unwrap()))
+            .sum();
+        assert_eq!(let_in, 5);
+    }
+
+    #[test]
+    fn right_attempts_are_forgiven() {
+        let g = Attempts::new(w(2, 60));
+        let ip: std::net::IpAddr = "192.168.1.10".parse().unwrap();
+        for t in 0..10 {
+            g.begin(ip, t).unwrap();
+            g.forgive(ip, t);
         }
-        assert!(g.lock().len() <= MAX_DEVICES);
+        g.begin(ip, 20).unwrap();
+        g.begin(ip, 21).unwrap();
+        assert!(g.begin(ip, 22).is_err());
+        g.clear(ip);
+        assert_eq!(g.begin(ip, 22), Ok(()));
+    }
+
+    #[test]
+    fn remembered_keys_are_bounded() {
+        let g = Guesses::new(w(1, 60));
+        for i in 0..(MAX_KEYS as u32 + 10) {
+            let b = i.to_be_bytes();
+            g.begin(Mac([2, 0, b[0], b[1], b[2], b[3]]), i64::from(i))
+                .unwrap();
+        }
+        assert!(g.lock().len() <= MAX_KEYS);
     }
 }

@@ -71,6 +71,11 @@ pub fn split_words(line: &str) -> Result<Words, String> {
     Ok(Words { words, comment })
 }
 
+/// Characters no UCI value may hold: C0 controls (NUL, tab, new line…) and DEL.
+pub fn is_control(c: char) -> bool {
+    c < ' ' || c == '\u{7f}'
+}
+
 /// A value in single quotes, as `uci export` writes it (`'` becomes `'\''`).
 pub fn quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
@@ -81,8 +86,10 @@ pub fn quote(value: &str) -> String {
 pub enum EditError {
     #[error("line {line}: {msg}")]
     Syntax { line: usize, msg: String },
-    #[error("option {0}: a value cannot span lines")]
-    Multiline(String),
+    /// A tab, new line, NUL or other control character: OpenWrt's `uci` ends a value at a NUL
+    /// and joins what follows into the file, so one hostile value could add options.
+    #[error("option {0}: control characters (new line, tab, NUL…) are not allowed")]
+    ControlCharacter(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,8 +207,8 @@ impl Document {
         new: &[String],
         values: &str,
     ) -> Result<(), EditError> {
-        if values.contains(['\n', '\r']) {
-            return Err(EditError::Multiline(option.into()));
+        if values.chars().any(is_control) {
+            return Err(EditError::ControlCharacter(option.into()));
         }
         let (start, end) = self.section(kind, name, option);
         let own: Vec<usize> = (start + 1..end)
@@ -445,12 +452,21 @@ config custom 'x'
     }
 
     #[test]
-    fn refuses_values_across_lines_and_broken_files() {
+    fn regression_control_characters_cannot_reach_the_file() {
         let mut d = Document::parse(FILE).unwrap();
-        assert_eq!(
-            d.set("lango", "main", "site_name", "a\nb"),
-            Err(EditError::Multiline("site_name".into()))
-        );
+        for bad in ["a\nb", "a\rb", "k\u{0} ; config lango main", "a\tb", "a\u{7f}", "\u{1b}[2J"] {
+            assert_eq!(
+                d.set("lango", "main", "site_name", bad),
+                Err(EditError::ControlCharacter("site_name".into())),
+                "{bad:?}"
+            );
+            assert_eq!(
+                d.set_list("lango", "main", "trusted", &["02:00:00:00:00:01".into(), bad.into()]),
+                Err(EditError::ControlCharacter("trusted".into())),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(d.render(), FILE, "nothing was written");
         assert!(matches!(
             Document::parse("config lango 'main\n"),
             Err(EditError::Syntax { line: 1, .. })

@@ -3,6 +3,7 @@
 //! client address. Pure state with the time passed in. Touches: nothing else.
 
 use crate::clock::Unix;
+use crate::limits::{Attempts, Window};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -17,11 +18,10 @@ pub const IDLE: i64 = 60 * 60;
 pub const LIFETIME: i64 = 12 * 60 * 60;
 /// A router's memory is small: beyond this many sessions, the least recently used ends.
 const MAX_SESSIONS: usize = 32;
-/// Wrong passwords allowed from one address within `FAILURE_WINDOW` before it must wait.
+/// Passwords tried from one address within `FAILURE_WINDOW` before it must wait (a right one
+/// clears the count).
 pub const MAX_FAILURES: usize = 5;
 pub const FAILURE_WINDOW: i64 = 5 * 60;
-/// Addresses remembered by the throttle (a flood of addresses cannot grow it further).
-const MAX_TRACKED: usize = 1024;
 
 /// A notice shown once, on the next page (after a POST and its redirect).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,10 +45,22 @@ pub struct Current {
     pub csrf: String,
 }
 
-#[derive(Default)]
 pub struct Auth {
     sessions: Mutex<HashMap<String, Session>>,
-    failures: Mutex<HashMap<IpAddr, Vec<Unix>>>,
+    /// Password attempts per address.
+    logins: Attempts<IpAddr>,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            sessions: Mutex::default(),
+            logins: Attempts::new(Window {
+                max: MAX_FAILURES as u32,
+                per: std::time::Duration::from_secs(FAILURE_WINDOW as u64),
+            }),
+        }
+    }
 }
 
 impl Auth {
@@ -112,47 +124,15 @@ impl Auth {
         lock(&self.sessions).get_mut(token)?.notice.take()
     }
 
-    /// Seconds `ip` must still wait before trying a password, if it is throttled.
-    pub fn throttled(&self, ip: IpAddr, now: Unix) -> Option<u64> {
-        let f = lock(&self.failures);
-        let recent: Vec<Unix> = f
-            .get(&ip)?
-            .iter()
-            .copied()
-            .filter(|t| *t > now - FAILURE_WINDOW)
-            .collect();
-        if recent.len() < MAX_FAILURES {
-            return None;
-        }
-        // Free again when the oldest failure that still counts leaves the window.
-        let oldest = recent[recent.len() - MAX_FAILURES];
-        Some((oldest + FAILURE_WINDOW - now).max(1) as u64)
-    }
-
-    /// Records a wrong password from `ip`.
-    pub fn failed(&self, ip: IpAddr, now: Unix) {
-        let mut f = lock(&self.failures);
-        if f.len() >= MAX_TRACKED && !f.contains_key(&ip) {
-            f.retain(|_, v| v.last().is_some_and(|t| *t > now - FAILURE_WINDOW));
-            if f.len() >= MAX_TRACKED {
-                // Still full of live entries: forget the one whose last failure is oldest.
-                if let Some(k) = f
-                    .iter()
-                    .min_by_key(|(_, v)| v.last().copied())
-                    .map(|(k, _)| *k)
-                {
-                    f.remove(&k);
-                }
-            }
-        }
-        let v = f.entry(ip).or_default();
-        v.retain(|t| *t > now - FAILURE_WINDOW);
-        v.push(now);
+    /// Counts a password attempt from `ip` before it is checked (so attempts sent at once cannot
+    /// all be tried), or says how many seconds `ip` must still wait.
+    pub fn attempt(&self, ip: IpAddr, now: Unix) -> Result<(), u64> {
+        self.logins.begin(ip, now)
     }
 
     /// A right password clears the address's record.
     pub fn succeeded(&self, ip: IpAddr) {
-        lock(&self.failures).remove(&ip);
+        self.logins.clear(ip);
     }
 }
 
@@ -242,27 +222,16 @@ mod tests {
     #[test]
     fn five_failures_in_five_minutes_throttle_until_the_first_ages_out() {
         let a = Auth::new();
-        for i in 0..4 {
-            a.failed(IP, 100 + i * 10);
+        for i in 0..5 {
+            assert_eq!(a.attempt(IP, 100 + i * 10), Ok(()));
         }
-        assert_eq!(a.throttled(IP, 140), None);
-        a.failed(IP, 140);
-        assert_eq!(a.throttled(IP, 141), Some(259), "100 + 300 - 141");
-        assert_eq!(a.throttled(IP, 399), Some(1));
-        assert_eq!(a.throttled(IP, 400), None, "the first failure aged out");
+        assert_eq!(a.attempt(IP, 141), Err(259), "100 + 300 - 141");
+        assert_eq!(a.attempt(IP, 399), Err(1));
+        assert_eq!(a.attempt(IP, 400), Ok(()), "the first failure aged out");
         let other: IpAddr = "192.168.1.11".parse().unwrap();
-        assert_eq!(a.throttled(other, 141), None, "per address");
+        assert_eq!(a.attempt(other, 141), Ok(()), "per address");
         a.succeeded(IP);
-        assert_eq!(a.throttled(IP, 141), None);
-    }
-
-    #[test]
-    fn the_throttle_forgets_old_addresses_first() {
-        let a = Auth::new();
-        for i in 0..MAX_TRACKED as u32 + 10 {
-            a.failed(IpAddr::V4(i.into()), i64::from(i));
-        }
-        assert!(lock(&a.failures).len() <= MAX_TRACKED);
+        assert_eq!(a.attempt(IP, 401), Ok(()));
     }
 
     #[test]

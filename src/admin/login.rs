@@ -155,7 +155,8 @@ fn login_form(a: &Admin, cookies: &str, status: StatusCode, error: Option<&str>)
 pub async fn login(a: &Admin, req: Request, peer: Peer, cookies: &str, now: Unix) -> Answer {
     let form = pre_form(req, cookies).await?;
     let ip = peer.remote.ip().to_canonical();
-    if let Some(wait) = a.auth.throttled(ip, now) {
+    // Counted before the slow password check, so guesses sent at once cannot all be tried.
+    if let Err(wait) = a.auth.attempt(ip, now) {
         log::warn!("admin: login from {ip} throttled for {wait} s");
         let msg = format!(
             "Too many wrong passwords from this device ({MAX_FAILURES} in {} minutes). Wait {} and try again.",
@@ -172,7 +173,6 @@ pub async fn login(a: &Admin, req: Request, peer: Peer, cookies: &str, now: Unix
     let password = server::form_value(&form, "password").unwrap_or_default();
     let stored = a.password_hash().await?.unwrap_or_default();
     if !a.verify(password, stored).await {
-        a.auth.failed(ip, now);
         log::warn!("admin: wrong password from {ip}");
         return Ok(login_form(
             a,

@@ -55,6 +55,8 @@ pub struct Admin {
     hashing: tokio::sync::Semaphore,
     /// One Settings save at a time (read, edit, write the config file).
     saving: tokio::sync::Mutex<()>,
+    /// The router's hostname, bare and under `.lan`, read at start.
+    hostnames: Vec<String>,
 }
 
 /// A logged-in request.
@@ -78,6 +80,8 @@ enum Failure {
     BadRequest(String),
     /// Missing or wrong CSRF token, or a foreign Origin.
     Forbidden(&'static str),
+    /// A Host header that names neither the router nor a name the owner set (DNS rebinding).
+    WrongHost(String),
     Internal(String),
 }
 
@@ -110,6 +114,7 @@ impl Admin {
             auth: Auth::new(),
             hashing: tokio::sync::Semaphore::new(1),
             saving: tokio::sync::Mutex::new(()),
+            hostnames: own_hostnames(),
         })
     }
 
@@ -132,6 +137,19 @@ impl Admin {
     }
 
     async fn route(&self, req: Request, peer: Peer) -> Answer {
+        let host = req
+            .headers()
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        if !self.is_own_host(host, peer) {
+            log::warn!(
+                "admin: request for Host {:?} from {} refused (DNS rebinding?)",
+                host,
+                peer.remote.ip()
+            );
+            return Err(Failure::WrongHost(host.chars().take(100).collect()));
+        }
         let path = req.uri().path().to_string();
         let method = req.method().clone();
         if method == Method::GET {
@@ -288,6 +306,13 @@ impl Admin {
             Failure::Forbidden(why) => {
                 return self.refused(&format!("Refused: {why}. Reload the page and try again."))
             }
+            Failure::WrongHost(host) => (
+                StatusCode::MISDIRECTED_REQUEST,
+                format!(
+                    "This page answers to the router's own address, not to {host:?}. \
+                     To reach it by a name, add the name to the admin_host option."
+                ),
+            ),
             Failure::Internal(e) => {
                 log::error!("admin: {e}");
                 (
@@ -323,6 +348,23 @@ impl Admin {
             status,
             p.render("", &format!("<div class=\"login\">{body}</div>")),
         )
+    }
+
+    /// Whether `host` (a Host header) is the router: the address the request came in on,
+    /// `localhost`, the router's hostname (also under `.lan`, dnsmasq's domain on OpenWrt) or
+    /// a name in `admin_host`. A page on another name that resolves to the router (DNS
+    /// rebinding) must not be able to set the first password or use an owner's session.
+    fn is_own_host(&self, host: &str, peer: Peer) -> bool {
+        let name = host_name(host).to_ascii_lowercase();
+        if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+            if ip.to_canonical() == peer.local.ip().to_canonical() {
+                return true;
+            }
+        }
+        let settings = self.live.get();
+        name == "localhost"
+            || self.hostnames.contains(&name)
+            || settings.config.admin_hosts.contains(&name)
     }
 
     async fn password_hash(&self) -> Result<Option<String>, Failure> {
@@ -368,6 +410,29 @@ fn same_origin(req: &Request) -> bool {
         .or_else(|| origin.strip_prefix("https://"))
         .unwrap_or("");
     !host.is_empty() && origin_host == host
+}
+
+/// The name in a Host header: without its port and an IPv6 address's brackets.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    host.rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(h, _)| h)
+        .trim_end_matches('.')
+}
+
+/// The router's own names: its hostname, bare and under `.lan`.
+fn own_hostnames() -> Vec<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if name.is_empty() || name == "localhost" {
+        return vec![];
+    }
+    vec![format!("{name}.lan"), name]
 }
 
 /// A form value, trimmed; empty when absent.

@@ -7,7 +7,7 @@ use super::auth::Notice;
 use super::{html, Admin, Answer, Ctx, Failure};
 use crate::config::{self, Config, Environment, ShortcodeKind};
 use crate::server::escape;
-use crate::uci::Document;
+use crate::uci::{Document, EditError};
 use hyper::StatusCode;
 
 /// Options that are secrets: the form never shows them, and empty means "keep".
@@ -236,12 +236,11 @@ fn items(s: &str) -> Vec<String> {
 }
 
 /// Applies the form to the config text. Values are checked afterwards by `Config::parse`.
-fn edit(text: &str, form: &[(String, String)]) -> Result<String, String> {
-    let mut doc = Document::parse(text).map_err(|e| format!("the config file: {e}"))?;
+fn edit(text: &str, form: &[(String, String)]) -> Result<String, EditError> {
+    let mut doc = Document::parse(text)?;
     let v = |k: &str| super::value(form, k);
-    let e = |e: crate::uci::EditError| e.to_string();
     for o in ["site_name", "welcome", "language"] {
-        doc.set("lango", "main", o, &v(o)).map_err(e)?;
+        doc.set("lango", "main", o, &v(o))?;
     }
     // MACs are written the way Lango prints them; what does not parse is left for
     // `Config::parse` to name.
@@ -250,17 +249,17 @@ fn edit(text: &str, form: &[(String, String)]) -> Result<String, String> {
         .map(|m| m.parse::<crate::mac::Mac>().map_or(m, |m| m.to_string()))
         .collect();
     doc.set_list("lango", "main", "trusted", &trusted)
-        .map_err(e)?;
+        ?;
     for o in ["interface", "walled_garden"] {
-        doc.set_list("lango", "main", o, &items(&v(o))).map_err(e)?;
+        doc.set_list("lango", "main", o, &items(&v(o)))?;
     }
     for o in ["environment", "type", "shortcode", "till", "callback_url"] {
-        doc.set("daraja", "daraja", o, &v(o)).map_err(e)?;
+        doc.set("daraja", "daraja", o, &v(o))?;
     }
     for o in SECRETS {
         let s = v(o);
         if !s.is_empty() {
-            doc.set("daraja", "daraja", o, &s).map_err(e)?;
+            doc.set("daraja", "daraja", o, &s)?;
         }
     }
     Ok(doc.render())
@@ -291,7 +290,16 @@ pub async fn save(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
     };
     let new_text = match edit(&text, form) {
         Ok(t) => t,
-        Err(e) => return refused(None, &format!("Not saved: {e}")),
+        Err(EditError::ControlCharacter(option)) => {
+            return refused(
+                Some((
+                    option,
+                    "Control characters (tab, new line, NUL…) are not allowed.".into(),
+                )),
+                "Not saved: please correct the field marked below.",
+            )
+        }
+        Err(e) => return refused(None, &format!("Not saved: the config file: {e}")),
     };
     let p = path.clone();
     let written = tokio::task::spawn_blocking(move || Config::write(&p, &new_text))

@@ -19,7 +19,7 @@ use crate::mac::Mac;
 use crate::server::{self, Peer, Request, Response};
 use crate::sessions::Sessions;
 use crate::store::Store;
-use hyper::header::{ACCEPT_LANGUAGE, HOST};
+use hyper::header::{HeaderName, HeaderValue, ACCEPT_LANGUAGE, CONTENT_TYPE, HOST, ORIGIN};
 use hyper::{Method, StatusCode};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -27,6 +27,19 @@ use text::Text;
 
 /// Portal forms and JSON bodies are tiny; anything bigger is not from a phone.
 const BODY_LIMIT: usize = 4096;
+
+/// Sent with every portal answer: no framing by other sites, no sniffing, no scripts at all
+/// (the portal has none), styles only inline, forms only to the portal itself.
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+];
 
 /// Everything the portal needs.
 pub struct Portal {
@@ -85,27 +98,58 @@ impl Portal {
             settings,
         };
         let path = req.uri().path().to_string();
-        match (req.method().clone(), path.as_str()) {
-            (Method::GET, "/captive-portal/api") => api::captive(&self, &cx).await,
-            (Method::GET, "/api/packages") => api::packages(&self).await,
-            (Method::GET, "/api/status") => api::status(&self, &cx).await,
-            (Method::POST, "/api/pay") => api::pay(&self, &cx, req).await,
+        let mut r = match cross_site(&req, cx.peer.local) {
+            Some(why) => {
+                log::info!("portal: POST {path} from {} refused: {why}", cx.peer.remote.ip());
+                self.refuse_cross_site(&cx, &path, why)
+            }
+            None => self.route(req, &cx, &path).await,
+        };
+        let h = r.headers_mut();
+        for (k, v) in SECURITY_HEADERS {
+            h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        r
+    }
+
+    /// A cross-site POST: 403 (415 for a JSON endpoint sent something else), in the phone's words.
+    fn refuse_cross_site(&self, cx: &Ctx, path: &str, why: CrossSite) -> Response {
+        let status = match why {
+            CrossSite::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            CrossSite::ForeignOrigin => StatusCode::FORBIDDEN,
+        };
+        if path.starts_with("/api/") {
+            let message = match why {
+                CrossSite::NotJson => "send the body as Content-Type: application/json",
+                CrossSite::ForeignOrigin => "forms are accepted only from the portal's own pages",
+            };
+            return api::error(status, "cross_site", message);
+        }
+        server::html(status, self.frame(cx).message(cx.t().cross_site))
+    }
+
+    async fn route(self: &Arc<Self>, req: Request, cx: &Ctx, path: &str) -> Response {
+        match (req.method().clone(), path) {
+            (Method::GET, "/captive-portal/api") => api::captive(self, cx).await,
+            (Method::GET, "/api/packages") => api::packages(self).await,
+            (Method::GET, "/api/status") => api::status(self, cx).await,
+            (Method::POST, "/api/pay") => api::pay(self, cx, req).await,
             (Method::GET, p) if p.starts_with("/api/pay/") => {
-                api::payment(&self, &cx, &p["/api/pay/".len()..]).await
+                api::payment(self, cx, &p["/api/pay/".len()..]).await
             }
-            (Method::POST, "/api/voucher") => api::voucher(&self, &cx, req).await,
-            (Method::GET, "/") => forms::index(&self, &cx).await,
-            (Method::POST, "/pay") => forms::pay(&self, &cx, req).await,
+            (Method::POST, "/api/voucher") => api::voucher(self, cx, req).await,
+            (Method::GET, "/") => forms::index(self, cx).await,
+            (Method::POST, "/pay") => forms::pay(self, cx, req).await,
             (Method::GET, p) if p.starts_with("/pay/") => {
-                forms::payment(&self, &cx, &p["/pay/".len()..]).await
+                forms::payment(self, cx, &p["/pay/".len()..]).await
             }
-            (Method::POST, "/voucher") => forms::voucher(&self, &cx, req).await,
+            (Method::POST, "/voucher") => forms::voucher(self, cx, req).await,
             (_, p) if p.starts_with("/api/") => {
                 api::error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
             }
             _ => server::html(
                 StatusCode::NOT_FOUND,
-                self.frame(&cx).message(cx.t().not_found),
+                self.frame(cx).message(cx.t().not_found),
             ),
         }
     }
@@ -244,19 +288,34 @@ impl Portal {
     ) -> Result<crate::store::sessions::Session, Refusal> {
         let t = cx.t();
         let mac = self.device(cx).await?;
-        self.guesses
-            .check(mac, self.clock.now())
-            .map_err(|l| Refusal::too_many(cx, &l))?;
-        let code = crate::voucher::VoucherCode::parse(code)
-            .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "bad_voucher", t.bad_voucher))?;
-        match self
+        // Counted before it is checked, so guesses sent at once cannot pass the limit together.
+        let now = self.clock.now();
+        self.guesses.begin(mac, now).map_err(|retry_after_s| {
+            let l = crate::limits::Limited {
+                limit: crate::limits::Limit::VoucherGuesses,
+                retry_after_s,
+            };
+            Refusal::too_many(cx, &l)
+        })?;
+        let Ok(code) = crate::voucher::VoucherCode::parse(code) else {
+            // Not shaped like a code at all: a typo, not a guess.
+            self.guesses.forgive(mac, now);
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "bad_voucher",
+                t.bad_voucher,
+            ));
+        };
+        let redeemed = self
             .sessions
             .redeem(code, mac, Some(cx.peer.remote.ip().to_canonical()))
-            .await
-        {
+            .await;
+        if !matches!(redeemed, Err(crate::sessions::Error::Voucher(_))) {
+            self.guesses.forgive(mac, now);
+        }
+        match redeemed {
             Ok(s) => Ok(s),
             Err(crate::sessions::Error::Voucher(p)) => {
-                self.guesses.wrong(mac, self.clock.now());
                 log::info!("voucher refused mac={mac}: {p}");
                 Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
@@ -291,6 +350,52 @@ fn is_own_host(host: &str, local: SocketAddr) -> bool {
     name.parse::<IpAddr>()
         .map(|h| h.to_canonical() == ip)
         .unwrap_or(false)
+}
+
+/// Why a POST is refused as cross-site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CrossSite {
+    /// `Origin` (or `Sec-Fetch-Site`) names another site, or an opaque one (`null`).
+    ForeignOrigin,
+    /// `/api/*` with a body that is not `application/json`: a cross-site form or `text/plain`
+    /// fetch can send that without the browser asking first (CORS), JSON cannot.
+    NotJson,
+}
+
+impl std::fmt::Display for CrossSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CrossSite::ForeignOrigin => "Origin is another site",
+            CrossSite::NotJson => "body is not application/json",
+        })
+    }
+}
+
+/// Whether a request is a POST another web page made the phone send: any page an online phone
+/// visits could otherwise start PIN prompts to any number and use up the device's limits.
+/// Requests without `Origin` (apps, curl, old browsers) are judged by the content type alone.
+fn cross_site(req: &Request, local: SocketAddr) -> Option<CrossSite> {
+    if req.method() != Method::POST {
+        return None;
+    }
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if header(HeaderName::from_static("sec-fetch-site")) == Some("cross-site") {
+        return Some(CrossSite::ForeignOrigin);
+    }
+    if let Some(origin) = header(ORIGIN) {
+        let host = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"));
+        if !host.is_some_and(|h| is_own_host(h, local)) {
+            return Some(CrossSite::ForeignOrigin);
+        }
+    }
+    let json = header(CONTENT_TYPE).is_some_and(|t| {
+        t.split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    });
+    (req.uri().path().starts_with("/api/") && !json).then_some(CrossSite::NotJson)
 }
 
 /// Where phones are sent: this listener's own address as they reached it.

@@ -25,6 +25,8 @@ pub struct Text {
     pub continue_: &'static str,
     pub unknown_device: &'static str,
     pub not_found: &'static str,
+    /// A form another web site sent on the phone's behalf.
+    pub cross_site: &'static str,
     pub unknown_package: &'static str,
     pub already_pending: &'static str,
     pub bad_voucher: &'static str,
@@ -57,6 +59,7 @@ pub const EN: Text = Text {
     unknown_device:
         "We could not identify your device. Turn Wi-Fi off and on again, then reload this page.",
     not_found: "Page not found.",
+    cross_site: "This form did not come from this Wi-Fi's page. Open the page again and pay there.",
     unknown_package: "Choose one of the packages.",
     already_pending: "Your previous payment is still waiting for its PIN.",
     bad_voucher: "A voucher code is 10 letters and digits, like ABCDE-FGH23.",
@@ -90,6 +93,7 @@ pub const SW: Text = Text {
     unknown_device:
         "Hatukuweza kutambua kifaa chako. Zima Wi-Fi na uwashe tena, kisha pakia ukurasa upya.",
     not_found: "Ukurasa haupatikani.",
+    cross_site: "Fomu hii haikutoka kwenye ukurasa wa Wi-Fi hii. Fungua ukurasa tena ulipie hapo.",
     unknown_package: "Chagua mojawapo ya vifurushi.",
     already_pending: "Malipo yako ya awali bado yanasubiri PIN.",
     bad_voucher: "Namba ya vocha ina herufi na tarakimu 10, kama ABCDE-FGH23.",

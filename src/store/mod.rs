@@ -25,6 +25,11 @@ pub enum Error {
         path: String,
         source: rusqlite::Error,
     },
+    #[error("database {path}: making it readable by root only: {source}")]
+    Private {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("database schema version {found} is newer than this Lango understands ({known}); upgrade Lango")]
@@ -51,6 +56,13 @@ impl Store {
             path: path.display().to_string(),
             source,
         };
+        // Full phone numbers and the owner's password hash live here: owner-only from the
+        // first byte (SQLite gives its -wal and -shm files the database's mode), and an older
+        // database left readable by all is closed up.
+        private_file(path).map_err(|source| Error::Private {
+            path: path.display().to_string(),
+            source,
+        })?;
         let conn = Connection::open(path).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
@@ -147,3 +159,20 @@ text_column!(Ip, |i: &Ip| i.0.to_string(), |s: &str| s
     .parse()
     .map(Ip)
     .map_err(|_| ()));
+
+/// Creates `path` with mode 0600 if it does not exist, or makes an existing file 0600.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        }
+        Err(e) => Err(e),
+    }
+}
