@@ -33,6 +33,14 @@ pub enum Error {
     Http { host: String, msg: String },
 }
 
+impl Error {
+    /// Whether the request may have reached the server: it was being sent or answered when
+    /// the exchange broke or timed out (a connection or TLS failure means it never left).
+    pub fn may_have_arrived(&self) -> bool {
+        matches!(self, Error::Timeout { .. } | Error::Http { .. })
+    }
+}
+
 /// An answer: status and (size-limited) body.
 #[derive(Debug)]
 pub struct Reply {
@@ -176,9 +184,9 @@ impl Client {
         };
         let stream = tokio::time::timeout(CONNECT_TIMEOUT, connect)
             .await
-            .map_err(|_| Error::Timeout {
+            .map_err(|_| Error::Connect {
                 host: host.clone(),
-                secs: CONNECT_TIMEOUT.as_secs(),
+                msg: format!("no connection within {} s", CONNECT_TIMEOUT.as_secs()),
             })??;
         let http = |msg: String| Error::Http {
             host: host.clone(),

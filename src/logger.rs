@@ -23,15 +23,34 @@ impl Log for Stderr {
         {
             return;
         }
+        let msg = r.args().to_string();
+        let line = one_line(&msg);
         let _ = writeln!(
             std::io::stderr().lock(),
-            "{} {}",
+            "{} {line}",
             r.level().as_str().to_ascii_lowercase(),
-            r.args()
         );
     }
 
     fn flush(&self) {}
+}
+
+/// A message as one log line: control characters (a new line in a value from outside could
+/// forge a line of its own) are written as escapes such as `\n` and `\u{1b}`.
+fn one_line(msg: &str) -> std::borrow::Cow<'_, str> {
+    if !msg.chars().any(char::is_control) {
+        return msg.into();
+    }
+    msg.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// Installs the logger once; later calls do nothing.
@@ -46,5 +65,19 @@ pub fn init() {
     };
     if log::set_boxed_logger(Box::new(Stderr { level })).is_ok() {
         log::set_max_level(level);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regression_a_value_cannot_forge_a_log_line() {
+        assert_eq!(one_line("plain text"), "plain text");
+        assert_eq!(
+            one_line("callback for ws_CO_1\ninfo payment 9 paid\r\u{1b}[2J\u{0}"),
+            "callback for ws_CO_1\\ninfo payment 9 paid\\r\\u{1b}[2J\\u{0}"
+        );
     }
 }

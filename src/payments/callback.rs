@@ -6,6 +6,7 @@
 //! and ignored, and answered `{"ResultCode":0,"ResultDesc":"Accepted"}` so Daraja stops retrying.
 //! Touches: its listener, the store (reads, receipts, events), sessions (to settle).
 
+use super::daraja::{self, QueryAnswer};
 use super::{messages, Payments};
 use crate::phone::Msisdn;
 use crate::server::{self, BodyError, Request, Response};
@@ -23,8 +24,15 @@ const MAX_RECEIPT: usize = 20;
 /// The callback's Amount is a JSON number such as 1.00; it must equal the payment's to the cent.
 const AMOUNT_TOLERANCE: f64 = 0.005;
 /// A success callback for an unknown CheckoutRequestID is matched to a push that never got one
-/// (phone and amount) only this far back: a PIN prompt does not live longer.
-const UNANSWERED_PUSH_WINDOW: i64 = 15 * 60;
+/// (phone and amount) only this far back: a PIN prompt lives about a minute, and Daraja sends
+/// its callback within seconds of the customer's answer.
+const UNANSWERED_PUSH_WINDOW: i64 = 5 * 60;
+/// A success callback for a payment already settled as failed, cancelled or timeout is believed
+/// only for payments started this recently, and only once STK Push Query confirms it.
+pub const LATE_SUCCESS_WINDOW: i64 = 24 * 3600;
+/// Tries at STK Push Query to confirm a late success, and the wait between them.
+const CONFIRM_TRIES: u32 = 3;
+const CONFIRM_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// One callback, as Daraja sent it (only what Lango uses).
 #[derive(Clone, Debug, PartialEq)]
@@ -55,6 +63,9 @@ pub enum Handled {
     Unknown,
     /// A success whose amount is not the payment's.
     WrongAmount,
+    /// A late success that STK Push Query did not confirm, or came too late: nothing granted,
+    /// the owner is told (`payment.callback_unconfirmed`).
+    Unconfirmed,
 }
 
 /// Parses a callback body (`{"Body":{"stkCallback":{…}}}`); numbers may be strings.
@@ -67,8 +78,13 @@ pub fn parse(body: &[u8]) -> Result<Callback, String> {
         .get("CheckoutRequestID")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty() && s.len() <= 64)
-        .ok_or("no CheckoutRequestID")?
-        .to_string();
+        .ok_or("no CheckoutRequestID")?;
+    // Daraja's are like ws_CO_191220191020363925; anything else (spaces, new lines) is not one
+    // and must not reach the log or the database.
+    if !checkout_request_id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("CheckoutRequestID holds characters Daraja never sends".into());
+    }
+    let checkout_request_id = checkout_request_id.to_string();
     let result_code = cb
         .get("ResultCode")
         .and_then(|c| match c {
@@ -82,6 +98,7 @@ pub fn parse(body: &[u8]) -> Result<Callback, String> {
         .and_then(Value::as_str)
         .unwrap_or("")
         .chars()
+        .filter(|c| !c.is_control())
         .take(200)
         .collect();
     let item = |name: &str| {
@@ -203,45 +220,63 @@ impl Payments {
             }
         };
         if cb.result_code == 0 {
-            self.callback_success(p, cb).await
+            self.callback_success(p, cb, false).await
         } else {
             self.callback_failure(p, cb).await
         }
     }
 
     /// A success callback whose CheckoutRequestID Lango never learnt (it stopped, or lost
-    /// Daraja's answer, mid-push): the customer's money arrived, so the failed payment with the
-    /// same phone and amount takes the CheckoutRequestID and becomes paid, once.
+    /// Daraja's answer, mid-push): if STK Push Query confirms that CheckoutRequestID was paid,
+    /// the customer's money arrived, so the failed payment whose push left Lango minutes ago
+    /// with the same phone and amount takes the CheckoutRequestID and becomes paid, once.
     async fn adopt(&self, cb: &Callback) -> Option<Handled> {
         let phone = cb.phone.clone().filter(|_| cb.result_code == 0)?;
         let amount = cb
             .amount
             .filter(|a| *a >= 1.0 && a.fract().abs() < AMOUNT_TOLERANCE)?;
         let amount = Kes(amount.round() as u32);
+        let since = self.clock.now() - UNANSWERED_PUSH_WINDOW;
+        let found = self
+            .store
+            .call({
+                let phone = phone.clone();
+                move |c| payments::unanswered_push(c, &phone, amount, since)
+            })
+            .await;
+        let candidate = match found {
+            Ok(Some(p)) => p,
+            Ok(None) => return None,
+            Err(e) => {
+                log::error!("callback {}: {e}", cb.checkout_request_id);
+                return None;
+            }
+        };
+        if let Err(why) = self.confirm_paid(&cb.checkout_request_id).await {
+            return Some(self.unconfirmed(&candidate, &why).await);
+        }
         let (checkout, now) = (cb.checkout_request_id.clone(), self.clock.now());
-        let since = now - UNANSWERED_PUSH_WINDOW;
+        let id = candidate.id;
         let adopted = self
             .store
             .transact(move |tx| {
-                let Some(p) = payments::unanswered_push(tx, &phone, amount, since)? else {
-                    return Ok(None);
-                };
-                if !payments::adopt_checkout(tx, p.id, &checkout)? {
+                if !payments::adopt_checkout(tx, id, &checkout)? {
                     return Ok(None);
                 }
                 let detail = format!(
-                    "{checkout} from a success callback ({} {amount})",
+                    "{} from a success callback ({} {amount}), confirmed by STK Push Query",
+                    checkout,
                     phone.masked()
                 );
                 crate::store::events::record(
                     tx,
                     now,
                     "payment.adopted",
-                    Some(p.mac),
-                    Some(p.id),
+                    Some(candidate.mac),
+                    Some(id),
                     &detail,
                 )?;
-                Ok(Some(p))
+                payments::get(tx, id)
             })
             .await;
         let p = match adopted {
@@ -253,14 +288,67 @@ impl Payments {
             }
         };
         log::warn!(
-            "payment {} never learnt its CheckoutRequestID; a success callback for {} with its phone and amount pays it",
+            "payment {} never learnt its CheckoutRequestID; a confirmed success callback for {} with its phone and amount pays it",
             p.id,
             cb.checkout_request_id
         );
-        Some(self.callback_success(p, cb.clone()).await)
+        Some(self.callback_success(p, cb.clone(), true).await)
     }
 
-    async fn callback_success(&self, p: Payment, cb: Callback) -> Handled {
+    /// Asks STK Push Query whether `checkout` was paid: `Ok` only if Daraja says ResultCode 0.
+    /// A few tries, as Daraja may be briefly out of reach.
+    async fn confirm_paid(&self, checkout: &str) -> Result<(), String> {
+        let mut why = String::new();
+        for attempt in 1..=CONFIRM_TRIES {
+            match self.daraja.stk_query(checkout, self.clock.now()).await {
+                Ok(QueryAnswer::Done { result_code: 0, .. }) => return Ok(()),
+                Ok(QueryAnswer::Done {
+                    result_code,
+                    result_desc,
+                }) => {
+                    return Err(format!(
+                        "STK Push Query says ResultCode {result_code} ({})",
+                        result_desc
+                    ))
+                }
+                Ok(QueryAnswer::Pending) => {
+                    return Err("STK Push Query says it is still being processed".into())
+                }
+                Err(e @ daraja::Error::Transient(_)) => {
+                    why = format!("STK Push Query could not be asked: {e}");
+                    if attempt < CONFIRM_TRIES {
+                        tokio::time::sleep(CONFIRM_WAIT * attempt).await;
+                    }
+                }
+                Err(e) => return Err(format!("STK Push Query refused: {e}")),
+            }
+        }
+        Err(why)
+    }
+
+    /// A late success callback that is not believed: nothing is granted; the owner is told.
+    async fn unconfirmed(&self, p: &Payment, why: &str) -> Handled {
+        let why = format!(
+            "success callback for payment {} ({}, {}) not believed: {why}",
+            p.id,
+            p.state.as_str(),
+            p.amount
+        );
+        log::error!("{why}; check the M-Pesa statement");
+        self.record_event(
+            self.clock.now(),
+            "payment.callback_unconfirmed",
+            Some(p.mac),
+            Some(p.id),
+            &why,
+        )
+        .await;
+        Handled::Unconfirmed
+    }
+
+    /// A success callback for payment `p`. `confirmed`: STK Push Query has already said it was
+    /// paid (an adopted CheckoutRequestID).
+    async fn callback_success(&self, p: Payment, cb: Callback, confirmed: bool) -> Handled {
         let expected = f64::from(p.amount.0);
         if !cb
             .amount
@@ -303,6 +391,23 @@ impl Payments {
             }
             PaymentState::Paid => return self.late_receipt(&p, receipt).await,
             PaymentState::Failed | PaymentState::Cancelled | PaymentState::Timeout => {
+                // Anyone who learns the callback path and a CheckoutRequestID could send this:
+                // Daraja itself must confirm it, and only while a late payment is believable.
+                let age = self.clock.now() - p.created_at;
+                if age > LATE_SUCCESS_WINDOW {
+                    let why = format!(
+                        "it came {} h after the payment started (at most {} h are believed)",
+                        age / 3600,
+                        LATE_SUCCESS_WINDOW / 3600
+                    );
+                    return self.unconfirmed(&p, &why).await;
+                }
+                if !confirmed {
+                    let checkout = p.checkout_request_id.clone().unwrap_or_default();
+                    if let Err(why) = self.confirm_paid(&checkout).await {
+                        return self.unconfirmed(&p, &why).await;
+                    }
+                }
                 log::warn!(
                     "payment {} was {} but a success callback came (receipt={}): paying it",
                     p.id,
@@ -420,6 +525,11 @@ mod tests {
             let e = parse(body).unwrap_err();
             assert!(e.starts_with(why), "{e}");
         }
+        // Control characters never reach the log: an ID with them is refused, a text loses them.
+        let e = parse(br#"{"Body":{"stkCallback":{"CheckoutRequestID":"ws_CO_1\ninfo payment 9 paid","ResultCode":0}}}"#).unwrap_err();
+        assert!(e.contains("CheckoutRequestID"), "{e}");
+        let cb = parse(br#"{"Body":{"stkCallback":{"CheckoutRequestID":"ws_CO_1","ResultCode":1032,"ResultDesc":"a\nb\u001b[2Jc"}}}"#).unwrap();
+        assert_eq!(cb.result_desc, "ab[2Jc");
         // A receipt that is not one is dropped, the rest kept.
         let cb = parse(br#"{"Body":{"stkCallback":{"CheckoutRequestID":"ws_CO_1","ResultCode":0,"CallbackMetadata":{"Item":[{"Name":"Amount","Value":"50"},{"Name":"MpesaReceiptNumber","Value":"<script>"}]}}}}"#).unwrap();
         assert_eq!((cb.amount, cb.receipt), (Some(50.0), None));

@@ -121,6 +121,11 @@ pub enum Error {
     /// (HTML 503, SOAP fault): try again later.
     #[error("{0}")]
     Transient(String),
+    /// STK push only: the request left Lango but no usable answer came back (the exchange broke
+    /// or timed out after sending, or a 5xx that is not Daraja's JSON): the push may have reached
+    /// the phone, so its success callback may be adopted.
+    #[error("{0}")]
+    Unanswered(String),
     /// The HTTPS client could not be built (bad ca_file etc).
     #[error("{0}")]
     Setup(String),
@@ -188,7 +193,12 @@ impl Daraja {
         let answer = self
             .post(WHAT, "/mpesa/stkpush/v1/processrequest", &body)
             .await?;
-        let accepted = read_push(WHAT, &answer)?;
+        let accepted = read_push(WHAT, &answer).map_err(|e| match e {
+            Error::Transient(m) if answer.json.is_none() && answer.status >= 500 => {
+                Error::Unanswered(m)
+            }
+            e => e,
+        })?;
         log::info!(
             "{WHAT}: accepted checkout={} phone={}",
             accepted.checkout_request_id,
@@ -213,7 +223,12 @@ impl Daraja {
         });
         let answer = self
             .post(WHAT, "/mpesa/stkpushquery/v1/query", &body)
-            .await?;
+            .await
+            .map_err(|e| match e {
+                // A lost answer to a question is just a failed attempt.
+                Error::Unanswered(m) => Error::Transient(m),
+                e => e,
+            })?;
         let answer = read_query(WHAT, &answer)?;
         log::debug!("{WHAT}: checkout={checkout_request_id} answer={answer:?}");
         Ok(answer)
@@ -288,7 +303,14 @@ impl Daraja {
                 MAX_ANSWER,
             )
             .await
-            .map_err(|e| Error::Transient(format!("{what}: {e}")))?;
+            .map_err(|e| {
+                let m = format!("{what}: {e}");
+                if e.may_have_arrived() {
+                    Error::Unanswered(m)
+                } else {
+                    Error::Transient(m)
+                }
+            })?;
         Ok(Answer::parse(reply.status, &reply.body))
     }
 

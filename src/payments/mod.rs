@@ -209,8 +209,13 @@ impl Payments {
                     }
                     daraja::Error::Credentials(m) => format!("Daraja credentials refused: {m}"),
                     daraja::Error::Transient(m) => format!("M-Pesa unreachable: {m}"),
+                    daraja::Error::Unanswered(m) => format!("M-Pesa's answer to the push was lost: {m}"),
                     daraja::Error::Setup(m) => format!("Daraja client setup: {m}"),
                 };
+                if matches!(e, daraja::Error::Unanswered(_)) {
+                    // Recorded before the payment fails: its success callback may be adopted.
+                    self.answer_lost(payment.id).await?;
+                }
                 if matches!(e, daraja::Error::Credentials(_) | daraja::Error::Setup(_)) {
                     self.misconfigured(Some(payment.id), Some(mac), &desc).await;
                 } else {
@@ -248,6 +253,7 @@ impl Payments {
                         p.phone.masked(),
                         p.amount
                     );
+                    self.answer_lost(p.id).await?;
                     let desc = "interrupted before M-Pesa answered the push".to_string();
                     self.sessions
                         .settle(p.id, PaymentState::Failed, None, desc, None)
@@ -264,6 +270,15 @@ impl Payments {
             log::info!("resumed confirming {resumed} payments");
         }
         Ok(resumed)
+    }
+
+    /// Records that a payment's push may have reached the phone although Lango never learnt its
+    /// CheckoutRequestID (the answer was lost, or Lango stopped mid-push).
+    async fn answer_lost(&self, id: i64) -> Result<(), Error> {
+        Ok(self
+            .store
+            .transact(move |tx| payments::mark_answer_lost(tx, id))
+            .await?)
     }
 
     /// The owner's Daraja settings are wrong: an error in the log, an `events` row of kind

@@ -199,17 +199,25 @@ fn injected_fault(state: &State, path: &str) -> Option<Response> {
     }
     if path == STK_QUERY && state.take(|f| &mut f.html_503_queries) {
         log::info!("sim: {path}: HTML 503 (fault)");
-        let mut r = server::html(
+        return Some(html_error(
             StatusCode::SERVICE_UNAVAILABLE,
-            "<html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>",
-        );
-        r.headers_mut().insert(
-            CONTENT_TYPE,
-            hyper::header::HeaderValue::from_static("text/html"),
-        );
-        return Some(r);
+            "503 Service Unavailable",
+        ));
     }
     None
+}
+
+/// An error page as a web server or proxy in front of Daraja sends it (no JSON).
+fn html_error(status: StatusCode, title: &str) -> Response {
+    let mut r = server::html(
+        status,
+        format!("<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"),
+    );
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/html"),
+    );
+    r
 }
 
 /// `GET /oauth/v1/generate?grant_type=client_credentials` with Basic auth.
@@ -327,6 +335,11 @@ fn accept_push(state: &State, checked: rules::CheckedPush, now: crate::clock::Un
         outcome,
         query_says_failed: faults.query_says_failed_but_callback_succeeds,
     });
+    drop(pushes);
+    if state.take(|f| &mut f.lose_push_answers) {
+        log::info!("sim: STK push accepted, answered with an HTML 502 (fault)");
+        return html_error(StatusCode::BAD_GATEWAY, "502 Bad Gateway");
+    }
     server::json(StatusCode::OK, &answer)
 }
 

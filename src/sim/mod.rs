@@ -90,6 +90,10 @@ pub struct Faults {
     pub spike_arrest_queries: u32,
     /// Answer the next N STK pushes with HTTP 500 `500.003.02` (the push is not accepted).
     pub spike_arrest_pushes: u32,
+    /// Accept the next N STK pushes (the customer gets the prompt, the callback follows) but
+    /// answer them with an HTML 502 from a proxy in between: Lango never learns the
+    /// CheckoutRequestID.
+    pub lose_push_answers: u32,
     /// Answer the next N STK Push Queries with HTTP 503 and an HTML page (no JSON).
     pub html_503_queries: u32,
     /// Access tokens stop working this long after they are issued, whatever `expires_in` said
@@ -143,6 +147,7 @@ impl Faults {
         match name {
             "spike-arrest-queries" => self.spike_arrest_queries = count()?,
             "spike-arrest-pushes" => self.spike_arrest_pushes = count()?,
+            "lose-push-answers" => self.lose_push_answers = count()?,
             "html-503-queries" => self.html_503_queries = count()?,
             "duplicate-callbacks" => self.duplicate_callbacks = count()?,
             "expire-tokens-after" => self.expire_tokens_after = Some(secs()?),
@@ -150,7 +155,7 @@ impl Faults {
             "refuse-credentials" => self.refuse_credentials = true,
             "query-says-failed" => self.query_says_failed_but_callback_succeeds = true,
             _ => return Err(format!(
-                "--fault {switch}: unknown fault (spike-arrest-queries=N, spike-arrest-pushes=N, html-503-queries=N, duplicate-callbacks=N, expire-tokens-after=S, callback-delay=S, refuse-credentials, query-says-failed)"
+                "--fault {switch}: unknown fault (spike-arrest-queries=N, spike-arrest-pushes=N, lose-push-answers=N, html-503-queries=N, duplicate-callbacks=N, expire-tokens-after=S, callback-delay=S, refuse-credentials, query-says-failed)"
             )),
         }
         Ok(())
@@ -313,6 +318,7 @@ mod tests {
             "expire-tokens-after=1.5",
             "callback-delay=4",
             "query-says-failed",
+            "lose-push-answers=2",
         ] {
             f.set(s).unwrap();
         }
@@ -325,6 +331,7 @@ mod tests {
                 expire_tokens_after: Some(Duration::from_millis(1500)),
                 callback_delay: Some(Duration::from_secs(4)),
                 query_says_failed_but_callback_succeeds: true,
+                lose_push_answers: 2,
                 ..Faults::default()
             }
         );

@@ -252,8 +252,8 @@ pub fn settle_late_success(
 }
 
 /// The newest failed payment for `phone` and `amount`, started at or after `since`, that never
-/// got a CheckoutRequestID: Lango stopped, or lost Daraja's answer, in the middle of its push.
-/// A success callback with that phone and amount is its money.
+/// got a CheckoutRequestID although its push left Lango: Lango stopped, or lost Daraja's answer,
+/// in the middle of its push. A success callback with that phone and amount is its money.
 pub fn unanswered_push(
     c: &Connection,
     phone: &Msisdn,
@@ -262,11 +262,21 @@ pub fn unanswered_push(
 ) -> Result<Option<Payment>> {
     Ok(query(
         c,
-        "WHERE state = 'failed' AND checkout_request_id IS NULL AND phone = ?1 AND amount_kes = ?2
-           AND created_at >= ?3 ORDER BY id DESC LIMIT 1",
+        "WHERE state = 'failed' AND checkout_request_id IS NULL AND answer_lost = 1 AND phone = ?1
+           AND amount_kes = ?2 AND created_at >= ?3 ORDER BY id DESC LIMIT 1",
         params![phone, amount.0, since],
     )?
     .pop())
+}
+
+/// Marks an unfinished payment whose push may have reached the phone without Lango learning
+/// its CheckoutRequestID: only such a payment may adopt a success callback's.
+pub fn mark_answer_lost(c: &Connection, id: i64) -> Result<()> {
+    c.execute(
+        "UPDATE payments SET answer_lost = 1 WHERE id = ?1 AND state = 'created'",
+        [id],
+    )?;
+    Ok(())
 }
 
 /// Gives a payment the CheckoutRequestID a callback revealed. False if it had one already.

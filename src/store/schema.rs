@@ -85,6 +85,9 @@ const MIGRATIONS: &[&str] = &[
         ('Premium',  21600, 10000, 4000, 100),
         ('Ultra',    86400, 20000, 8000, 300);
     ",
+    // 2: a push that left Lango without its answer being recorded (only such a payment may
+    // adopt a success callback's CheckoutRequestID).
+    "ALTER TABLE payments ADD COLUMN answer_lost INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Brings the database to the newest schema.
