@@ -126,9 +126,14 @@ impl Daemon {
         });
         tasks.extend([
             tokio::spawn(sessions.clone().run()),
-            tokio::spawn(server::serve(portal_listener, move |req, peer| {
-                portal.clone().handle(req, peer)
-            })),
+            tokio::spawn(server::serve_devices(
+                portal_listener,
+                {
+                    let n = neighbours.clone();
+                    Arc::new(move |ip| n.lookup(ip))
+                },
+                move |req, peer| portal.clone().handle(req, peer),
+            )),
             tokio::spawn(server::serve(admin_listener, move |req, peer| {
                 admin.clone().handle(req, peer)
             })),

@@ -13,6 +13,7 @@
 //! - `daemon`   — wires the rooms together for `lango run` and `lango demo`
 //! - `sim`      — the Daraja simulator
 //! - `server`   — the accept loop and response helpers shared by the HTTP listeners
+//! - `connections` — a listener's connections counted per client and in all; the oldest idle make room
 //! - `uci`      — UCI words and in-place editing of the config file (comments kept)
 //! - `password`, `scrypt` — the owner's password: rules and stored form; the KDF (RFC 7914)
 //! - `tty`      — the CLI's password prompt (echo off)
@@ -21,6 +22,7 @@
 pub mod admin;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod ctl;
 pub mod daemon;
 pub mod demo;

@@ -1,5 +1,6 @@
 //! The accept loop shared by Lango's HTTP listeners (portal, admin, callback, simulator):
-//! connection cap, header and body timeouts, body size limit, and response helpers.
+//! connection caps per client and in all (`connections`), header and body timeouts, body size
+//! limit, and response helpers.
 //! Touches: sockets. Never: SQLite, the kernel, Daraja.
 
 use bytes::Bytes;
@@ -7,21 +8,25 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use hyper::StatusCode;
+use crate::connections::{Caps, Client, Conn, Table};
+use crate::mac::Mac;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 pub type Request = hyper::Request<Incoming>;
 pub type Response = hyper::Response<Full<Bytes>>;
 
 /// A router has 64 MiB: cap open connections per listener.
 pub const MAX_CONNECTIONS: usize = 1024;
-/// A phone's browser opens a handful of connections; a script opening hundreds from one address
-/// must not crowd out the other phones.
-pub const MAX_PER_IP: usize = 32;
+/// A phone's browser opens a handful of connections; a script opening hundreds from one device
+/// (or one address, or one IPv6 /64) must not crowd out the other phones.
+pub const MAX_PER_CLIENT: usize = 32;
+/// Near the cap, the connection idle longest (no complete request) makes room for a new one,
+/// so half-sent requests from many addresses cannot fill the listener.
+const HEADROOM: usize = 64;
 /// A phone that has not sent its headers by then is dropped (slowloris).
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Whole bodies must arrive within this.
@@ -34,13 +39,27 @@ pub struct Peer {
     pub local: SocketAddr,
 }
 
-/// Serves `handler` on `listener` until the task is dropped.
+/// Tells the device (MAC) behind a client address, where the listener can (the portal, from
+/// the neighbour tables). Blocking: called off the event loop.
+pub type DeviceOf = Arc<dyn Fn(IpAddr) -> Option<Mac> + Send + Sync>;
+
+/// Serves `handler` on `listener` until the task is dropped; connections count per address
+/// (IPv6: per /64).
 pub async fn serve<H, F>(listener: TcpListener, handler: H)
 where
     H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
-    accept_loop(listener, None, handler).await
+    accept_loop(listener, None, None, handler).await
+}
+
+/// Like [`serve`], counting each connection against its device where `device_of` knows it.
+pub async fn serve_devices<H, F>(listener: TcpListener, device_of: DeviceOf, handler: H)
+where
+    H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    accept_loop(listener, None, Some(device_of), handler).await
 }
 
 /// Like [`serve`], over TLS: the handshake runs in the connection's task, bounded by `HEADER_TIMEOUT`.
@@ -49,23 +68,25 @@ where
     H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
-    accept_loop(listener, Some(tls), handler).await
+    accept_loop(listener, Some(tls), None, handler).await
 }
 
 async fn accept_loop<H, F>(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    device_of: Option<DeviceOf>,
     handler: H,
 ) where
     H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let per_ip = Arc::new(PerIp::default());
+    let table = Table::new(Caps {
+        total: MAX_CONNECTIONS,
+        per_client: MAX_PER_CLIENT,
+        headroom: HEADROOM,
+    });
+    let started = Instant::now();
     loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            return;
-        };
         let (stream, remote) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
@@ -75,43 +96,78 @@ async fn accept_loop<H, F>(
                 continue;
             }
         };
-        let Some(slot) = PerIp::enter(&per_ip, remote.ip()) else {
-            log::debug!(
-                "refused a connection from {}: {MAX_PER_IP} already open",
-                remote.ip()
-            );
-            drop(stream);
-            continue;
-        };
         let local = stream.local_addr().unwrap_or(remote);
         let peer = Peer { remote, local };
         let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
-        let tls = tls.clone();
+        let (handler, tls, table, device_of) = (
+            handler.clone(),
+            tls.clone(),
+            table.clone(),
+            device_of.clone(),
+        );
         tokio::spawn(async move {
-            let _slot = slot;
-            match tls {
-                None => serve_connection(stream, peer, handler).await,
-                Some(tls) => match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await {
-                    Ok(Ok(stream)) => serve_connection(stream, peer, handler).await,
-                    Ok(Err(e)) => log::debug!("TLS handshake with {remote}: {e}"),
-                    Err(_) => log::debug!("TLS handshake with {remote}: timed out"),
-                },
+            let mac = match device_of {
+                Some(f) => tokio::task::spawn_blocking(move || f(remote.ip()))
+                    .await
+                    .ok()
+                    .flatten(),
+                None => None,
+            };
+            let client = Client::of(remote.ip(), mac);
+            let now_ms = || started.elapsed().as_millis() as u64;
+            let conn = match Table::admit(&table, client, now_ms()) {
+                Ok(c) => c,
+                Err(why) => {
+                    log::debug!("refused a connection from {}: {why:?}", remote.ip());
+                    return;
+                }
+            };
+            let serving = async {
+                match tls {
+                    None => serve_connection(stream, peer, &conn, started, handler).await,
+                    Some(tls) => {
+                        match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await {
+                            Ok(Ok(stream)) => {
+                                serve_connection(stream, peer, &conn, started, handler).await
+                            }
+                            Ok(Err(e)) => log::debug!("TLS handshake with {remote}: {e}"),
+                            Err(_) => log::debug!("TLS handshake with {remote}: timed out"),
+                        }
+                    }
+                }
+            };
+            tokio::select! {
+                _ = serving => {}
+                _ = conn.evicted() => {
+                    log::debug!("dropped an idle connection from {} to make room", remote.ip());
+                }
             }
-            drop(permit);
         });
     }
 }
 
-async fn serve_connection<S, H, F>(stream: S, peer: Peer, handler: H)
-where
+async fn serve_connection<S, H, F>(
+    stream: S,
+    peer: Peer,
+    conn: &Arc<Conn>,
+    started: Instant,
+    handler: H,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
+    let conn = conn.clone();
     let service = hyper::service::service_fn(move |req| {
+        // Headers are in: this connection is busy, not idle, until it has answered.
+        conn.busy();
         let fut = handler(req, peer);
-        async move { Ok::<_, std::convert::Infallible>(fut.await) }
+        let conn = conn.clone();
+        async move {
+            let r = fut.await;
+            conn.idle(started.elapsed().as_millis() as u64);
+            Ok::<_, std::convert::Infallible>(r)
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
@@ -120,37 +176,6 @@ where
         .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
     if let Err(e) = conn.await {
         log::debug!("connection from {}: {e}", peer.remote);
-    }
-}
-
-/// Open connections per client address.
-#[derive(Default)]
-struct PerIp(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
-
-/// One open connection counted against its address; uncounted when dropped.
-struct Slot(Arc<PerIp>, std::net::IpAddr);
-
-impl PerIp {
-    fn enter(me: &Arc<PerIp>, ip: std::net::IpAddr) -> Option<Slot> {
-        let mut m = me.0.lock().unwrap_or_else(|p| p.into_inner());
-        let n = m.entry(ip).or_insert(0);
-        if *n >= MAX_PER_IP {
-            return None;
-        }
-        *n += 1;
-        Some(Slot(me.clone(), ip))
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut m = (self.0).0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = m.get_mut(&self.1) {
-            *n -= 1;
-            if *n == 0 {
-                m.remove(&self.1);
-            }
-        }
     }
 }
 
