@@ -905,7 +905,9 @@ pub fn parse_uci(text: &str, origin: &str) -> Result<Vec<Section>, Error> {
                     return Err(err("expected: config TYPE ['NAME']".into()));
                 }
                 if words.iter().any(|w| w.chars().any(crate::uci::is_control)) {
-                    return Err(err("a section's type or name holds a control character".into()));
+                    return Err(err(
+                        "a section's type or name holds a control character".into()
+                    ));
                 }
                 sections.push(Section {
                     kind: words[1].clone(),
@@ -1239,7 +1241,12 @@ config shaping 'shaping'
             for c in ['\u{0}', '\t', '\r', '\u{1b}', '\u{7f}'] {
                 let text = format!("config {section}\n\toption {option} 'a{c}b'\n");
                 match Config::parse(&text, "/etc/config/lango") {
-                    Err(Error::Value { option: o, line, msg, .. }) => {
+                    Err(Error::Value {
+                        option: o,
+                        line,
+                        msg,
+                        ..
+                    }) => {
                         assert_eq!((o.as_str(), line), (option, 2), "{c:?}");
                         assert!(msg.contains("control character"), "{msg}");
                     }

@@ -232,7 +232,9 @@ mod tests {
     #[test]
     fn each_client_is_capped() {
         let t = Table::new(CAPS);
-        let held: Vec<_> = (0..3).map(|i| Table::admit(&t, v4(1), i).unwrap()).collect();
+        let held: Vec<_> = (0..3)
+            .map(|i| Table::admit(&t, v4(1), i).unwrap())
+            .collect();
         assert_eq!(Table::admit(&t, v4(1), 9).err(), Some(Refused::ClientFull));
         assert!(Table::admit(&t, v4(2), 9).is_ok());
         drop(held);
@@ -249,7 +251,11 @@ mod tests {
         held[0].busy();
         held[1].busy();
         let newcomer = Table::admit(&t, v4(50), 200).unwrap();
-        assert_eq!(t.count(v4(2)), (6, 0), "the oldest idle one (v4 2) made room");
+        assert_eq!(
+            t.count(v4(2)),
+            (6, 0),
+            "the oldest idle one (v4 2) made room"
+        );
         assert_eq!(t.count(v4(0)).1, 1);
         let evicted = held[2].evicted();
         tokio_test_block_on(evicted);
@@ -268,7 +274,10 @@ mod tests {
             .collect();
         assert_eq!(Table::admit(&t, v4(60), 9).err(), Some(Refused::Full));
         held[3].idle(10);
-        assert!(Table::admit(&t, v4(60), 11).is_ok(), "an idle one made room");
+        assert!(
+            Table::admit(&t, v4(60), 11).is_ok(),
+            "an idle one made room"
+        );
     }
 
     /// Waits for a future on a throwaway runtime.

@@ -212,8 +212,15 @@ mod tests {
         }
         assert_eq!(g.begin(a, 1010), Err(590));
         assert_eq!(g.begin(b, 1010), Ok(()), "other devices are not affected");
-        assert!(g.begin(a, 1599).is_err(), "refused attempts are not counted");
-        assert_eq!(g.begin(a, 1600), Ok(()), "the first guess has left the window");
+        assert!(
+            g.begin(a, 1599).is_err(),
+            "refused attempts are not counted"
+        );
+        assert_eq!(
+            g.begin(a, 1600),
+            Ok(()),
+            "the first guess has left the window"
+        );
     }
 
     #[test]

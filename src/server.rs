@@ -3,13 +3,13 @@
 //! limit, and response helpers.
 //! Touches: sockets. Never: SQLite, the kernel, Daraja.
 
+use crate::connections::{Caps, Client, Conn, Table};
+use crate::mac::Mac;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use hyper::StatusCode;
-use crate::connections::{Caps, Client, Conn, Table};
-use crate::mac::Mac;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

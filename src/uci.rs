@@ -454,14 +454,26 @@ config custom 'x'
     #[test]
     fn regression_control_characters_cannot_reach_the_file() {
         let mut d = Document::parse(FILE).unwrap();
-        for bad in ["a\nb", "a\rb", "k\u{0} ; config lango main", "a\tb", "a\u{7f}", "\u{1b}[2J"] {
+        for bad in [
+            "a\nb",
+            "a\rb",
+            "k\u{0} ; config lango main",
+            "a\tb",
+            "a\u{7f}",
+            "\u{1b}[2J",
+        ] {
             assert_eq!(
                 d.set("lango", "main", "site_name", bad),
                 Err(EditError::ControlCharacter("site_name".into())),
                 "{bad:?}"
             );
             assert_eq!(
-                d.set_list("lango", "main", "trusted", &["02:00:00:00:00:01".into(), bad.into()]),
+                d.set_list(
+                    "lango",
+                    "main",
+                    "trusted",
+                    &["02:00:00:00:00:01".into(), bad.into()]
+                ),
                 Err(EditError::ControlCharacter("trusted".into())),
                 "{bad:?}"
             );

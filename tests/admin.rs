@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::owner::{Owner, PASSWORD};
+use common::owner::{settings_form, Owner, PASSWORD};
 use common::*;
 use lango::clock::Unix;
 use lango::phone::Msisdn;
@@ -735,24 +735,7 @@ async fn settings_are_written_in_place_and_applied_without_dropping_anyone() {
         "secrets are write-only"
     );
 
-    let form = |trusted: &'static str| {
-        vec![
-            ("site_name", "Mama Mboga Wi-Fi"),
-            ("welcome", "Karibu! Fast Wi-Fi by the hour."),
-            ("language", "sw"),
-            ("interface", "br-lan"),
-            ("walled_garden", ""),
-            ("trusted", trusted),
-            ("environment", "sandbox"),
-            ("type", "paybill"),
-            ("shortcode", "174379"),
-            ("till", ""),
-            ("callback_url", ""),
-            ("consumer_key", ""),
-            ("consumer_secret", ""),
-            ("passkey", ""),
-        ]
-    };
+    let form = |trusted: &'static str| settings_form(&[("trusted", trusted)]);
     let before = std::fs::read_to_string(&path).unwrap();
     let p = o.post("/settings", &form("aa:bb:cc:dd:ee:0g")).await;
     assert_eq!(p.status, 400);

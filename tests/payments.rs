@@ -399,14 +399,7 @@ async fn post(url: &str, method: reqwest::Method, body: Vec<u8>) -> (u16, Value)
 }
 
 fn success(checkout: &str, amount: &str, receipt: &str) -> Vec<u8> {
-    success_from(checkout, amount, receipt, "254712344999")
-}
-
-fn success_from(checkout: &str, amount: &str, receipt: &str, phone: &str) -> Vec<u8> {
-    format!(
-        r#"{{"Body":{{"stkCallback":{{"MerchantRequestID":"1-2-3","CheckoutRequestID":"{checkout}","ResultCode":0,"ResultDesc":"The service request is processed successfully.","CallbackMetadata":{{"Item":[{{"Name":"Amount","Value":{amount}}},{{"Name":"MpesaReceiptNumber","Value":"{receipt}"}},{{"Name":"PhoneNumber","Value":{phone}}}]}}}}}}}}"#
-    )
-    .into_bytes()
+    success_callback(checkout, amount, receipt, "254712344999")
 }
 
 #[tokio::test]
@@ -422,7 +415,10 @@ async fn a_push_whose_answer_was_lost_is_paid_by_its_confirmed_callback() {
         .post_json("/api/pay", r#"{"package_id":2,"phone":"0712345678"}"#)
         .await;
     assert_eq!(s, 202, "{v}");
-    assert_eq!(v["state"], "failed", "Lango never learnt the CheckoutRequestID");
+    assert_eq!(
+        v["state"], "failed",
+        "Lango never learnt the CheckoutRequestID"
+    );
     let id = v["id"].as_i64().unwrap();
     assert_eq!(lab.payment(id).checkout_request_id, None);
 
@@ -438,7 +434,7 @@ async fn a_push_whose_answer_was_lost_is_paid_by_its_confirmed_callback() {
     assert_eq!(p.checkout_request_id.as_deref(), Some(checkout.as_str()));
     assert!(p.receipt.is_some());
     let url = lab.callback_url();
-    let again = success_from(&checkout, "50", "RCPT000002", "254712345678");
+    let again = success_callback(&checkout, "50", "RCPT000002", "254712345678");
     assert_eq!(post(&url, reqwest::Method::POST, again).await.0, 200);
     assert_eq!(lab.events("payment.adopted", Some(id)), 1);
     assert_eq!(grants(&lab, id), 1);

@@ -248,8 +248,7 @@ fn edit(text: &str, form: &[(String, String)]) -> Result<String, EditError> {
         .into_iter()
         .map(|m| m.parse::<crate::mac::Mac>().map_or(m, |m| m.to_string()))
         .collect();
-    doc.set_list("lango", "main", "trusted", &trusted)
-        ?;
+    doc.set_list("lango", "main", "trusted", &trusted)?;
     for o in ["interface", "walled_garden"] {
         doc.set_list("lango", "main", o, &items(&v(o)))?;
     }

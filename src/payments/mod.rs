@@ -209,7 +209,9 @@ impl Payments {
                     }
                     daraja::Error::Credentials(m) => format!("Daraja credentials refused: {m}"),
                     daraja::Error::Transient(m) => format!("M-Pesa unreachable: {m}"),
-                    daraja::Error::Unanswered(m) => format!("M-Pesa's answer to the push was lost: {m}"),
+                    daraja::Error::Unanswered(m) => {
+                        format!("M-Pesa's answer to the push was lost: {m}")
+                    }
                     daraja::Error::Setup(m) => format!("Daraja client setup: {m}"),
                 };
                 if matches!(e, daraja::Error::Unanswered(_)) {

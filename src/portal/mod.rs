@@ -100,7 +100,10 @@ impl Portal {
         let path = req.uri().path().to_string();
         let mut r = match cross_site(&req, cx.peer.local) {
             Some(why) => {
-                log::info!("portal: POST {path} from {} refused: {why}", cx.peer.remote.ip());
+                log::info!(
+                    "portal: POST {path} from {} refused: {why}",
+                    cx.peer.remote.ip()
+                );
                 self.refuse_cross_site(&cx, &path, why)
             }
             None => self.route(req, &cx, &path).await,

@@ -318,6 +318,31 @@ impl Lab {
     }
 }
 
+/// A success callback as Daraja sends it.
+pub fn success_callback(checkout: &str, amount: &str, receipt: &str, phone: &str) -> Vec<u8> {
+    format!(
+        r#"{{"Body":{{"stkCallback":{{"MerchantRequestID":"1-2-3","CheckoutRequestID":"{checkout}","ResultCode":0,"ResultDesc":"The service request is processed successfully.","CallbackMetadata":{{"Item":[{{"Name":"Amount","Value":{amount}}},{{"Name":"MpesaReceiptNumber","Value":"{receipt}"}},{{"Name":"PhoneNumber","Value":{phone}}}]}}}}}}}}"#
+    )
+    .into_bytes()
+}
+
+/// A TCP connection from `ip` (a loopback address of the test's choosing) to `to`.
+pub async fn connect_from(ip: IpAddr, to: SocketAddr) -> std::io::Result<tokio::net::TcpStream> {
+    let s = tokio::net::TcpSocket::new_v4()?;
+    s.bind((ip, 0).into())?;
+    s.connect(to).await
+}
+
+/// Whether the server has closed `s` (read gives EOF or an error) within `wait`.
+pub async fn closed_within(s: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 64];
+    matches!(
+        tokio::time::timeout(wait, s.read(&mut buf)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
 impl Drop for Lab {
     fn drop(&mut self) {
         self.sim_task.abort();

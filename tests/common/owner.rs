@@ -138,6 +138,32 @@ impl Owner {
     }
 }
 
+/// The Settings form as the page sends it (running values, secrets left empty to keep them),
+/// with `over` replacing fields.
+pub fn settings_form<'a>(over: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut f = vec![
+        ("site_name", "Mama Mboga Wi-Fi"),
+        ("welcome", "Karibu! Fast Wi-Fi by the hour."),
+        ("language", "sw"),
+        ("interface", "br-lan"),
+        ("walled_garden", ""),
+        ("trusted", ""),
+        ("environment", "sandbox"),
+        ("type", "paybill"),
+        ("shortcode", "174379"),
+        ("till", ""),
+        ("callback_url", ""),
+        ("consumer_key", ""),
+        ("consumer_secret", ""),
+        ("passkey", ""),
+    ];
+    for (k, v) in over {
+        f.retain(|(o, _)| o != k);
+        f.push((k, v));
+    }
+    f
+}
+
 /// The `csrf` hidden field's value in a page.
 pub fn csrf_in(body: &str) -> Option<String> {
     let at = body.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
