@@ -412,6 +412,62 @@ fn phones_pay_through_the_portal_and_get_their_package() {
 }
 
 #[test]
+fn one_phone_with_forty_ipv6_addresses_cannot_fill_the_portal() {
+    if skip("one_phone_with_forty_ipv6_addresses_cannot_fill_the_portal") {
+        return;
+    }
+    let _alone = ALONE.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::without_portal("dv6", 2);
+    let mut lango = Lango::prepare(&lab, "v6");
+    lango.start();
+    let (a, b) = (&lab.phones[0], &lab.phones[1]);
+    // Phone A takes 40 more addresses of the LAN's /64 (as IPv6 privacy addresses do) and opens
+    // 4 half-sent requests from each: the portal counts them against A's MAC, not per address.
+    let sources: Vec<String> = (1..=40).map(|i| format!("fd00:1::a:{i:x}")).collect();
+    for s in &sources {
+        lab.exec_ok(
+            &a.ns,
+            &[
+                "ip",
+                "-6",
+                "addr",
+                "add",
+                &format!("{s}/64"),
+                "dev",
+                "eth0",
+                "nodad",
+            ],
+        );
+    }
+    let helper = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/netns/helper.py");
+    let port = PORTAL_PORT.to_string();
+    let mut args = vec!["python3", helper, "halfopen", "fd00:1::1", &port, "4", "5"];
+    args.extend(sources.iter().map(String::as_str));
+    let log = lango.dir.join("halfopen.log");
+    lab.spawn(&a.ns, &args, &log);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let counts: Value = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Ok(v) = serde_json::from_str(text.trim()) {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "halfopen said: {text}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // While A's connections are held, B's page loads over IPv6.
+    let r = lab.curl(b, &format!("http://[fd00:1::1]:{PORTAL_PORT}/"), SHORT);
+    println!("one phone, 40 IPv6 addresses: {counts}; another phone's page: {r:?}");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(counts["opened"], 160, "{counts}");
+    let open = counts["open"].as_u64().unwrap();
+    assert!(
+        open <= lango::server::MAX_PER_CLIENT as u64,
+        "one device kept {open} connections"
+    );
+    lango.stop();
+}
+
+#[test]
 fn the_kernel_keeps_its_word_when_lango_dies() {
     if skip("the_kernel_keeps_its_word_when_lango_dies") {
         return;

@@ -524,8 +524,29 @@ mod tests {
     #[test]
     fn an_interrupted_push_can_be_found_by_phone_and_amount() {
         let s = Store::open_in_memory().unwrap();
-        let old = settled(&s, PaymentState::Failed, 100, 101);
-        let newer = settled(&s, PaymentState::Failed, 200, 201);
+        let lost = |created: Unix| {
+            let id = new_payment(&s);
+            s.with(|c| {
+                c.execute(
+                    "UPDATE payments SET created_at = ?2 WHERE id = ?1",
+                    params![id, created],
+                )?;
+                mark_answer_lost(c, id)?;
+                let how = Settlement {
+                    state: PaymentState::Failed,
+                    result_code: None,
+                    result_desc: "",
+                    receipt: None,
+                };
+                settle(c, id, &how, created + 1)
+            })
+            .unwrap();
+            id
+        };
+        let old = lost(100);
+        let newer = lost(200);
+        // Refused by Daraja: its push never reached a phone, so it is never matched.
+        settled(&s, PaymentState::Failed, 250, 251);
         let pushed = new_payment(&s);
         s.with(|c| {
             mark_pushed(c, pushed, "ws_CO_9", "m9", 300)?;

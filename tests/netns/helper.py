@@ -10,6 +10,10 @@ serve ROLE:PORT ...      start servers, print "ready" once all listen, run until
 connect HOST PORT DEV... TCP connect from each device (SO_BINDTODEVICE) at once; prints JSON
                          {dev: "ok" | "refused" | "timeout"}
 udp HOST PORT            one datagram to an echo server: prints ok | refused | timeout
+halfopen HOST PORT N HOLD SRC...
+                         from each source address, N connections that send half an HTTP request;
+                         after a second prints JSON {"opened", "open"} (how many the server has
+                         not closed), then holds them HOLD seconds
 """
 import errno
 import json
@@ -143,6 +147,33 @@ def udp(host, port):
         print("timeout")
 
 
+def halfopen(host, port, n, hold, sources):
+    conns = []
+    for src in sources:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            s.bind((src, 0))
+            try:
+                s.connect((host, port))
+                s.sendall(b"GET / HTTP/1.1\r\nHost: [%s]\r\nX-Slow: " % host.encode())
+                conns.append(s)
+            except OSError:
+                s.close()
+    time.sleep(1)
+    still = 0
+    for s in conns:
+        s.setblocking(False)
+        try:
+            closed = s.recv(64) == b""
+        except BlockingIOError:
+            closed = False
+        except OSError:
+            closed = True
+        still += 0 if closed else 1
+    print(json.dumps({"opened": len(conns), "open": still}), flush=True)
+    time.sleep(hold)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "serve":
@@ -151,5 +182,7 @@ if __name__ == "__main__":
         connect(args[0], int(args[1]), args[2:])
     elif cmd == "udp":
         udp(args[0], int(args[1]))
+    elif cmd == "halfopen":
+        halfopen(args[0], int(args[1]), int(args[2]), float(args[3]), args[4:])
     else:
         sys.exit("unknown command " + cmd)
