@@ -1,8 +1,7 @@
 //! Wall-clock time as a value passed in, so rules that depend on time can be tested.
 //! Touches: the system clock (SystemClock only).
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Seconds since the Unix epoch.
@@ -33,40 +32,44 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock tests move by hand.
+/// A clock tests move by hand. A mutex, not 64-bit atomics: MIPS32 routers have none.
 #[derive(Clone)]
 pub struct ManualClock {
-    wall: Arc<AtomicI64>,
-    steady: Arc<AtomicI64>,
+    /// (wall, steady) seconds.
+    times: Arc<Mutex<(i64, i64)>>,
 }
 
 impl ManualClock {
     pub fn new(start: Unix) -> Self {
         ManualClock {
-            wall: Arc::new(AtomicI64::new(start)),
-            steady: Arc::new(AtomicI64::new(0)),
+            times: Arc::new(Mutex::new((start, 0))),
         }
+    }
+
+    fn times(&self) -> std::sync::MutexGuard<'_, (i64, i64)> {
+        self.times.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Time passes.
     pub fn advance(&self, secs: i64) {
-        self.wall.fetch_add(secs, Ordering::SeqCst);
-        self.steady.fetch_add(secs, Ordering::SeqCst);
+        let mut t = self.times();
+        t.0 += secs;
+        t.1 += secs;
     }
 
     /// The wall clock is set (NTP): no time passes.
     pub fn jump(&self, secs: i64) {
-        self.wall.fetch_add(secs, Ordering::SeqCst);
+        self.times().0 += secs;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Unix {
-        self.wall.load(Ordering::SeqCst)
+        self.times().0
     }
 
     fn monotonic(&self) -> Duration {
-        Duration::from_secs(self.steady.load(Ordering::SeqCst).max(0) as u64)
+        Duration::from_secs(self.times().1.max(0) as u64)
     }
 }
 

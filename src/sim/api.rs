@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -31,9 +31,10 @@ pub struct State {
     pub opts: SimOptions,
     /// Access token -> when it stops working.
     tokens: Mutex<HashMap<String, Instant>>,
-    tokens_issued: AtomicU64,
+    /// 32-bit counters: MIPS32 routers have no 64-bit atomics.
+    tokens_issued: AtomicU32,
     pushes: Mutex<Pushes>,
-    counter: AtomicU64,
+    counter: AtomicU32,
     random: RandomState,
     callbacks: Option<crate::https::Client>,
     callback_url: Mutex<Option<String>>,
@@ -64,9 +65,9 @@ impl State {
             faults: Mutex::new(opts.faults.clone()),
             opts,
             tokens: Mutex::default(),
-            tokens_issued: AtomicU64::new(0),
+            tokens_issued: AtomicU32::new(0),
             pushes: Mutex::default(),
-            counter: AtomicU64::new(0),
+            counter: AtomicU32::new(0),
             random: RandomState::new(),
             callbacks: callback_client(),
         }
@@ -105,7 +106,7 @@ impl State {
     }
 
     pub fn tokens_issued(&self) -> u64 {
-        self.tokens_issued.load(Ordering::Relaxed)
+        u64::from(self.tokens_issued.load(Ordering::Relaxed))
     }
 
     pub fn revoke_tokens(&self) {
@@ -113,7 +114,7 @@ impl State {
     }
 
     fn next(&self) -> u64 {
-        self.counter.fetch_add(1, Ordering::Relaxed) + 1
+        u64::from(self.counter.fetch_add(1, Ordering::Relaxed)) + 1
     }
 
     /// Unpredictable enough for a simulator's tokens and receipts.
