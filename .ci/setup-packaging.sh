@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what scripts/build-ipk.sh and tests/packaging.sh need: the musl Rust targets,
+# Installs what scripts/build-ipk.sh and tests/packaging.sh need: the musl Rust targets, the
+# nightly that scripts/build-ipk.sh pins (with rust-src, for -Zbuild-std on mipsel and ARMv7),
 # zig + cargo-zigbuild (PyPI), qemu-user-static, shellcheck, busybox and file (Debian).
 # Idempotent: each step is skipped when its tool is already there, so a warm machine pays ~1 s.
 set -euo pipefail
@@ -9,7 +10,9 @@ ZIGLANG_VERSION=0.17.1
 CARGO_ZIGBUILD_VERSION=0.24.0
 
 need_apt=()
-command -v qemu-aarch64-static >/dev/null || need_apt+=(qemu-user-static)
+for q in qemu-aarch64-static qemu-mipsel-static qemu-arm-static; do
+	command -v "$q" >/dev/null || { need_apt+=(qemu-user-static); break; }
+done
 command -v shellcheck >/dev/null || need_apt+=(shellcheck)
 command -v busybox >/dev/null || need_apt+=(busybox)
 command -v file >/dev/null || need_apt+=(file)
@@ -27,6 +30,14 @@ for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
 		rustup target add "$t"
 	fi
 done
+
+# The nightly is named once, in scripts/build-ipk.sh.
+nightly=$(sed -n 's/^NIGHTLY="\(nightly-[0-9-]*\)"$/\1/p' "$(dirname "$0")/../scripts/build-ipk.sh")
+[[ -n $nightly ]] || { echo "setup-packaging: no NIGHTLY=\"nightly-YYYY-MM-DD\" line in scripts/build-ipk.sh" >&2; exit 1; }
+if ! rustup component list --toolchain "$nightly" --installed 2>/dev/null | grep -qx rust-src; then
+	echo "setup-packaging: rustup toolchain install $nightly --profile minimal --component rust-src"
+	rustup toolchain install "$nightly" --profile minimal --component rust-src
+fi
 
 have=$(python3 -c 'import importlib.metadata as m
 for p in ("ziglang", "cargo-zigbuild"):

@@ -1,0 +1,154 @@
+# shellcheck shell=bash
+# Installs each package with OpenWrt's real package manager into an offline root, as the image
+# builder and a router do: the .ipk with opkg (opkg-lede, OpenWrt 24.10), the .apk with apk
+# (apk-tools 3, OpenWrt 25.12). Checks files, modes, conffiles, that the maintainer scripts
+# call base-files' default_postinst/default_prerm, and what removal leaves: a changed config
+# stays, an unchanged one goes (docs/install.md says so). The tools come from
+# .ci/setup-openwrt-tools.sh (~/.cache/openwrt-tools/bin) or LANGO_OPKG / LANGO_APK.
+# Sourced by tests/packaging.sh, whose ok/bad/skip/expect, $tmp, $root and $pkgfiles it uses;
+# defines opkg_checks and apk_checks.
+# shellcheck disable=SC2154 # tmp, root and pkgfiles come from tests/packaging.sh
+
+tools=$HOME/.cache/openwrt-tools/bin
+opkg_tool=${LANGO_OPKG:-$tools/opkg}
+apk_tool=${LANGO_APK:-$tools/apk}
+
+# tool_missing NAME PATH: true (after a SKIP line, or a FAIL in CI where ../shared exists) when
+# the tool is not there.
+tool_missing() {
+	[[ -x $2 ]] && return 1
+	local why="needs OpenWrt's $1 at $2 (.ci/setup-openwrt-tools.sh builds it from ../shared/third_party)"
+	if [[ ${LANGO_CI:-} == 1 && -d $root/../shared/third_party ]]; then
+		bad "$why"
+	else
+		skip "SKIPPED: $why"
+	fi
+	return 0
+}
+
+# The base-files function library a router has, reduced to a record of the calls. The scripts
+# find it through IPKG_INSTROOT, as in an image build.
+stub_functions() { # ROOT
+	mkdir -p "$1/lib"
+	cat >"$1/lib/functions.sh" <<'SH'
+# Test stand-in for OpenWrt's /lib/functions.sh: records what the package's scripts call.
+default_postinst() { echo "default_postinst root=${root:-} pkgname=${pkgname:-} args=$*" >>"$IPKG_INSTROOT/calls"; }
+default_prerm() { echo "default_prerm root=${root:-} pkgname=${pkgname:-} args=$*" >>"$IPKG_INSTROOT/calls"; }
+add_group_and_user() { echo "add_group_and_user" >>"$IPKG_INSTROOT/calls"; }
+SH
+}
+
+# mode_is ROOT PATH MODE: the installed file has octal MODE.
+mode_is() { test "$(stat -c %a "$1$2")" = "$3"; }
+
+# The files, modes and contents every install must give.
+installed_files_ok() { # LABEL ROOT
+	local label=$1 r=$2
+	expect "$label: /usr/sbin/lango 0755" mode_is "$r" /usr/sbin/lango 755
+	expect "$label: /etc/init.d/lango 0755" mode_is "$r" /etc/init.d/lango 755
+	expect "$label: /etc/config/lango 0600 (Daraja secrets)" mode_is "$r" /etc/config/lango 600
+	expect "$label: /etc/uci-defaults/90-lango 0755" mode_is "$r" /etc/uci-defaults/90-lango 755
+	expect "$label: /lib/upgrade/keep.d/lango 0644" mode_is "$r" /lib/upgrade/keep.d/lango 644
+	expect "$label: /etc/config/lango is the default config" cmp -s "$r/etc/config/lango" "$pkgfiles/lango.config"
+	expect "$label: /etc/init.d/lango is the init script" cmp -s "$r/etc/init.d/lango" "$pkgfiles/lango.init"
+}
+
+# remove_keeps_changed_config LABEL ROOT REMOVE-COMMAND...: the owner changes the config, then
+# the package is removed: the command succeeds, the binary goes, the changed config stays.
+remove_keeps_changed_config() {
+	local label=$1 r=$2 out rc=0
+	shift 2
+	echo "	option site_name 'Mama Mboga Wi-Fi'" >>"$r/etc/config/lango"
+	out=$("$@" 2>&1) || rc=$?
+	expect "$label: remove exits 0 (exit $rc: $(tail -n 2 <<<"$out" | tr '\n' ' '))" test "$rc" = 0
+	expect "$label: remove takes the binary" test ! -e "$r/usr/sbin/lango"
+	expect "$label: remove keeps a changed /etc/config/lango" grep -q "Mama Mboga" "$r/etc/config/lango"
+}
+
+# opkg_checks ARCH IPK
+opkg_checks() {
+	local arch=$1 ipk=$2 r conf out rc
+	tool_missing opkg "$opkg_tool" && return
+	r=$tmp/opkg-root-$arch
+	conf=$tmp/opkg-$arch.conf
+	mkdir -p "$r/usr/lib/opkg" "$r/tmp"
+	stub_functions "$r"
+	printf 'dest root /\nlists_dir ext /var/opkg-lists\narch all 100\narch %s 200\n' "$arch" >"$conf"
+	# What the firmware already has or opkg would fetch, declared installed (an offline root
+	# has no feed): without these opkg refuses the package.
+	for d in $(sed -n 's/^Depends: //p' "$tmp/unpack-$arch/control/control" | tr -d ','); do
+		printf 'Package: %s\nVersion: 1\nStatus: install user installed\nArchitecture: %s\n\n' "$d" "$arch"
+	done >"$r/usr/lib/opkg/status"
+	local -a opkg=(env IPKG_INSTROOT="$r" TMPDIR="$r/tmp" "$opkg_tool" --offline-root "$r" --conf "$conf")
+
+	rc=0
+	out=$("${opkg[@]}" install "$ipk" 2>&1) || rc=$?
+	expect "opkg $arch: install exits 0 (exit $rc: $(tail -n 2 <<<"$out" | tr '\n' ' '))" test "$rc" = 0
+	installed_files_ok "opkg $arch" "$r"
+	expect "opkg $arch: status says lango $version-r1 installed" \
+		grep -qx "Version: $version-r1" <(sed -n '/^Package: lango$/,/^$/p' "$r/usr/lib/opkg/status")
+	expect "opkg $arch: conffiles recorded" grep -qx /etc/config/lango "$r/usr/lib/opkg/info/lango.conffiles"
+	expect "opkg $arch: postinst called default_postinst with its path" \
+		grep -q "^default_postinst root= pkgname= args=$r/usr/lib/opkg/info/lango.postinst configure" "$r/calls"
+
+	remove_keeps_changed_config "opkg $arch" "$r" "${opkg[@]}" remove lango
+	expect "opkg $arch: prerm called default_prerm" grep -q "^default_prerm .*lango.prerm remove" "$r/calls"
+
+	# Reinstall over the kept config: the owner's file stays, the default goes beside it.
+	rc=0
+	out=$("${opkg[@]}" install "$ipk" 2>&1) || rc=$?
+	expect "opkg $arch: reinstall over a kept config keeps it" grep -q "Mama Mboga" "$r/etc/config/lango"
+	# Remove with the config unchanged: opkg deletes it (docs/install.md says so).
+	cp "$pkgfiles/lango.config" "$r/etc/config/lango"
+	rm -f "$r/etc/config/lango-opkg"
+	"${opkg[@]}" remove lango >/dev/null 2>&1 || true
+	"${opkg[@]}" install "$ipk" >/dev/null 2>&1 || true
+	"${opkg[@]}" remove lango >/dev/null 2>&1 || true
+	expect "opkg $arch: remove deletes an unchanged /etc/config/lango" test ! -e "$r/etc/config/lango"
+}
+
+# A package standing in for the firmware's: it provides Lango's dependencies (as tc-tiny
+# provides tc and nftables-json nftables) and the stub /lib/functions.sh.
+apk_base_stub() { # ARCH OUT
+	local files=$tmp/apk-stub-$1
+	stub_functions "$files"
+	"$apk_tool" mkpkg --info name:base-stub --info version:1-r1 --info arch:"$1" \
+		--info "description:test stand-in for OpenWrt base packages" \
+		--info "provides:$(sed -n 's/^Depends: //p' "$tmp/unpack-$1/control/control" | tr -d ',')" \
+		--files "$files" --output "$2"
+}
+
+# apk_checks ARCH APK
+apk_checks() {
+	local arch=$1 pkg=$2 r out rc stub
+	tool_missing apk "$apk_tool" && return
+	r=$tmp/apk-root-$arch
+	stub=$tmp/base-stub-$arch.apk
+	mkdir -p "$r"
+	if ! apk_base_stub "$arch" "$stub"; then
+		bad "apk $arch: mkpkg of the base stub"
+		return
+	fi
+	# As OpenWrt's image builder calls apk: scripts run outside a chroot, told the root by
+	# IPKG_INSTROOT.
+	local -a apk=(env IPKG_INSTROOT="$r" "$apk_tool" --root "$r" --allow-untrusted --no-network
+		--no-cache --no-logfile --preserve-env --force-no-chroot)
+	rc=0
+	out=$("${apk[@]}" add --initdb --arch "$arch" "$stub" "$pkg" 2>&1) || rc=$?
+	expect "apk $arch: add exits 0 (exit $rc: $(tail -n 2 <<<"$out" | tr '\n' ' '))" test "$rc" = 0
+	installed_files_ok "apk $arch" "$r"
+	expect "apk $arch: lango $version-r1 installed" \
+		grep -q "^lango-$version-r1 " <("${apk[@]}" info -v 2>/dev/null | sed 's/$/ /')
+	expect "apk $arch: /lib/apk/packages/lango.conffiles lists /etc/config/lango" \
+		grep -qx /etc/config/lango "$r/lib/apk/packages/lango.conffiles"
+	expect "apk $arch: lango.conffiles_static holds the default config's sha256" \
+		grep -qx "/etc/config/lango $(sha256sum <"$pkgfiles/lango.config" | cut -d' ' -f1)" \
+		"$r/lib/apk/packages/lango.conffiles_static"
+	expect "apk $arch: lango.list lists the binary" grep -qx /usr/sbin/lango "$r/lib/apk/packages/lango.list"
+	expect "apk $arch: post-install called default_postinst for lango" \
+		grep -qx "default_postinst root=$r pkgname=lango args=" "$r/calls"
+
+	remove_keeps_changed_config "apk $arch" "$r" "${apk[@]}" del lango
+	expect "apk $arch: pre-deinstall called default_prerm for lango" \
+		grep -qx "default_prerm root=$r pkgname=lango args=" "$r/calls"
+}
