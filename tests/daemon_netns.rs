@@ -66,6 +66,9 @@ impl<'a> Lango<'a> {
 	list interface 'br-lan'
 	option portal_port '{PORTAL_PORT}'
 	option admin_listen '0.0.0.0:{ADMIN_PORT}'
+	option admin_http_listen ''
+	option admin_cert '{admin_cert}'
+	option admin_key '{admin_key}'
 	option database '{db}'
 	option control_socket '{sock}'
 config daraja 'daraja'
@@ -82,6 +85,8 @@ config shaping 'shaping'
 	option ifb '{IFB}'
 ",
                 db = dir.join("lango.db").display(),
+                admin_cert = dir.join("admin.crt").display(),
+                admin_key = dir.join("admin.key").display(),
                 sock = dir.join("lango.sock").display(),
                 ca = cert.display(),
                 key = lango::sim::DEMO_CONSUMER_KEY,
