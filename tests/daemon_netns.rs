@@ -461,7 +461,11 @@ fn one_phone_with_forty_ipv6_addresses_cannot_fill_the_portal() {
     };
     // While A's connections are held, B's page loads over IPv6.
     let r = lab.curl(b, &format!("http://[fd00:1::1]:{PORTAL_PORT}/"), SHORT);
-    println!("one phone, 40 IPv6 addresses: {counts}; another phone's page: {r:?}");
+    println!(
+        "one phone, 40 IPv6 addresses: {counts}; another phone's page: {} in {} ms",
+        r.status,
+        r.took.as_millis()
+    );
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(counts["opened"], 160, "{counts}");
     let open = counts["open"].as_u64().unwrap();
