@@ -73,6 +73,8 @@ impl Demo {
                 "--portal",
                 &portal.to_string(),
                 "--admin",
+                "127.0.0.1:28443",
+                "--admin-http",
                 "127.0.0.1:28080",
             ])
             .env("LANGO_LOG", "warn")

@@ -75,7 +75,11 @@ impl Clock for ManualClock {
 
 /// Daraja's `Timestamp`: `YYYYMMDDHHmmss` in East Africa Time (UTC+3, no DST).
 pub fn eat_timestamp(unix: Unix) -> String {
-    let t = unix + 3 * 3600;
+    utc_timestamp(unix + 3 * 3600)
+}
+
+/// `YYYYMMDDHHMMSS` in UTC.
+pub fn utc_timestamp(t: Unix) -> String {
     let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
     format!(

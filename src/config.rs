@@ -25,7 +25,13 @@ pub struct Config {
     /// Captive interfaces: phones on these are gated.
     pub interfaces: Vec<String>,
     pub portal_port: u16,
+    /// The owner's page, over HTTPS.
     pub admin_listen: SocketAddr,
+    /// Plain HTTP that only redirects to the owner's HTTPS page (`None`: not served).
+    pub admin_http_listen: Option<SocketAddr>,
+    /// The owner's page certificate and key (PEM); made self-signed at first start if neither exists.
+    pub admin_cert: PathBuf,
+    pub admin_key: PathBuf,
     /// Names (or addresses) the owner's page answers to besides the router's own address,
     /// `localhost` and the router's hostname (DNS rebinding: any other Host is refused).
     pub admin_hosts: Vec<String>,
@@ -284,6 +290,14 @@ impl Config {
         let mut opt = |name: &str, v: &str| t += &format!("\toption {name} {}\n", quote(v));
         opt("portal_port", &self.portal_port.to_string());
         opt("admin_listen", &self.admin_listen.to_string());
+        opt(
+            "admin_http_listen",
+            &self
+                .admin_http_listen
+                .map_or(String::new(), |a| a.to_string()),
+        );
+        opt("admin_cert", &self.admin_cert.display().to_string());
+        opt("admin_key", &self.admin_key.display().to_string());
         opt("database", &self.database.display().to_string());
         opt("control_socket", &self.control_socket.display().to_string());
         opt("site_name", &self.site_name);
@@ -387,7 +401,10 @@ impl Config {
         c.interfaces = vec![];
         c.database = dir.join("lango.db");
         c.control_socket = dir.join("lango.sock");
-        c.admin_listen = "127.0.0.1:8080".parse().expect("literal");
+        c.admin_listen = "127.0.0.1:8443".parse().expect("literal");
+        c.admin_http_listen = Some("127.0.0.1:8080".parse().expect("literal"));
+        c.admin_cert = dir.join("admin.crt");
+        c.admin_key = dir.join("admin.key");
         c.site_name = "Lango Demo".into();
         let d = &mut c.daraja;
         d.base_url = daraja_base_url.trim_end_matches('/').to_string();
@@ -406,6 +423,9 @@ struct Builder<'a> {
     interfaces: Vec<String>,
     portal_port: u16,
     admin_listen: SocketAddr,
+    admin_http_listen: Option<SocketAddr>,
+    admin_cert: PathBuf,
+    admin_key: PathBuf,
     admin_hosts: Vec<String>,
     database: PathBuf,
     control_socket: PathBuf,
@@ -446,7 +466,10 @@ impl<'a> Builder<'a> {
             origin,
             interfaces: vec!["br-lan".into()],
             portal_port: 2050,
-            admin_listen: "0.0.0.0:8080".parse().expect("literal"),
+            admin_listen: "0.0.0.0:8443".parse().expect("literal"),
+            admin_http_listen: Some("0.0.0.0:8080".parse().expect("literal")),
+            admin_cert: "/etc/lango/admin.crt".into(),
+            admin_key: "/etc/lango/admin.key".into(),
             admin_hosts: vec![],
             database: "/etc/lango/lango.db".into(),
             control_socket: "/var/run/lango.sock".into(),
@@ -522,10 +545,25 @@ impl<'a> Builder<'a> {
                         self.bad(
                             line,
                             k,
-                            format!("{v:?} is not an address:port such as 0.0.0.0:8080"),
+                            format!("{v:?} is not an address:port such as 0.0.0.0:8443"),
                         )
                     })?
                 }
+                "admin_http_listen" => {
+                    self.admin_http_listen = if v.is_empty() {
+                        None
+                    } else {
+                        Some(v.parse().map_err(|_| {
+                            self.bad(
+                                line,
+                                k,
+                                format!("{v:?} is not an address:port such as 0.0.0.0:8080 (or empty: none)"),
+                            )
+                        })?)
+                    }
+                }
+                "admin_cert" => self.admin_cert = self.path(line, k, v)?,
+                "admin_key" => self.admin_key = self.path(line, k, v)?,
                 "admin_host" => {
                     if !is_host_name(v) {
                         return Err(self.bad(
@@ -821,6 +859,9 @@ impl<'a> Builder<'a> {
             interfaces: self.interfaces,
             portal_port: self.portal_port,
             admin_listen: self.admin_listen,
+            admin_http_listen: self.admin_http_listen,
+            admin_cert: self.admin_cert,
+            admin_key: self.admin_key,
             admin_hosts: self.admin_hosts,
             database: self.database,
             control_socket: self.control_socket,
@@ -999,7 +1040,9 @@ config shaping 'shaping'
         let c = Config::parse("", "x").unwrap();
         assert_eq!(c.interfaces, ["br-lan"]);
         assert_eq!(c.portal_port, 2050);
-        assert_eq!(c.admin_listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(c.admin_listen.to_string(), "0.0.0.0:8443");
+        assert_eq!(c.admin_http_listen, Some("0.0.0.0:8080".parse().unwrap()));
+        assert_eq!(c.admin_cert, PathBuf::from("/etc/lango/admin.crt"));
         assert_eq!(c.database, PathBuf::from("/etc/lango/lango.db"));
         assert_eq!(c.control_socket, PathBuf::from("/var/run/lango.sock"));
         assert_eq!(c.daraja.base_url, "https://sandbox.safaricom.co.ke");
@@ -1024,6 +1067,8 @@ config shaping 'shaping'
     fn bad_values_are_refused() {
         for (opt, val) in [
             ("admin_listen", "8080"),
+            ("admin_http_listen", "8080"),
+            ("admin_cert", "admin.crt"),
             ("database", "relative.db"),
             ("language", "fr"),
             ("trusted", "aa:bb"),

@@ -70,6 +70,8 @@ pub enum Request {
 
 /// The daemon side.
 pub struct Control {
+    /// The owner's page certificate (its fingerprint is in `status`).
+    pub certs: Arc<crate::certs::Certs>,
     pub store: Store,
     pub sessions: Arc<Sessions>,
     pub payments: Arc<Payments>,
@@ -169,6 +171,7 @@ impl Control {
                     "version": env!("CARGO_PKG_VERSION"),
                     "daraja": self.payments.health(),
                     "payments": figures,
+                    "admin_certificate_sha256": self.certs.fingerprint(),
                 }))
             }
             Request::Clients => {

@@ -3,6 +3,7 @@
 //! Touches: listeners and tasks. Holds no business rules of its own.
 
 use crate::admin::Admin;
+use crate::certs::{self, Certs};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ctl::{self, Control};
@@ -33,7 +34,12 @@ pub struct Parts {
 /// A running Lango.
 pub struct Daemon {
     pub portal_addr: SocketAddr,
+    /// The owner's page (HTTPS).
     pub admin_addr: SocketAddr,
+    /// Plain HTTP that redirects to it, if `admin_http_listen` is set.
+    pub admin_http_addr: Option<SocketAddr>,
+    /// The owner's page certificate in force.
+    pub certs: Arc<Certs>,
     /// Where Daraja's callbacks are received, if `callback_listen` is set and could be bound.
     pub callback_addr: Option<SocketAddr>,
     pub store: Store,
@@ -85,6 +91,19 @@ impl Daemon {
             .await
             .with_context(|| format!("admin_listen: cannot listen on {}", config.admin_listen))?;
         let admin_addr = admin_listener.local_addr()?;
+        let admin_http_listener = match config.admin_http_listen {
+            Some(a) => Some(
+                TcpListener::bind(a)
+                    .await
+                    .with_context(|| format!("admin_http_listen: cannot listen on {a}"))?,
+            ),
+            None => None,
+        };
+        let admin_http_addr = match &admin_http_listener {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
+        let certs = owner_certificate(&config, parts.clock.now()).await?;
         let control_listener = ctl::bind(&config.control_socket).with_context(|| {
             format!(
                 "control_socket: cannot listen on {}",
@@ -101,6 +120,7 @@ impl Daemon {
             store.clone(),
             sessions.clone(),
             parts.clock.clone(),
+            certs.clone(),
         );
         let portal = Arc::new(Portal {
             live: live.clone(),
@@ -115,8 +135,10 @@ impl Daemon {
             store.clone(),
             sessions.clone(),
             parts.clock.clone(),
+            certs.clone(),
         );
         let control = Arc::new(Control {
+            certs: certs.clone(),
             store: store.clone(),
             sessions: sessions.clone(),
             payments: payments.clone(),
@@ -134,8 +156,9 @@ impl Daemon {
                 },
                 move |req, peer| portal.clone().handle(req, peer),
             )),
-            tokio::spawn(server::serve(admin_listener, move |req, peer| {
-                admin.clone().handle(req, peer)
+            tokio::spawn(server::serve_tls(admin_listener, certs.acceptor(), {
+                let admin = admin.clone();
+                move |req, peer| admin.clone().handle(req, peer)
             })),
             tokio::spawn(control.serve(control_listener)),
             tokio::spawn(crate::spoofing::watch(
@@ -144,15 +167,25 @@ impl Daemon {
                 store.clone(),
             )),
         ]);
+        if let Some(l) = admin_http_listener {
+            let https_port = admin_addr.port();
+            tasks.push(tokio::spawn(server::serve(l, move |req, peer| {
+                let r = admin.redirect_to_https(&req, peer, https_port);
+                async move { r }
+            })));
+        }
         log::info!(
-            "lango {} started in {} ms: portal {portal_addr}, admin {admin_addr}, control {}",
+            "lango {} started in {} ms: portal {portal_addr}, admin https://{admin_addr} (certificate SHA-256 {}), control {}",
             env!("CARGO_PKG_VERSION"),
             started_at.elapsed().as_millis(),
+            certs.fingerprint(),
             control_path.display()
         );
         Ok(Daemon {
             portal_addr,
             admin_addr,
+            admin_http_addr,
+            certs,
             callback_addr,
             store,
             sessions,
@@ -202,6 +235,24 @@ async fn callback_listener(
             None
         }
     }
+}
+
+/// The owner's page certificate: `admin_cert`/`admin_key`, made self-signed at first start for
+/// the router's names and loopback addresses. A bad file stops the start, naming the option.
+async fn owner_certificate(config: &Config, now: crate::clock::Unix) -> anyhow::Result<Arc<Certs>> {
+    let (cert, key) = (config.admin_cert.clone(), config.admin_key.clone());
+    let mut names = vec!["localhost".to_string()];
+    names.extend(crate::admin::own_hostnames());
+    names.extend(config.admin_hosts.iter().cloned());
+    let mut ips: Vec<std::net::IpAddr> =
+        vec![[127, 0, 0, 1].into(), std::net::Ipv6Addr::LOCALHOST.into()];
+    if !config.admin_listen.ip().is_unspecified() {
+        ips.push(config.admin_listen.ip());
+    }
+    let loaded =
+        tokio::task::spawn_blocking(move || certs::load_or_create(&cert, &key, &names, &ips, now))
+            .await??;
+    Ok(Certs::new(loaded))
 }
 
 /// The portal on every address: dual-stack where the router has IPv6, else IPv4 only.

@@ -11,7 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Starts everything, prints what to do, runs until Ctrl-C.
-pub async fn run(portal: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
+pub async fn run(
+    portal: SocketAddr,
+    admin: SocketAddr,
+    admin_http: SocketAddr,
+) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("lango-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -24,6 +28,7 @@ pub async fn run(portal: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
 
     let mut config = Config::for_demo(&dir, &sim_url);
     config.admin_listen = admin;
+    config.admin_http_listen = Some(admin_http);
     // A real file, so the owner's page can save settings in the demo too.
     let config = Config::write(&dir.join("lango.conf"), &config.to_uci())?;
     let parts = Parts {
@@ -42,9 +47,10 @@ pub async fn run(portal: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
     .await
     .map_err(anyhow::Error::msg)?;
     println!(
-        "\nLango demo is running.\n\n  Portal (the phone's view):  http://{}/\n  Owner's page:               http://{}/  (choose its password on first visit)\n  Simulated M-Pesa (Daraja):  {sim_url}\n  Database:                   {}\n",
+        "\nLango demo is running.\n\n  Portal (the phone's view):  http://{}/\n  Owner's page:               https://{}/  (choose its password on first visit)\n  Its certificate (self-signed; the browser warns once), SHA-256:\n    {}\n  Simulated M-Pesa (Daraja):  {sim_url}\n  Database:                   {}\n",
         daemon.portal_addr,
         daemon.admin_addr,
+        daemon.certs.fingerprint(),
         dir.join("lango.db").display()
     );
     println!("Pay with one of these numbers (the PIN prompt is simulated, answered after 4 s):");

@@ -7,6 +7,7 @@
 //! - `payments` — Daraja client, payment state machine, poller and callback listener
 //! - `limits`   — abuse limits: STK pushes per device and per number, voucher guesses
 //! - `portal`   — HTTP for phones: captive detection, pages, JSON API, RFC 8908
+//! - `certs`    — the owner's page certificate: PEM files, or a self-signed one made at first start
 //! - `admin`    — HTTP for the owner: login, overview, clients, packages, payments, vouchers, settings
 //! - `live`     — the settings a reload swaps while Lango runs (SIGHUP, the Settings page)
 //! - `ctl`      — the unix-socket control protocol behind the CLI
@@ -20,6 +21,7 @@
 //! - `mac`, `phone`, `units`, `clock` — value types parsed once at the edge
 
 pub mod admin;
+pub mod certs;
 pub mod clock;
 pub mod config;
 pub mod connections;

@@ -6,6 +6,7 @@
 //! Touches: the store, sessions and payments (builds a new `Payments` for new Daraja settings).
 //! Never: the kernel, HTTP.
 
+use crate::certs::Certs;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::payments::daraja::Daraja;
@@ -35,6 +36,8 @@ pub struct Live {
     reloading: tokio::sync::Mutex<()>,
     /// The Daraja settings check started by the last reload.
     checking: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The owner's page certificate: a reload brings changed files in at once.
+    certs: Arc<Certs>,
 }
 
 impl Live {
@@ -44,8 +47,10 @@ impl Live {
         store: Store,
         sessions: Arc<Sessions>,
         clock: Arc<dyn Clock>,
+        certs: Arc<Certs>,
     ) -> Arc<Live> {
         Arc::new(Live {
+            certs,
             boot: config.clone(),
             current: RwLock::new(Arc::new(Settings { config, payments })),
             store,
@@ -68,6 +73,18 @@ impl Live {
     /// take effect only after a restart.
     pub async fn reload(&self, config: Config) -> anyhow::Result<Vec<&'static str>> {
         let _one = self.reloading.lock().await;
+        if self.certs.differs(&config.admin_cert, &config.admin_key) {
+            // A bad new certificate refuses the whole reload: the running one stays.
+            let (cert, key) = (config.admin_cert.clone(), config.admin_key.clone());
+            let loaded =
+                tokio::task::spawn_blocking(move || crate::certs::load(&cert, &key)).await??;
+            log::info!(
+                "reload: owner's page certificate {} (SHA-256 {})",
+                config.admin_cert.display(),
+                loaded.fingerprint
+            );
+            self.certs.replace(loaded);
+        }
         let now = self.get();
         let payments = if config.daraja == now.config.daraja && config.limits == now.config.limits {
             now.payments.clone()
@@ -121,6 +138,10 @@ pub fn needs_restart(running: &Config, new: &Config) -> Vec<&'static str> {
     check(running.interfaces != new.interfaces, "interface");
     check(running.portal_port != new.portal_port, "portal_port");
     check(running.admin_listen != new.admin_listen, "admin_listen");
+    check(
+        running.admin_http_listen != new.admin_http_listen,
+        "admin_http_listen",
+    );
     check(running.database != new.database, "database");
     check(
         running.control_socket != new.control_socket,

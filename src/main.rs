@@ -33,8 +33,12 @@ enum Cmd {
     Demo {
         #[arg(long, default_value = "127.0.0.1:2050")]
         portal: SocketAddr,
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        /// The owner's page (HTTPS, self-signed).
+        #[arg(long, default_value = "127.0.0.1:8443")]
         admin: SocketAddr,
+        /// Plain HTTP that redirects to the owner's page.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        admin_http: SocketAddr,
     },
     /// Run the strict Daraja simulator (outcome chosen by phone number; see the README).
     DarajaSim {
@@ -147,8 +151,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             lango::daemon::run(config).await?;
             return Ok(ExitCode::SUCCESS);
         }
-        Cmd::Demo { portal, admin } => {
-            lango::demo::run(portal, admin).await?;
+        Cmd::Demo {
+            portal,
+            admin,
+            admin_http,
+        } => {
+            lango::demo::run(portal, admin, admin_http).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Cmd::DarajaSim {
@@ -304,6 +312,10 @@ fn print_answer(req: &Request, a: &serde_json::Value, json: bool) {
                 a["uptime_s"]
             );
             println!("M-Pesa: {}", daraja_health(&a["daraja"]));
+            println!(
+                "owner's page certificate SHA-256: {}",
+                a["admin_certificate_sha256"].as_str().unwrap_or("?")
+            );
             for (name, _) in ctl::FIGURE_PERIODS {
                 println!("payments {name:>3}: {}", figures(&a["payments"][name]));
             }

@@ -19,7 +19,7 @@ async fn lab(name: &str) -> Lab {
 
 /// An owner at 127.0.0.50 who has set the password and is logged in.
 async fn owner(lab: &Lab) -> Owner {
-    let mut o = Owner::new(&lab.admin_url(), "127.0.0.50".parse().unwrap());
+    let mut o = lab.owner("127.0.0.50");
     o.setup().await;
     o
 }
@@ -66,7 +66,7 @@ fn seed_payment(
 #[tokio::test]
 async fn first_run_sets_the_password_then_login_and_logout() {
     let lab = lab("admin-first").await;
-    let mut o = Owner::new(&lab.admin_url(), "127.0.0.50".parse().unwrap());
+    let mut o = lab.owner("127.0.0.50");
     let p = o.get("/").await;
     assert_eq!((p.status, p.location()), (303, "/setup"));
     assert_eq!(o.get("/login").await.location(), "/setup");
@@ -198,7 +198,7 @@ async fn a_post_without_the_csrf_token_is_refused() {
     assert_eq!(r.status(), 403);
 
     // Without a session, a POST is refused too (and logging in needs the pre-login token).
-    let mut stranger = Owner::new(&lab.admin_url(), "127.0.0.51".parse().unwrap());
+    let mut stranger = lab.owner("127.0.0.51");
     assert_eq!(
         stranger
             .post_raw("/clients/kick", &[("mac", &mac)])
@@ -237,7 +237,7 @@ async fn wrong_passwords_are_throttled_per_address() {
     assert!(p.body.contains("Wait 5 minutes"), "{}", p.body);
 
     // Another device is not held back.
-    let mut other = Owner::new(&lab.admin_url(), "127.0.0.52".parse().unwrap());
+    let mut other = lab.owner("127.0.0.52");
     assert_eq!(other.login(PASSWORD).await.status, 303);
 
     lab.clock.advance(5 * 60);
@@ -463,7 +463,7 @@ async fn payments_filter_and_export_a_csv_a_spreadsheet_opens_safely() {
         lines[2]
     );
     // Not logged in: no CSV.
-    let mut stranger = Owner::new(&lab.admin_url(), "127.0.0.51".parse().unwrap());
+    let mut stranger = lab.owner("127.0.0.51");
     assert_eq!(stranger.get("/payments.csv").await.location(), "/login");
 }
 
@@ -822,7 +822,7 @@ async fn settings_are_written_in_place_and_applied_without_dropping_anyone() {
 async fn changing_the_password_logs_other_browsers_out() {
     let lab = lab("admin-password").await;
     let mut o = owner(&lab).await;
-    let mut other = Owner::new(&lab.admin_url(), "127.0.0.53".parse().unwrap());
+    let mut other = lab.owner("127.0.0.53");
     assert_eq!(other.login(PASSWORD).await.status, 303);
     o.get("/password").await;
     let p = o

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::owner::{Owner, PASSWORD};
+use common::owner::PASSWORD;
 use common::*;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -85,7 +85,7 @@ async fn auth_of_one_client_answers_quickly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passwd_sets_the_password_and_logs_browsers_out() {
     let lab = Lab::start("cli-passwd", Duration::from_millis(100)).await;
-    let mut o = Owner::new(&lab.admin_url(), "127.0.0.50".parse().unwrap());
+    let mut o = lab.owner("127.0.0.50");
     o.setup().await;
 
     let bad = lango(&lab, &["passwd"], "one password\nanother one\n");
@@ -113,7 +113,7 @@ async fn passwd_sets_the_password_and_logs_browsers_out() {
 
     let ok = lango(&lab, &["passwd", "--stdin"], "from a script\n");
     assert!(ok.status.success(), "{}", err(&ok));
-    let mut other = Owner::new(&lab.admin_url(), "127.0.0.51".parse().unwrap());
+    let mut other = lab.owner("127.0.0.51");
     assert_eq!(other.login("from a script").await.status, 303);
 }
 

@@ -66,6 +66,9 @@ impl<'a> Lango<'a> {
 	list interface 'br-lan'
 	option portal_port '{PORTAL_PORT}'
 	option admin_listen '0.0.0.0:{ADMIN_PORT}'
+	option admin_http_listen ''
+	option admin_cert '{admin_cert}'
+	option admin_key '{admin_key}'
 	option database '{db}'
 	option control_socket '{sock}'
 config daraja 'daraja'
@@ -82,6 +85,8 @@ config shaping 'shaping'
 	option ifb '{IFB}'
 ",
                 db = dir.join("lango.db").display(),
+                admin_cert = dir.join("admin.crt").display(),
+                admin_key = dir.join("admin.key").display(),
                 sock = dir.join("lango.sock").display(),
                 ca = cert.display(),
                 key = lango::sim::DEMO_CONSUMER_KEY,
@@ -456,7 +461,11 @@ fn one_phone_with_forty_ipv6_addresses_cannot_fill_the_portal() {
     };
     // While A's connections are held, B's page loads over IPv6.
     let r = lab.curl(b, &format!("http://[fd00:1::1]:{PORTAL_PORT}/"), SHORT);
-    println!("one phone, 40 IPv6 addresses: {counts}; another phone's page: {r:?}");
+    println!(
+        "one phone, 40 IPv6 addresses: {counts}; another phone's page: {} in {} ms",
+        r.status,
+        r.took.as_millis()
+    );
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(counts["opened"], 160, "{counts}");
     let open = counts["open"].as_u64().unwrap();

@@ -5,33 +5,17 @@
 
 mod common;
 
-use common::owner::{csrf_in, settings_form, Owner, PASSWORD};
+use common::owner::{csrf_in, settings_form, PASSWORD};
 use common::*;
 use lango::sim::Faults;
 use lango::store::payments::PaymentState;
-use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 const FAST: Duration = Duration::from_millis(150);
-
-/// One HTTP/1.1 request written as given from `from`, answered with (status, whole answer).
-async fn raw(to: SocketAddr, from: IpAddr, request: &str) -> (u16, String) {
-    let mut s = connect_from(from, to).await.unwrap();
-    s.write_all(request.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, text)
-}
 
 /// OpenWrt's `uci`, built by `.ci/setup-openwrt-tools.sh` (or `LANGO_UCI`).
 fn openwrt_uci() -> Option<PathBuf> {
@@ -76,7 +60,7 @@ async fn regression_control_characters_never_reach_the_config_file() {
         return;
     };
     let lab = Lab::start("uci", FAST).await;
-    let mut o = Owner::new(&lab.admin_url(), "127.0.0.50".parse().unwrap());
+    let mut o = lab.owner("127.0.0.50");
     o.setup().await;
     let path = lab.config_path();
     let before = std::fs::read_to_string(&path).unwrap();
@@ -143,22 +127,36 @@ async fn regression_dns_rebinding_cannot_reach_the_owners_page() {
     opts.sim.delay = FAST;
     opts.configure = Arc::new(|c| c.admin_hosts = vec!["hotspot.example.com".into()]);
     let lab = Lab::start_with("rebinding", opts).await;
-    let admin = lab.daemon().admin_addr;
-    let from: IpAddr = "127.0.0.50".parse().unwrap();
+    let o = lab.owner("127.0.0.50");
+    let url = |path: &str| format!("{}{path}", lab.admin_url());
     let body = format!("password={0}&repeat={0}&csrf=x", PASSWORD.replace(' ', "+"));
-    let setup = |host: &str| {
-        format!(
-            "POST /setup HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nCookie: lango_pre=x\r\n\
-             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
+    let ask = |method: reqwest::Method, path: &str, host: &str| {
+        let mut r = o
+            .http
+            .request(method.clone(), url(path))
+            .header("host", host.to_string());
+        if method == reqwest::Method::POST {
+            r = r
+                .header("origin", format!("https://{host}"))
+                .header("cookie", "lango_pre=x")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.clone());
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            let location = r
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string());
+            (status, location, r.text().await.unwrap())
+        }
     };
-    let get = |host: &str| format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    for host in ["attacker.example:8080", "attacker.example", "127.0.0.2", ""] {
-        let (s, text) = raw(admin, from, &setup(host)).await;
+    for host in ["attacker.example:8443", "attacker.example", "127.0.0.2", ""] {
+        let (s, _, text) = ask(reqwest::Method::POST, "/setup", host).await;
         assert_eq!(s, 421, "{host}: {text}");
         assert!(text.contains("admin_host"), "{text}");
-        assert_eq!(raw(admin, from, &get(host)).await.0, 421, "{host}");
+        assert_eq!(ask(reqwest::Method::GET, "/", host).await.0, 421, "{host}");
     }
     let hash = lab
         .daemon()
@@ -168,27 +166,30 @@ async fn regression_dns_rebinding_cannot_reach_the_owners_page() {
     assert_eq!(hash, None, "no password was set");
 
     // The router's own address, localhost and the names the owner set are served.
-    let port = admin.port();
+    let port = lab.daemon().admin_addr.port();
     for host in [
         format!("127.0.0.1:{port}"),
         format!("localhost:{port}"),
         "HOTSPOT.example.com".to_string(),
-        "hotspot.example.com.:8080".to_string(),
+        "hotspot.example.com.:8443".to_string(),
     ] {
-        let (s, text) = raw(admin, from, &get(&host)).await;
-        assert_eq!(s, 303, "{host}: {text}");
-        assert!(text.contains("location: /setup"), "{text}");
+        let (s, location, text) = ask(reqwest::Method::GET, "/", &host).await;
+        assert_eq!(
+            (s, location.as_deref()),
+            (303, Some("/setup")),
+            "{host}: {text}"
+        );
     }
 }
 
 #[tokio::test]
 async fn regression_passwords_sent_at_once_are_all_counted() {
     let lab = Lab::start("login-race", FAST).await;
-    let mut o = Owner::new(&lab.admin_url(), "127.0.0.50".parse().unwrap());
+    let mut o = lab.owner("127.0.0.50");
     o.setup().await;
     // A browser at another address opens the login form once, then sends 30 wrong passwords
     // and the right one all at once.
-    let mut b = Owner::new(&lab.admin_url(), "127.0.0.51".parse().unwrap());
+    let mut b = lab.owner("127.0.0.51");
     let p = b.get("/login").await;
     let csrf = csrf_in(&p.body).unwrap();
     let cookie = b

@@ -238,6 +238,9 @@ fn write_files(dir: &Path) {
 	list interface 'br-lan'
 	option portal_port '2050'
 	option admin_listen '127.0.0.1:8080'
+	option admin_http_listen ''
+	option admin_cert '{dir}/admin.crt'
+	option admin_key '{dir}/admin.key'
 	option database '{dir}/lango.db'
 	option control_socket '{dir}/lango.sock'
 

@@ -165,11 +165,12 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 /// `Set-Cookie` for a session (or pre-login) token: never readable by scripts, never sent by
 /// another site's page.
 pub fn set_cookie(name: &str, token: &str) -> String {
-    format!("{name}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={LIFETIME}")
+    // Secure: the owner's page is HTTPS, and the cookie must never travel over the open Wi-Fi.
+    format!("{name}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={LIFETIME}; Secure")
 }
 
 pub fn clear_cookie(name: &str) -> String {
-    format!("{name}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+    format!("{name}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure")
 }
 
 #[cfg(test)]
@@ -241,6 +242,7 @@ mod tests {
         assert_eq!(cookie(h, PRE_COOKIE), Some("x"));
         assert_eq!(cookie(h, "none"), None);
         assert!(set_cookie(COOKIE, "t").contains("HttpOnly; SameSite=Strict; Path=/"));
+        assert!(set_cookie(COOKIE, "t").ends_with("; Secure"));
         assert!(same_secret("abc", "abc"));
         assert!(!same_secret("abc", "abd"));
         assert!(!same_secret("", ""));

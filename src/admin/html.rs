@@ -29,6 +29,8 @@ pub struct Page<'a> {
     /// The session's CSRF token (logged in), for the logout button.
     pub csrf: Option<&'a str>,
     pub notice: Option<Notice>,
+    /// The certificate's SHA-256, for the owner to compare with the browser's warning.
+    pub fingerprint: &'a str,
 }
 
 impl Page<'_> {
@@ -76,6 +78,7 @@ impl Page<'_> {
                 ("nav", &nav),
                 ("content", &content),
                 ("version", env!("CARGO_PKG_VERSION")),
+                ("fingerprint", &escape(self.fingerprint)),
             ],
         )
     }

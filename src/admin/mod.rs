@@ -57,6 +57,8 @@ pub struct Admin {
     saving: tokio::sync::Mutex<()>,
     /// The router's hostname, bare and under `.lan`, read at start.
     hostnames: Vec<String>,
+    /// The certificate the page is served with (its fingerprint is in every footer).
+    certs: Arc<crate::certs::Certs>,
 }
 
 /// A logged-in request.
@@ -105,8 +107,10 @@ impl Admin {
         store: Store,
         sessions: Arc<Sessions>,
         clock: Arc<dyn Clock>,
+        certs: Arc<crate::certs::Certs>,
     ) -> Arc<Admin> {
         Arc::new(Admin {
+            certs,
             live,
             store,
             sessions,
@@ -287,6 +291,7 @@ impl Admin {
             tab: Some(tab),
             csrf: Some(&cx.session.csrf),
             notice: self.auth.take_notice(&cx.session.token),
+            fingerprint: &self.certs.fingerprint(),
         };
         server::html(status, p.render(descr, body))
     }
@@ -343,6 +348,7 @@ impl Admin {
             tab: None,
             csrf: None,
             notice: None,
+            fingerprint: &self.certs.fingerprint(),
         };
         server::html(
             status,
@@ -365,6 +371,33 @@ impl Admin {
         name == "localhost"
             || self.hostnames.contains(&name)
             || settings.config.admin_hosts.contains(&name)
+    }
+
+    /// Plain HTTP (`admin_http_listen`): every request is sent to the HTTPS page at `port`,
+    /// on the name it asked for when that is the router's, else on the address it came in on.
+    /// No cookie is read or set here.
+    pub fn redirect_to_https(&self, req: &Request, peer: Peer, port: u16) -> Response {
+        let host = req
+            .headers()
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let name = host_name(host);
+        let name = if self.is_own_host(host, peer) && !name.is_empty() {
+            match name.parse::<std::net::IpAddr>() {
+                Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
+                _ => name.to_ascii_lowercase(),
+            }
+        } else {
+            match peer.local.ip().to_canonical() {
+                std::net::IpAddr::V4(v4) => v4.to_string(),
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            }
+        };
+        let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        let mut r = server::redirect(&format!("https://{name}:{port}{path}"));
+        *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
+        r
     }
 
     async fn password_hash(&self) -> Result<Option<String>, Failure> {
@@ -424,7 +457,7 @@ fn host_name(host: &str) -> &str {
 }
 
 /// The router's own names: its hostname, bare and under `.lan`.
-fn own_hostnames() -> Vec<String> {
+pub fn own_hostnames() -> Vec<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .unwrap_or_default()
         .trim()

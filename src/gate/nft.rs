@@ -32,9 +32,15 @@ impl Ruleset {
         Ruleset {
             interfaces: config.interfaces.clone(),
             portal_port: config.portal_port,
-            owner_ports: std::iter::once(config.admin_listen.port())
-                .chain(config.daraja.callback_listen.map(|a| a.port()))
-                .collect(),
+            owner_ports: {
+                let mut ports: Vec<u16> = std::iter::once(config.admin_listen.port())
+                    .chain(config.admin_http_listen.map(|a| a.port()))
+                    .chain(config.daraja.callback_listen.map(|a| a.port()))
+                    .collect();
+                ports.sort_unstable();
+                ports.dedup();
+                ports
+            },
             trusted: config.trusted.clone(),
             walled_garden: config.walled_garden.clone(),
         }

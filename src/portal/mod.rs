@@ -38,7 +38,8 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ),
     ("x-frame-options", "DENY"),
     ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
+    // Not no-referrer: with it, browsers send `Origin: null` with the portal's own forms.
+    ("referrer-policy", "same-origin"),
 ];
 
 /// Everything the portal needs.

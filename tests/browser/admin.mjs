@@ -36,6 +36,9 @@ const context = await chromium.launchPersistentContext(profile, {
   ],
   viewport: { width: 1280, height: 900 },
   acceptDownloads: true,
+  // The router's self-signed certificate, accepted once as the owner does after comparing its
+  // fingerprint (the footer shows it).
+  ignoreHTTPSErrors: true,
 });
 const page = context.pages()[0] ?? (await context.newPage());
 page.setDefaultTimeout(15000);
@@ -72,6 +75,10 @@ try {
   await page.fill('#password', PASSWORD);
   resp = await submit(page.getByRole('button', { name: 'Log in' }));
   check(resp.status() === 200 && page.url() === admin + '/', 'login with the password');
+  check(admin.startsWith('https://'), 'the owner\'s page is served over HTTPS');
+  const cookies = await context.cookies(admin);
+  check(cookies.length > 0 && cookies.every((c) => c.secure && c.httpOnly),
+    `every cookie is Secure and HttpOnly (${cookies.map((c) => c.name).join(', ')})`);
   check((await page.locator('svg.chart rect.bar').count()) === 30, 'the revenue chart has 30 bars');
   await shot('03-overview');
   await page.emulateMedia({ colorScheme: 'dark' });

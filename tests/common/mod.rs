@@ -142,6 +142,7 @@ impl Lab {
     pub fn config(&self) -> Config {
         let mut c = Config::for_demo(&self.dir, &self.sim_url);
         c.admin_listen = "127.0.0.1:0".parse().unwrap();
+        c.admin_http_listen = Some("127.0.0.1:0".parse().unwrap());
         c.dhcp_leases = self.dir.join("dhcp.leases");
         c.daraja.poll_first = Duration::from_millis(50);
         c.daraja.poll_interval = Duration::from_millis(50);
@@ -160,6 +161,11 @@ impl Lab {
 
     /// (Re)starts Lango on the same database and gate, as after a crash.
     pub async fn boot(&mut self) {
+        self.try_boot().await.expect("lango starts");
+    }
+
+    /// Like `boot`, giving back why Lango would not start.
+    pub async fn try_boot(&mut self) -> anyhow::Result<()> {
         // Lango runs from a config file, as on a router, so the owner's page can edit it; a
         // restart reads what was saved.
         let path = self.config_path();
@@ -173,13 +179,14 @@ impl Lab {
             clock: Arc::new(self.clock.clone()),
             portal_listen: Some("127.0.0.1:0".parse().unwrap()),
         };
-        let d = Daemon::start(config, parts).await.expect("lango starts");
+        let d = Daemon::start(config, parts).await?;
         self.portal = d.portal_addr;
         if let Some(cb) = d.callback_addr {
             self.sim
                 .set_callback_url(Some(format!("http://{cb}{CALLBACK_PATH}")));
         }
         self.daemon = Some(d);
+        Ok(())
     }
 
     /// Where Lango receives callbacks (the Lab must have `callbacks`).
@@ -240,9 +247,16 @@ impl Lab {
         self.dir.join("lango.conf")
     }
 
-    /// The owner's page.
+    /// The owner's page (HTTPS).
     pub fn admin_url(&self) -> String {
-        format!("http://{}", self.daemon().admin_addr)
+        format!("https://{}", self.daemon().admin_addr)
+    }
+
+    /// An owner's browser at `from` (a loopback address) that has accepted the router's
+    /// certificate.
+    pub fn owner(&self, from: &str) -> owner::Owner {
+        let pem = std::fs::read(self.config().admin_cert).expect("the router's certificate");
+        owner::Owner::new(&self.admin_url(), from.parse().expect("an address"), &pem)
     }
 
     pub fn daemon(&self) -> &Daemon {
@@ -324,6 +338,22 @@ pub fn success_callback(checkout: &str, amount: &str, receipt: &str, phone: &str
         r#"{{"Body":{{"stkCallback":{{"MerchantRequestID":"1-2-3","CheckoutRequestID":"{checkout}","ResultCode":0,"ResultDesc":"The service request is processed successfully.","CallbackMetadata":{{"Item":[{{"Name":"Amount","Value":{amount}}},{{"Name":"MpesaReceiptNumber","Value":"{receipt}"}},{{"Name":"PhoneNumber","Value":{phone}}}]}}}}}}}}"#
     )
     .into_bytes()
+}
+
+/// One plain HTTP/1.1 request written as given from `from`: (status, the whole answer).
+pub async fn raw_http(to: SocketAddr, from: IpAddr, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = connect_from(from, to).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
 }
 
 /// A TCP connection from `ip` (a loopback address of the test's choosing) to `to`.

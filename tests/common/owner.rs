@@ -1,5 +1,6 @@
-//! The owner in a test: an HTTP client for the owner's page that keeps its cookies, never
-//! follows redirects, and reads the CSRF token out of the last page it got.
+//! The owner in a test: an HTTPS client for the owner's page that trusts the router's
+//! certificate, keeps its cookies, never follows redirects, and reads the CSRF token out of the
+//! last page it got.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -32,11 +33,14 @@ impl Page {
 }
 
 impl Owner {
-    /// A browser at `from` (a loopback address) opening `base`.
-    pub fn new(base: &str, from: IpAddr) -> Owner {
+    /// A browser at `from` (a loopback address) opening `base`, trusting the certificate
+    /// `cert_pem` (the router's self-signed one, as an owner accepts it once).
+    pub fn new(base: &str, from: IpAddr, cert_pem: &[u8]) -> Owner {
+        let cert = reqwest::Certificate::from_pem(cert_pem).expect("the router's certificate");
         Owner {
             http: reqwest::Client::builder()
                 .local_address(from)
+                .add_root_certificate(cert)
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(20))
                 .build()
