@@ -113,8 +113,12 @@ arches=("$@")
 ((${#arches[@]})) || arches=(x86_64 aarch64_cortex-a53 aarch64_generic mipsel_24kc arm_cortex-a7_neon-vfpv4)
 
 # One cargo run per toolchain, all its targets at once: build scripts and proc-macros are
-# compiled once. Static: +crt-static (mipsel's default is dynamic, like OpenWrt's own builds);
-# the C runtime objects come from zig (link-self-contained=no), as rustup ships none for them.
+# compiled once. For the build-std targets: static (+crt-static; mipsel's default is dynamic,
+# like OpenWrt's own builds) with the C runtime objects from zig (link-self-contained=no), as
+# rustup ships none for them; position-dependent code (relocation-model=static: a static
+# executable needs no PIC, and MIPS PIC goes through the GOT for every call); std built with
+# optimize_for_size and without its backtrace symbolizer (useless in a stripped binary).
+# Together these take the mipsel binary from 4.9 MB to 4.2 MB.
 stable=() nightly=()
 for arch in "${arches[@]}"; do
 	t=$(rust_target "$arch")
@@ -129,12 +133,13 @@ if ((${#stable[@]})); then
 	(cd "$root" && CARGO_TARGET_DIR=$target_dir nice -n 19 cargo zigbuild --release --locked "${stable[@]}")
 fi
 if ((${#nightly[@]})); then
-	static="-C target-feature=+crt-static -C link-self-contained=no"
-	echo "build-ipk: cargo +$NIGHTLY zigbuild --release -Zbuild-std=std,panic_abort ${nightly[*]}"
+	static="-C target-feature=+crt-static -C link-self-contained=no -C relocation-model=static"
+	std=("-Zbuild-std=std,panic_abort" -Zbuild-std-features=optimize_for_size)
+	echo "build-ipk: cargo +$NIGHTLY zigbuild --release ${std[*]} ${nightly[*]}"
 	(cd "$root" && CARGO_TARGET_DIR=$target_dir \
 		CARGO_TARGET_MIPSEL_UNKNOWN_LINUX_MUSL_RUSTFLAGS=$static \
 		CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_RUSTFLAGS=$static \
-		nice -n 19 cargo "+$NIGHTLY" zigbuild --release --locked -Zbuild-std=std,panic_abort "${nightly[@]}")
+		nice -n 19 cargo "+$NIGHTLY" zigbuild --release --locked "${std[@]}" "${nightly[@]}")
 fi
 
 # Reproducible tar.gz of DIR's contents, members named ./..., root-owned, sorted.
