@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds static-musl packages of Lango for OpenWrt without the OpenWrt SDK: an .ipk for opkg
 # (OpenWrt 23.05/24.10) and an .apk for apk-tools 3 (OpenWrt 25.12) per architecture.
-# cargo-zigbuild compiles; this script lays the packages out the way the SDK's package-pack.mk
+# cargo-zigbuild compiles; this script lays the packages out the way the OpenWrt SDK
 # does: the .ipk is a gzip'd GNU tar of ./debian-binary, ./data.tar.gz, ./control.tar.gz; the
 # .apk comes from `apk mkpkg` with the same files, scripts and /lib/apk/packages/lango.* lists.
 #
@@ -148,7 +148,7 @@ tgz() {
 		-C "$1" -cf - . | gzip -9n
 }
 
-# The maintainer scripts, as the SDK's package-pack.mk writes them. default_postinst (the
+# The maintainer scripts, as the OpenWrt SDK writes them. default_postinst (the
 # router's /lib/functions.sh) runs uci-defaults, enables and starts the init script on a live
 # system; under IPKG_INSTROOT (image build) it only enables it, and uci-defaults run at first
 # boot. default_prerm stops the service, and disables it unless upgrading.
@@ -242,7 +242,7 @@ for arch in "${arches[@]}"; do
 	files=$work/apk-files scripts=$work/apk-scripts
 	cp -a "$data" "$files"
 	mkdir -p "$files/lib/apk/packages" "$scripts"
-	# What OpenWrt 25.12's package-pack.mk adds: the file list, the conffiles and their
+	# What OpenWrt 25.12's SDK adds: the file list, the conffiles and their
 	# default checksums (sysupgrade and `apk audit` tell changed configs by these).
 	(cd "$files" && find . -type f,l -printf '/%P\n' | LC_ALL=C sort) >"$work/list"
 	mv "$work/list" "$files/lib/apk/packages/lango.list"
