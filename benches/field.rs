@@ -1,6 +1,6 @@
 //! The figures that compare Lango with the field (openNDS, MikroTik, cloud stacks). Prints one
 //! table. Run with `cargo bench --bench field` (as root for the kernel rows; they are marked
-//! "needs root" otherwise). Nothing here asserts: budgets live in DESIGN.md, figures here.
+//! "needs root" otherwise). Nothing here asserts: budgets live in docs/design.md, figures here.
 
 #[path = "../tests/netns/mod.rs"]
 mod netns;

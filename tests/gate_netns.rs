@@ -476,7 +476,7 @@ fn a_thousand_clients_cost_one_batch() {
     });
     assert_eq!(lab.classes(IFB), 1001);
     assert_eq!(lab.client_set().matches("02:d0:").count(), 1000);
-    // Budgets (DESIGN.md) are for the router itself; `ip netns exec` adds a little here.
+    // Budgets (docs/design.md) are for the router itself; `ip netns exec` adds a little here.
     assert!(one < Duration::from_millis(200), "{one:?}");
     assert!(thousand < Duration::from_secs(2), "{thousand:?}");
     assert!(restore < Duration::from_secs(3), "{restore:?}");

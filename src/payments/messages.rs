@@ -100,7 +100,7 @@ mod tests {
 
     #[test]
     fn every_documented_code_has_words() {
-        // DARAJA.md's ResultCode table, every row.
+        // docs/daraja.md's ResultCode table, every row.
         let generic = for_customer(PaymentState::Failed, Some(123_456), Lang::En);
         for code in [
             1, 2, 3, 4, 8, 17, 1001, 1019, 1025, 1032, 1037, 2001, 2028, 9999,

@@ -8,7 +8,7 @@
 //! a string, `"3599"` by default. The API checks the bearer token (unknown or expired: 404
 //! `404.001.03`), the method (405 `405.001`), the path (404 `404.001.01`) and `Content-Type:
 //! application/json` (missing: `400.002.02` "Invalid BusinessShortCode", as live). STK Push fields
-//! are checked as DARAJA.md describes (see `rules.rs`); a wrong BusinessShortCode is HTTP 500
+//! are checked as docs/daraja.md describes (see `rules.rs`); a wrong BusinessShortCode is HTTP 500
 //! `500.001.1001` "Merchant does not exist" and a wrong Password `500.001.1001` "Wrong
 //! credentials", as live. A paybill push whose PartyB is not the paybill is accepted and then fails
 //! with ResultCode 2028, as live.

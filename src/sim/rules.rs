@@ -225,7 +225,7 @@ mod tests {
         BASE64.encode(format!("174379{}{ts}", super::super::SANDBOX_PASSKEY))
     }
 
-    /// The body DARAJA.md tells clients to send.
+    /// The body docs/daraja.md tells clients to send.
     fn good_push() -> Value {
         json!({"BusinessShortCode":"174379","Password":password(TS),"Timestamp":TS,
             "TransactionType":"CustomerPayBillOnline","Amount":"50","PartyA":"254708374149","PartyB":"174379",
