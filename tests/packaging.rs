@@ -1,7 +1,8 @@
 //! Runs tests/packaging.sh (the .ipk and .apk builds and their checks: qemu runs, opkg and apk
 //! installs). It cross-builds four release binaries (x86_64, aarch64, mipsel, ARMv7), which
 //! takes minutes, so it runs when LANGO_CI=1 (CI) or LANGO_PACKAGING=1; in CI nothing in it
-//! may be skipped but the opkg and apk checks where ../shared/third_party is absent.
+//! may be skipped but the opkg and apk checks where .ci/setup-openwrt-tools.sh has no source
+//! archives to build those tools from.
 
 #[test]
 fn ipk_packages_are_what_opkg_expects() {
@@ -26,8 +27,8 @@ fn ipk_packages_are_what_opkg_expects() {
         .unwrap_or("");
     assert!(summary.contains(" 0 failed"), "{summary}");
     if ci {
-        // OpenWrt's opkg and apk are built from ../shared/third_party; only where that is
-        // absent may their checks skip.
+        // OpenWrt's opkg and apk are built from the source archives .ci/setup-openwrt-tools.sh
+        // looks for; only where those are absent may their checks skip.
         let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/third_party")
             .exists();
@@ -38,7 +39,7 @@ fn ipk_packages_are_what_opkg_expects() {
         let allowed = |l: &&str| !shared && l.contains("needs OpenWrt's");
         assert!(
             skips.iter().all(allowed),
-            "nothing may be skipped in CI (only OpenWrt's tools, where ../shared is absent): {skips:?}"
+            "nothing may be skipped in CI (only OpenWrt's tools, without their source archives): {skips:?}"
         );
     }
 }

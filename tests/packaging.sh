@@ -14,8 +14,8 @@
 #      demo` answering a captive-portal probe, the portal page and a voucher through the API
 #      (tests/packaging/run_binaries.sh);
 #   7. each .ipk installed with OpenWrt's opkg and each .apk with apk-tools 3 into an offline
-#      root, then removed (tests/packaging/install_packages.sh); without those tools (no
-#      ../shared/third_party, no ~/.cache/openwrt-tools) these say SKIPPED, in CI they fail;
+#      root, then removed (tests/packaging/install_packages.sh); where .ci/setup-openwrt-tools.sh
+#      cannot build those tools (no source archives) these say SKIPPED, in CI they fail;
 #   8. sizes per architecture and format, against the budgets (aarch64: binary <= 4 MiB,
 #      ipk <= 2 MiB; mipsel: binary <= 4.5 MB, ipk and apk <= 2.3 MB).
 # Ends with "packaging: N passed, N failed[, N skipped]"; exits non-zero if anything failed.

@@ -13,11 +13,11 @@ tools=$HOME/.cache/openwrt-tools/bin
 opkg_tool=${LANGO_OPKG:-$tools/opkg}
 apk_tool=${LANGO_APK:-$tools/apk}
 
-# tool_missing NAME PATH: true (after a SKIP line, or a FAIL in CI where ../shared exists) when
-# the tool is not there.
+# tool_missing NAME PATH: true (after a SKIP line, or a FAIL in CI where the source archives
+# .ci/setup-openwrt-tools.sh builds from are present) when the tool is not there.
 tool_missing() {
 	[[ -x $2 ]] && return 1
-	local why="needs OpenWrt's $1 at $2 (.ci/setup-openwrt-tools.sh builds it from ../shared/third_party)"
+	local why="needs OpenWrt's $1 at $2 (.ci/setup-openwrt-tools.sh builds it)"
 	if [[ ${LANGO_CI:-} == 1 && -d $root/../shared/third_party ]]; then
 		bad "$why"
 	else
