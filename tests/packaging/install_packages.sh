@@ -173,4 +173,14 @@ apk_checks() {
 	remove_keeps_changed_config "apk $arch" "$r" "${apk[@]}" del lango
 	expect "apk $arch: pre-deinstall called default_prerm for lango" \
 		grep -qx "default_prerm root=$r pkgname=lango args=" "$r/calls"
+
+	# Remove with the config unchanged, in a fresh root: apk deletes it, as opkg does.
+	r=$tmp/apk-root2-$arch
+	mkdir -p "$r"
+	apk=(env IPKG_INSTROOT="$r" "$apk_tool" --root "$r" --allow-untrusted --no-network
+		--no-cache --no-logfile --preserve-env --force-no-chroot)
+	"${apk[@]}" add --initdb --arch "$arch" "$stub" "$pkg" >/dev/null 2>&1 || true
+	expect "apk $arch: a fresh root gets /etc/config/lango" test -e "$r/etc/config/lango"
+	"${apk[@]}" del lango >/dev/null 2>&1 || true
+	expect "apk $arch: del deletes an unchanged /etc/config/lango" test ! -e "$r/etc/config/lango"
 }
