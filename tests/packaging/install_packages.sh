@@ -151,8 +151,8 @@ apk_checks() {
 		bad "apk $arch: mkpkg of the base stub"
 		return
 	fi
-	# As OpenWrt's image builder calls apk: scripts run outside a chroot, told the root by
-	# IPKG_INSTROOT.
+	# Scripts run outside a chroot (a scratch root has no /bin/sh) and find the root in
+	# IPKG_INSTROOT, which --preserve-env passes on, as in an image build.
 	local -a apk=(env IPKG_INSTROOT="$r" "$apk_tool" --root "$r" --allow-untrusted --no-network
 		--no-cache --no-logfile --preserve-env --force-no-chroot)
 	rc=0
