@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what scripts/build-ipk.sh and tests/packaging.sh need: the musl Rust targets, the
 # nightly that scripts/build-ipk.sh pins (with rust-src, for -Zbuild-std on mipsel and ARMv7),
-# zig + cargo-zigbuild (PyPI), qemu-user-static, shellcheck, busybox and file (Debian).
+# zig + cargo-zigbuild (PyPI), qemu-user-static, shellcheck, busybox, file and curl (Debian).
 # Idempotent: each step is skipped when its tool is already there, so a warm machine pays ~1 s.
 set -euo pipefail
 
@@ -16,6 +16,7 @@ done
 command -v shellcheck >/dev/null || need_apt+=(shellcheck)
 command -v busybox >/dev/null || need_apt+=(busybox)
 command -v file >/dev/null || need_apt+=(file)
+command -v curl >/dev/null || need_apt+=(curl)
 if ((${#need_apt[@]})); then
 	echo "setup-packaging: apt-get install ${need_apt[*]}"
 	export DEBIAN_FRONTEND=noninteractive
