@@ -121,6 +121,11 @@ pub struct DarajaConfig {
     /// The path of `callback_url` (ending in the owner's secret): the only path the callback
     /// listener answers.
     pub callback_path: String,
+    /// Seconds between the STK Push Queries that re-check a `timeout` payment (the first counts
+    /// from the timeout); the last one repeats.
+    pub recheck_intervals: Vec<u32>,
+    /// How long after its timeout a payment is re-checked.
+    pub recheck_for: Duration,
 }
 
 impl DarajaConfig {
@@ -331,6 +336,9 @@ impl Config {
         opt("poll_first", &d.poll_first.as_secs_f64().to_string());
         opt("poll_interval", &d.poll_interval.as_secs_f64().to_string());
         opt("poll_timeout", &d.poll_timeout.as_secs_f64().to_string());
+        let intervals: Vec<String> = d.recheck_intervals.iter().map(u32::to_string).collect();
+        opt("recheck_intervals", &intervals.join(" "));
+        opt("recheck_for", &d.recheck_for.as_secs().to_string());
         let l = &self.limits;
         t += "\nconfig limits 'limits'\n";
         t += &format!(
@@ -419,6 +427,8 @@ struct Builder<'a> {
     callback_listen: Option<SocketAddr>,
     callback_listen_line: usize,
     callback_url_line: usize,
+    recheck_intervals: Vec<u32>,
+    recheck_for: Duration,
     shaping: ShapingConfig,
     pushes_per_mac: u32,
     pushes_per_phone: u32,
@@ -459,6 +469,8 @@ impl<'a> Builder<'a> {
             callback_listen: None,
             callback_listen_line: 0,
             callback_url_line: 0,
+            recheck_intervals: vec![120, 300, 900, 3600],
+            recheck_for: Duration::from_secs(86_400),
             shaping: ShapingConfig {
                 enabled: true,
                 ifb: "ifb-lango".into(),
@@ -644,6 +656,8 @@ impl<'a> Builder<'a> {
                 "poll_first" => self.poll_first = self.seconds(line, k, v)?,
                 "poll_interval" => self.poll_interval = self.seconds(line, k, v)?,
                 "poll_timeout" => self.poll_timeout = self.seconds(line, k, v)?,
+                "recheck_intervals" => self.recheck_intervals = self.intervals(line, k, v)?,
+                "recheck_for" => self.recheck_for = self.whole_seconds(line, k, v)?,
                 _ => self.unknown(s, k, line),
             }
         }
@@ -736,6 +750,22 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Whole seconds separated by spaces, e.g. `120 300 900 3600`: 1 to 10 of them, each 1 to 86400.
+    fn intervals(&self, line: usize, k: &str, v: &str) -> Result<Vec<u32>, Error> {
+        let list: Option<Vec<u32>> = v
+            .split_whitespace()
+            .map(|n| n.parse().ok().filter(|n| (1..=86_400).contains(n)))
+            .collect();
+        match list {
+            Some(l) if (1..=10).contains(&l.len()) => Ok(l),
+            _ => Err(self.bad(
+                line,
+                k,
+                format!("{v:?} is not 1 to 10 whole numbers of seconds (1 to 86400) separated by spaces"),
+            )),
+        }
+    }
+
     /// The path the callback listener answers: `callback_url`'s, which must end in a secret.
     fn callback_path(&self) -> Result<String, Error> {
         if self.callback_listen.is_none() {
@@ -820,6 +850,8 @@ impl<'a> Builder<'a> {
                 poll_timeout: self.poll_timeout,
                 callback_listen: self.callback_listen,
                 callback_path,
+                recheck_intervals: self.recheck_intervals,
+                recheck_for: self.recheck_for,
             },
             shaping: self.shaping,
             limits: LimitsConfig {

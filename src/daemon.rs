@@ -124,8 +124,12 @@ impl Daemon {
             started_at,
             admin: admin.clone(),
         });
+        let current = live.clone();
         tasks.extend([
             tokio::spawn(sessions.clone().run()),
+            tokio::spawn(crate::payments::recheck::run(move || {
+                current.get().payments.clone()
+            })),
             tokio::spawn(server::serve(portal_listener, move |req, peer| {
                 portal.clone().handle(req, peer)
             })),

@@ -48,12 +48,16 @@ enum Cmd {
         /// How long the simulated customer takes to answer the PIN prompt, in milliseconds.
         #[arg(long, default_value_t = 3000)]
         delay_ms: u64,
+        /// How long the late customer (numbers ending in 0240) takes, in milliseconds.
+        #[arg(long, default_value_t = 240_000)]
+        late_ms: u64,
         /// POST Daraja's callbacks here (e.g. Lango's callback listener).
         #[arg(long)]
         callback_url: Option<String>,
         /// Misbehave like the live Daraja, e.g. `spike-arrest-queries=3`, `html-503-queries=2`,
         /// `duplicate-callbacks=1`, `callback-delay=20`, `expire-tokens-after=5`,
-        /// `refuse-credentials`, `query-says-failed` (repeatable; see the README).
+        /// `queries-fail-for=600`, `refuse-credentials`, `query-says-failed` (repeatable; see the
+        /// README).
         #[arg(long = "fault", value_name = "NAME[=VALUE]")]
         faults: Vec<String>,
     },
@@ -156,11 +160,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cert,
             key,
             delay_ms,
+            late_ms,
             callback_url,
             faults,
         } => {
             let mut opts = lango::sim::SimOptions {
                 delay: std::time::Duration::from_millis(delay_ms),
+                late_delay: std::time::Duration::from_millis(late_ms),
                 callback_override: callback_url,
                 ..Default::default()
             };

@@ -11,6 +11,7 @@ use crate::gate::{self, Change, Gate};
 
 use crate::mac::Mac;
 use crate::store::payments::Settlement;
+use crate::store::rechecks::RecheckState;
 use crate::store::sessions::{EndReason, Grant, Session, Source};
 use crate::store::{self, events, packages, payments, vouchers, Store};
 use crate::voucher::VoucherCode;
@@ -168,6 +169,30 @@ impl Sessions {
         desc: String,
         receipt: Option<String>,
     ) -> Result<Option<Session>, store::Error> {
+        self.settle_late(payment_id, desc, receipt, "success callback")
+            .await
+    }
+
+    /// A `timeout` payment that a later STK Push Query found paid: like a late success
+    /// callback, it becomes paid (`paid_late`) and grants its time, once.
+    pub async fn settle_paid_late(
+        &self,
+        payment_id: i64,
+        desc: String,
+    ) -> Result<Option<Session>, store::Error> {
+        self.settle_late(payment_id, desc, None, "re-check query")
+            .await
+    }
+
+    /// Pays a payment that had ended unpaid, grants its time and closes its re-check — in one
+    /// transaction, once. `by` says what brought the news, for the audit trail.
+    async fn settle_late(
+        &self,
+        payment_id: i64,
+        desc: String,
+        receipt: Option<String>,
+        by: &'static str,
+    ) -> Result<Option<Session>, store::Error> {
         let now = self.now();
         let granted = self
             .store
@@ -178,17 +203,22 @@ impl Sessions {
                     result_desc: &desc,
                     receipt: receipt.as_deref(),
                 };
+                let ended_at = payments::get(tx, payment_id)?.map_or(now, |p| p.updated_at);
                 let Some(before) = payments::settle_late_success(tx, payment_id, &settlement, now)?
                 else {
                     return Ok(None);
                 };
                 let p =
                     payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                let detail = format!(
-                    "paid code=0 {desc} (success callback after {})",
+                let detail = format!("paid code=0 {desc} ({by} after {})", before.as_str());
+                events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
+                let late = format!(
+                    "{by}, {} s after it ended {}",
+                    now - ended_at,
                     before.as_str()
                 );
-                events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
+                events::record(tx, now, "payment.paid_late", Some(p.mac), Some(p.id), &late)?;
+                store::rechecks::close(tx, p.id, RecheckState::PaidLate, now, "0 paid")?;
                 grant_paid(tx, &p, now).map(Some)
             })
             .await?;

@@ -9,6 +9,7 @@ pub mod daraja;
 mod health;
 pub mod messages;
 mod poll;
+pub mod recheck;
 
 pub use health::Health;
 
@@ -60,6 +61,8 @@ pub struct Payments {
     pushes_per_mac: Window,
     pushes_per_phone: Window,
     health: Mutex<Health>,
+    /// When `timeout` payments are asked about again.
+    recheck: recheck::Schedule,
 }
 
 impl Payments {
@@ -92,6 +95,7 @@ impl Payments {
             pushes_per_mac: limits.pushes_per_mac,
             pushes_per_phone: limits.pushes_per_phone,
             health: Mutex::new(health),
+            recheck: recheck::Schedule::from_config(cfg),
         })
     }
 

@@ -115,7 +115,8 @@ fn payment_json(p: &Payment, cx: &Ctx) -> Value {
         "package_id": p.package_id,
         "amount_kes": p.amount,
         "result_code": p.result_code,
-        "message": crate::payments::messages::for_customer(p.state, p.result_code, cx.lang),
+        "paid_late": p.paid_late_at.is_some(),
+        "message": crate::payments::messages::for_payment(p, cx.lang),
     })
 }
 

@@ -20,11 +20,12 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
     };
     match p.sessions.active(mac).await {
         Ok(Some(s)) => {
-            let notice = server::form_value(&cx.query, "voucher").map(|_| cx.t().voucher_ok);
-            server::html(
-                StatusCode::OK,
-                f.online(&s, p.clock.now(), &packages, notice),
-            )
+            let now = p.clock.now();
+            let notice = match server::form_value(&cx.query, "voucher") {
+                Some(_) => Some(cx.t().voucher_ok),
+                None => p.paid_late_notice(mac, now, cx).await,
+            };
+            server::html(StatusCode::OK, f.online(&s, now, &packages, notice))
         }
         Ok(None) => server::html(StatusCode::OK, f.index(&packages, None, "")),
         Err(e) => page_refusal(p, cx, Refusal::internal(cx, &e)),

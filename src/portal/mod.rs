@@ -27,6 +27,8 @@ use text::Text;
 
 /// Portal forms and JSON bodies are tiny; anything bigger is not from a phone.
 const BODY_LIMIT: usize = 4096;
+/// The online page says a payment was confirmed late for this long after it was.
+const PAID_LATE_NOTICE_S: i64 = 24 * 3600;
 
 /// Everything the portal needs.
 pub struct Portal {
@@ -265,6 +267,23 @@ impl Portal {
                 ))
             }
             Err(e) => Err(Refusal::internal(cx, &e)),
+        }
+    }
+
+    /// "Confirmed late" for the online page, if M-Pesa confirmed one of this phone's payments
+    /// late within the last day.
+    async fn paid_late_notice(&self, mac: Mac, now: i64, cx: &Ctx) -> Option<&'static str> {
+        let since = now - PAID_LATE_NOTICE_S;
+        let late = self
+            .store
+            .call(move |c| crate::store::payments::paid_late_for(c, mac, since))
+            .await;
+        match late {
+            Ok(p) => p.map(|_| crate::payments::messages::paid_late(cx.lang)),
+            Err(e) => {
+                log::error!("portal: {e}");
+                None
+            }
         }
     }
 

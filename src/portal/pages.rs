@@ -143,7 +143,7 @@ impl Frame<'_> {
     /// A payment on its way: refreshes itself until final.
     pub fn payment(&self, p: &Payment) -> String {
         let t = self.t;
-        let msg = crate::payments::messages::for_customer(p.state, p.result_code, t.lang);
+        let msg = crate::payments::messages::for_payment(p, t.lang);
         let here = format!("/pay/{}", p.id);
         let (head, body) = match p.state {
             PaymentState::Created | PaymentState::Pushed => (

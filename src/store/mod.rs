@@ -5,6 +5,7 @@ pub mod admin;
 pub mod events;
 pub mod packages;
 pub mod payments;
+pub mod rechecks;
 pub mod reports;
 mod schema;
 pub mod sessions;

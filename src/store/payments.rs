@@ -90,6 +90,8 @@ pub struct Payment {
     pub receipt: Option<String>,
     pub created_at: Unix,
     pub updated_at: Unix,
+    /// When M-Pesa confirmed it after it had ended unpaid (`paid_late`); `None` otherwise.
+    pub paid_late_at: Option<Unix>,
 }
 
 /// What is known before Daraja is called.
@@ -102,7 +104,7 @@ pub struct NewPayment<'a> {
 
 pub(super) const COLUMNS: &str =
     "id, mac, ip, phone, package_id, package_name, amount_kes, duration_s, down_kbps, up_kbps, \
-     state, checkout_request_id, result_code, result_desc, receipt, created_at, updated_at";
+     state, checkout_request_id, result_code, result_desc, receipt, created_at, updated_at, paid_late_at";
 
 pub(super) fn from_row(r: &Row) -> rusqlite::Result<Payment> {
     Ok(Payment {
@@ -123,6 +125,7 @@ pub(super) fn from_row(r: &Row) -> rusqlite::Result<Payment> {
         receipt: r.get(14)?,
         created_at: r.get(15)?,
         updated_at: r.get(16)?,
+        paid_late_at: r.get(17)?,
     })
 }
 
@@ -231,7 +234,8 @@ pub fn started_for_phone(c: &Connection, phone: &Msisdn, since: Unix) -> Result<
 }
 
 /// A success callback for a payment already settled as failed, cancelled or timeout (a success
-/// callback wins: the customer's money arrived). Moves it to `paid` and returns the state it
+/// callback wins: the customer's money arrived), or one a later STK Push Query found paid. Moves it
+/// to `paid`, marks it `paid_late`, and returns the state it
 /// had; `None` if it was not in one of those states (unfinished, or already paid).
 pub fn settle_late_success(
     c: &Connection,
@@ -244,11 +248,22 @@ pub fn settle_late_success(
         return Ok(None);
     };
     let n = c.execute(
-        "UPDATE payments SET state = 'paid', result_code = ?2, result_desc = ?3, receipt = COALESCE(?4, receipt), updated_at = ?5
+        "UPDATE payments SET state = 'paid', result_code = ?2, result_desc = ?3, receipt = COALESCE(?4, receipt),
+                             updated_at = ?5, paid_late_at = ?5
          WHERE id = ?1 AND state IN ('failed', 'cancelled', 'timeout')",
         params![id, s.result_code, s.result_desc, s.receipt, now],
     )?;
     Ok((n == 1).then_some(before))
+}
+
+/// The newest payment from `mac` that M-Pesa confirmed late, at or after `since`.
+pub fn paid_late_for(c: &Connection, mac: Mac, since: Unix) -> Result<Option<Payment>> {
+    Ok(query(
+        c,
+        "WHERE mac = ?1 AND paid_late_at >= ?2 ORDER BY paid_late_at DESC, id DESC LIMIT 1",
+        params![mac, since],
+    )?
+    .pop())
 }
 
 /// The newest failed payment for `phone` and `amount`, started at or after `since`, that never

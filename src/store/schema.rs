@@ -85,6 +85,21 @@ const MIGRATIONS: &[&str] = &[
         ('Premium',  21600, 10000, 4000, 100),
         ('Ultra',    86400, 20000, 8000, 300);
     ",
+    // 2: late confirmations. A payment that ended `timeout` is asked about again for a while;
+    // `paid_late_at` marks one that was confirmed after it had ended.
+    "
+    ALTER TABLE payments ADD COLUMN paid_late_at INTEGER;
+    CREATE TABLE rechecks (
+        payment_id  INTEGER PRIMARY KEY REFERENCES payments(id),
+        since       INTEGER NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        next_at     INTEGER NOT NULL,
+        state       TEXT    NOT NULL,
+        last_answer TEXT    NOT NULL DEFAULT '',
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE INDEX rechecks_open ON rechecks(next_at) WHERE state = 'open';
+    ",
 ];
 
 /// Brings the database to the newest schema.
