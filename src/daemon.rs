@@ -94,6 +94,7 @@ impl Daemon {
 
         let control_path = config.control_socket.clone();
         let guesses = crate::limits::Guesses::new(config.limits.voucher_guesses);
+        let config_guesses = config.limits.voucher_guesses;
         let neighbours = Arc::new(parts.neighbours);
         let live = Live::new(
             config,
@@ -109,6 +110,7 @@ impl Daemon {
             neighbours: neighbours.clone(),
             clock: parts.clock.clone(),
             guesses,
+            reconnects: crate::reconnect::Attempts::new(config_guesses),
         });
         let admin = Admin::new(
             live.clone(),

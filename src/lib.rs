@@ -6,6 +6,7 @@
 //! - `sessions` — grant / extend / revoke / expire / restore: keeps the database and kernel agreeing
 //! - `payments` — Daraja client, payment state machine, poller and callback listener
 //! - `limits`   — abuse limits: STK pushes per device and per number, voucher guesses
+//! - `reconnect` — reconnect codes: what a customer types to move paid time to another device
 //! - `portal`   — HTTP for phones: captive detection, pages, JSON API, RFC 8908
 //! - `admin`    — HTTP for the owner: login, overview, clients, packages, payments, vouchers, settings
 //! - `live`     — the settings a reload swaps while Lango runs (SIGHUP, the Settings page)
@@ -35,6 +36,7 @@ pub mod payments;
 pub mod phone;
 pub mod portal;
 pub mod random;
+pub mod reconnect;
 pub mod scrypt;
 pub mod server;
 pub mod sessions;

@@ -10,6 +10,7 @@ use crate::clock::{Clock, Unix};
 use crate::gate::{self, Change, Gate};
 
 use crate::mac::Mac;
+use crate::reconnect::{Key, ReconnectCode};
 use crate::store::payments::Settlement;
 use crate::store::rechecks::RecheckState;
 use crate::store::sessions::{EndReason, Grant, Session, Source};
@@ -39,12 +40,32 @@ pub enum VoucherProblem {
     Expired,
 }
 
+/// Why a reconnect code or receipt moves no time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReconnectProblem {
+    #[error("no session has that code or receipt")]
+    Unknown,
+    #[error("the time it paid for has run out")]
+    NothingLeft,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Store(#[from] store::Error),
     #[error("{0}")]
     Voucher(VoucherProblem),
+    #[error("{0}")]
+    Reconnect(ReconnectProblem),
+}
+
+/// What a reconnect did.
+#[derive(Debug, Clone)]
+pub enum Reconnected {
+    /// The time moved from `from` (as it was; cut off now) to the asking device's `session`.
+    Moved { from: Session, session: Session },
+    /// The code is this device's own: nothing to move.
+    AlreadyHere(Session),
 }
 
 /// Keeps sessions in the database and the kernel in step.
@@ -281,6 +302,85 @@ impl Sessions {
             .map_err(Error::Voucher)?;
         self.admit(&out).await;
         Ok(out)
+    }
+
+    /// Moves the time left of the session `key` names (its reconnect code, or the M-Pesa receipt
+    /// of a payment that paid for it) to `mac`; the old device is cut off in the same kernel
+    /// batch. One transaction; an `events` row `session.moved` records it.
+    pub async fn reconnect(
+        &self,
+        key: Key,
+        mac: Mac,
+        ip: Option<IpAddr>,
+    ) -> Result<Reconnected, Error> {
+        let now = self.now();
+        let done = self
+            .store
+            .transact(move |tx| {
+                let from = match &key {
+                    Key::Code(code) => store::sessions::by_code(tx, code)?,
+                    Key::Receipt(r) => match payments::by_receipt(tx, r)? {
+                        // The session the payment went to, wherever its code has moved since.
+                        Some(p) => match store::sessions::latest_for(tx, p.mac)? {
+                            Some(s) if s.ended_at.is_none() => Some(s),
+                            Some(s) => {
+                                match s.code.filter(|_| s.end_reason.as_deref() == Some("moved")) {
+                                    Some(c) => store::sessions::by_code(
+                                        tx,
+                                        &ReconnectCode::from_stored(c),
+                                    )?,
+                                    None => None,
+                                }
+                            }
+                            None => None,
+                        },
+                        None => None,
+                    },
+                };
+                let Some(from) = from else {
+                    return Ok(Err(ReconnectProblem::Unknown));
+                };
+                if from.expires_at <= now {
+                    return Ok(Err(ReconnectProblem::NothingLeft));
+                }
+                if from.mac == mac {
+                    return Ok(Ok(Reconnected::AlreadyHere(from)));
+                }
+                let left = from.seconds_left(now);
+                let to = store::sessions::move_to(tx, &from, mac, ip, now)?;
+                let how = match &key {
+                    Key::Code(c) => format!("code {c}"),
+                    Key::Receipt(r) => format!("M-Pesa receipt {r}"),
+                };
+                let payment = from
+                    .source_ref
+                    .as_deref()
+                    .filter(|_| from.source == store::sessions::Source::Payment)
+                    .and_then(|r| r.parse().ok());
+                events::record(
+                    tx,
+                    now,
+                    "session.moved",
+                    Some(mac),
+                    payment,
+                    &format!("{left}s from {} by {how}", from.mac),
+                )?;
+                Ok(Ok(Reconnected::Moved { from, session: to }))
+            })
+            .await?
+            .map_err(Error::Reconnect)?;
+        if let Reconnected::Moved { from, session } = &done {
+            log::info!(
+                "session moved from mac={} to mac={} seconds={}",
+                from.mac,
+                session.mac,
+                session.seconds_left(now)
+            );
+            self.refresh(vec![(from.mac, from.ip), (session.mac, session.ip)])
+                .await;
+            self.changed.notify_one();
+        }
+        Ok(done)
     }
 
     /// Ends `mac`'s session now (owner's kick). Returns the session that was ended.

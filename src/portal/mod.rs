@@ -40,6 +40,8 @@ pub struct Portal {
     pub clock: Arc<dyn Clock>,
     /// Wrong voucher codes per device (the abuse limit).
     pub guesses: crate::limits::Guesses,
+    /// Reconnect tries per device (limited like voucher guesses).
+    pub reconnects: crate::reconnect::Attempts,
 }
 
 /// One request's context: who asks, in which language, at which address of ours, and the
@@ -96,12 +98,14 @@ impl Portal {
                 api::payment(&self, &cx, &p["/api/pay/".len()..]).await
             }
             (Method::POST, "/api/voucher") => api::voucher(&self, &cx, req).await,
+            (Method::POST, "/api/reconnect") => api::reconnect(&self, &cx, req).await,
             (Method::GET, "/") => forms::index(&self, &cx).await,
             (Method::POST, "/pay") => forms::pay(&self, &cx, req).await,
             (Method::GET, p) if p.starts_with("/pay/") => {
                 forms::payment(&self, &cx, &p["/pay/".len()..]).await
             }
             (Method::POST, "/voucher") => forms::voucher(&self, &cx, req).await,
+            (Method::POST, "/reconnect") => forms::reconnect(&self, &cx, req).await,
             (_, p) if p.starts_with("/api/") => {
                 api::error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
             }
@@ -264,6 +268,49 @@ impl Portal {
                     StatusCode::BAD_REQUEST,
                     "voucher_refused",
                     t.voucher_problem(p),
+                ))
+            }
+            Err(e) => Err(Refusal::internal(cx, &e)),
+        }
+    }
+
+    /// Moves the time of the session a typed reconnect code or M-Pesa receipt names to the
+    /// phone. The try is counted before the code is looked at (and forgiven if it was right).
+    async fn reconnect(
+        &self,
+        cx: &Ctx,
+        typed: &str,
+    ) -> Result<crate::store::sessions::Session, Refusal> {
+        use crate::sessions::{Error, ReconnectProblem, Reconnected};
+        let t = cx.t();
+        let mac = self.device(cx).await?;
+        let now = self.clock.now();
+        self.reconnects.begin(mac, now).map_err(|l| {
+            log::warn!("reconnect refused mac={mac}: {l}");
+            Refusal::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many",
+                t.too_many_codes(&l),
+            )
+        })?;
+        let key = crate::reconnect::Key::parse(typed)
+            .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "bad_code", t.bad_reconnect))?;
+        let ip = Some(cx.peer.remote.ip().to_canonical());
+        match self.sessions.reconnect(key, mac, ip).await {
+            Ok(Reconnected::Moved { session, .. } | Reconnected::AlreadyHere(session)) => {
+                self.reconnects.forgive(mac, now);
+                Ok(session)
+            }
+            Err(Error::Reconnect(p)) => {
+                log::info!("reconnect refused mac={mac}: {p}");
+                let words = match p {
+                    ReconnectProblem::Unknown => t.reconnect_unknown,
+                    ReconnectProblem::NothingLeft => t.reconnect_used_up,
+                };
+                Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "reconnect_refused",
+                    words,
                 ))
             }
             Err(e) => Err(Refusal::internal(cx, &e)),

@@ -256,6 +256,16 @@ pub fn settle_late_success(
     Ok((n == 1).then_some(before))
 }
 
+/// The paid payment with M-Pesa receipt `receipt`.
+pub fn by_receipt(c: &Connection, receipt: &str) -> Result<Option<Payment>> {
+    Ok(query(
+        c,
+        "WHERE receipt = ?1 AND state = 'paid' ORDER BY id DESC LIMIT 1",
+        [receipt],
+    )?
+    .pop())
+}
+
 /// The newest payment from `mac` that M-Pesa confirmed late, at or after `since`.
 pub fn paid_late_for(c: &Connection, mac: Mac, since: Unix) -> Result<Option<Payment>> {
     Ok(query(

@@ -100,6 +100,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX rechecks_open ON rechecks(next_at) WHERE state = 'open';
     ",
+    // 3: reconnect codes. Each session has one; a moved session keeps it, so it stays unique
+    // among open sessions. Receipts are looked up when a customer types one.
+    "
+    ALTER TABLE sessions ADD COLUMN code TEXT;
+    CREATE UNIQUE INDEX sessions_open_code ON sessions(code) WHERE ended_at IS NULL;
+    CREATE INDEX payments_receipt ON payments(receipt) WHERE receipt IS NOT NULL;
+    ",
 ];
 
 /// Brings the database to the newest schema.
