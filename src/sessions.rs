@@ -59,6 +59,27 @@ pub enum Error {
     Reconnect(ReconnectProblem),
 }
 
+/// What brought the news that a payment which ended unpaid was paid after all.
+enum Late {
+    Callback,
+    Recheck,
+    /// The owner, after checking; who and why are recorded.
+    Owner {
+        who: String,
+        why: String,
+    },
+}
+
+impl Late {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Late::Callback => "success callback",
+            Late::Recheck => "re-check query",
+            Late::Owner { .. } => "owner's grant",
+        }
+    }
+}
+
 /// What a reconnect did.
 #[derive(Debug, Clone)]
 pub enum Reconnected {
@@ -190,7 +211,7 @@ impl Sessions {
         desc: String,
         receipt: Option<String>,
     ) -> Result<Option<Session>, store::Error> {
-        self.settle_late(payment_id, desc, receipt, "success callback")
+        self.settle_late(payment_id, desc, receipt, Late::Callback)
             .await
     }
 
@@ -201,7 +222,21 @@ impl Sessions {
         payment_id: i64,
         desc: String,
     ) -> Result<Option<Session>, store::Error> {
-        self.settle_late(payment_id, desc, None, "re-check query")
+        self.settle_late(payment_id, desc, None, Late::Recheck)
+            .await
+    }
+
+    /// The owner found the money of a payment that ended unpaid (the M-Pesa statement, the
+    /// customer's SMS): it becomes paid and grants what it bought, once; `who` and `why` go into
+    /// the audit trail (event `payment.owner_grant`).
+    pub async fn settle_by_owner(
+        &self,
+        payment_id: i64,
+        who: String,
+        why: String,
+    ) -> Result<Option<Session>, store::Error> {
+        let desc = format!("granted by the owner: {why}");
+        self.settle_late(payment_id, desc, None, Late::Owner { who, why })
             .await
     }
 
@@ -212,7 +247,7 @@ impl Sessions {
         payment_id: i64,
         desc: String,
         receipt: Option<String>,
-        by: &'static str,
+        by: Late,
     ) -> Result<Option<Session>, store::Error> {
         let now = self.now();
         let granted = self
@@ -231,14 +266,26 @@ impl Sessions {
                 };
                 let p =
                     payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                let detail = format!("paid code=0 {desc} ({by} after {})", before.as_str());
+                let said = by.as_str();
+                let detail = format!("paid code=0 {desc} ({said} after {})", before.as_str());
                 events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
                 let late = format!(
-                    "{by}, {} s after it ended {}",
+                    "{said}, {} s after it ended {}",
                     now - ended_at,
                     before.as_str()
                 );
                 events::record(tx, now, "payment.paid_late", Some(p.mac), Some(p.id), &late)?;
+                if let Late::Owner { who, why } = &by {
+                    let detail = format!("{} by {who}: {why}", p.amount);
+                    events::record(
+                        tx,
+                        now,
+                        "payment.owner_grant",
+                        Some(p.mac),
+                        Some(p.id),
+                        &detail,
+                    )?;
+                }
                 store::rechecks::close(tx, p.id, RecheckState::PaidLate, now, "0 paid")?;
                 grant_paid(tx, &p, now).map(Some)
             })

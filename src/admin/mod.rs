@@ -5,6 +5,7 @@
 //! Never: SQL or nft directly.
 
 mod account;
+mod attention;
 mod auth;
 mod chart;
 mod clients;
@@ -63,6 +64,8 @@ struct Ctx {
     session: Current,
     query: Vec<(String, String)>,
     now: Unix,
+    /// The owner's browser, for the audit trail.
+    from: std::net::IpAddr,
 }
 
 impl Ctx {
@@ -181,6 +184,7 @@ impl Admin {
             session,
             query: server::form_pairs(req.uri().query().unwrap_or("")),
             now,
+            from: peer.remote.ip(),
         };
         if method == Method::GET {
             return self.get(&cx, &path).await;
@@ -230,6 +234,7 @@ impl Admin {
             "/clients/kick" => clients::kick(self, cx, form).await,
             "/clients/extend" => clients::extend(self, cx, form).await,
             "/clients/grant" => clients::grant(self, cx, form).await,
+            "/payments/grant" => attention::grant(self, cx, form).await,
             "/packages/new" => packages::save(self, cx, None, form).await,
             "/vouchers" => vouchers::generate(self, cx, form).await,
             "/vouchers/revoke" => vouchers::revoke(self, cx, form).await,

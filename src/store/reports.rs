@@ -4,7 +4,7 @@
 
 use super::payments::{from_row, Payment, PaymentState, COLUMNS};
 use super::Result;
-use crate::clock::eat_day_start;
+use crate::clock::{eat_day_start, Unix};
 use crate::phone::Msisdn;
 use crate::units::Kes;
 use rusqlite::types::ToSql;
@@ -88,6 +88,22 @@ pub fn search(c: &Connection, f: &Filter, limit: u32) -> Result<Vec<Payment>> {
     ))?;
     let rows = st
         .query_map(rusqlite::params_from_iter(args.iter()), from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// Payments started since `since` that ended unpaid where money may have moved: `timeout`
+/// (M-Pesa never answered in time) or `failed` without a ResultCode (Lango lost Daraja's answer),
+/// unless a later re-check heard M-Pesa say no. Newest first, at most `limit`.
+pub fn attention(c: &Connection, since: Unix, limit: u32) -> Result<Vec<Payment>> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM payments
+         WHERE created_at >= ?1 AND (state = 'timeout' OR (state = 'failed' AND result_code IS NULL))
+           AND NOT EXISTS (SELECT 1 FROM rechecks r WHERE r.payment_id = payments.id AND r.state = 'not_paid')
+         ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let rows = st
+        .query_map(params![since, limit], from_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
