@@ -43,6 +43,27 @@ pub struct Config {
     pub daraja: DarajaConfig,
     pub shaping: ShapingConfig,
     pub limits: LimitsConfig,
+    pub retention: RetentionConfig,
+    pub backup: BackupConfig,
+}
+
+/// How long details are kept on the router's flash (`config retention`); daily totals per
+/// package are kept forever.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionConfig {
+    pub payments_days: u32,
+    pub events_days: u32,
+    /// Ended sessions.
+    pub sessions_days: u32,
+}
+
+/// The nightly copy of the database (`config backup`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// Where the copies go (a USB stick); `None`: no nightly copy.
+    pub dir: Option<PathBuf>,
+    /// Copies kept; older ones are deleted.
+    pub keep: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -349,6 +370,22 @@ impl Config {
             l.voucher_guesses.max,
             l.voucher_guesses.per.as_secs()
         );
+        let r = &self.retention;
+        t += &format!(
+            "\nconfig retention 'retention'\n\toption payments_days '{}'\n\toption events_days '{}'\n\toption sessions_days '{}'\n",
+            r.payments_days, r.events_days, r.sessions_days
+        );
+        t += &format!(
+            "\nconfig backup 'backup'\n\toption dir {}\n\toption keep '{}'\n",
+            quote(
+                &self
+                    .backup
+                    .dir
+                    .as_ref()
+                    .map_or(String::new(), |d| d.display().to_string())
+            ),
+            self.backup.keep
+        );
         t += "\nconfig shaping 'shaping'\n";
         t += &format!(
             "\toption enabled '{}'\n\toption ifb {}\n",
@@ -368,6 +405,8 @@ impl Config {
                 "daraja" => b.daraja(s)?,
                 "shaping" => b.shaping(s)?,
                 "limits" => b.limits(s)?,
+                "retention" => b.retention(s)?,
+                "backup" => b.backup(s)?,
                 other => log::warn!(
                     "{origin}:{}: unknown section type {other:?} ignored",
                     s.line
@@ -430,6 +469,8 @@ struct Builder<'a> {
     recheck_intervals: Vec<u32>,
     recheck_for: Duration,
     shaping: ShapingConfig,
+    retention: RetentionConfig,
+    backup: BackupConfig,
     pushes_per_mac: u32,
     pushes_per_phone: u32,
     push_window: Duration,
@@ -475,6 +516,12 @@ impl<'a> Builder<'a> {
                 enabled: true,
                 ifb: "ifb-lango".into(),
             },
+            retention: RetentionConfig {
+                payments_days: 90,
+                events_days: 30,
+                sessions_days: 30,
+            },
+            backup: BackupConfig { dir: None, keep: 7 },
             pushes_per_mac: 3,
             pushes_per_phone: 3,
             push_window: Duration::from_secs(300),
@@ -702,6 +749,44 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    fn retention(&mut self, s: &Section) -> Result<(), Error> {
+        for (k, v, line) in &s.options {
+            let r = &mut self.retention;
+            let slot = match k.as_str() {
+                "payments_days" => &mut r.payments_days,
+                "events_days" => &mut r.events_days,
+                "sessions_days" => &mut r.sessions_days,
+                _ => {
+                    self.unknown(s, k, *line);
+                    continue;
+                }
+            };
+            match v.parse::<u32>() {
+                Ok(n) if (1..=3650).contains(&n) => *slot = n,
+                _ => {
+                    return Err(self.bad(
+                        *line,
+                        k,
+                        format!("{v:?} is not a number of days (1 to 3650)"),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn backup(&mut self, s: &Section) -> Result<(), Error> {
+        for (k, v, line) in &s.options {
+            match k.as_str() {
+                "dir" if v.is_empty() => self.backup.dir = None,
+                "dir" => self.backup.dir = Some(self.path(*line, k, v)?),
+                "keep" => self.backup.keep = self.count(*line, k, v)?,
+                _ => self.unknown(s, k, *line),
+            }
+        }
+        Ok(())
+    }
+
     fn unknown(&self, s: &Section, k: &str, line: usize) {
         log::warn!(
             "{}:{line}: unknown option {k:?} in section {:?} ignored",
@@ -854,6 +939,8 @@ impl<'a> Builder<'a> {
                 recheck_for: self.recheck_for,
             },
             shaping: self.shaping,
+            retention: self.retention,
+            backup: self.backup,
             limits: LimitsConfig {
                 pushes_per_mac: Window {
                     max: self.pushes_per_mac,

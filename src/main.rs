@@ -82,6 +82,10 @@ enum Cmd {
     /// Voucher codes.
     #[command(subcommand)]
     Vouchers(Vouchers),
+    /// Write a consistent copy of the database to FILE (also while Lango runs).
+    Backup { file: PathBuf },
+    /// Check FILE (a backup) and make it the database; a running Lango's gate follows it.
+    Restore { file: PathBuf },
     /// Set the owner's page password (asks twice; logs every browser out).
     Passwd {
         /// Read the password from one line of stdin, without prompts (for scripts).
@@ -187,6 +191,57 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => config_error(e),
             })
+        }
+        Cmd::Backup { file } => {
+            let config = match load() {
+                Ok(c) => c,
+                Err(e) => return Ok(config_error(e)),
+            };
+            return Ok(match ctl::backup(config.database, file.clone()).await {
+                Ok(c) => {
+                    println!(
+                        "{}: schema {}, {} payments, {} sessions",
+                        file.display(),
+                        c.schema_version,
+                        c.payments,
+                        c.sessions
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("lango: {e}");
+                    ExitCode::from(1)
+                }
+            });
+        }
+        Cmd::Restore { file } => {
+            let config = match load() {
+                Ok(c) => c,
+                Err(e) => return Ok(config_error(e)),
+            };
+            let restored =
+                ctl::restore(&config.control_socket, config.database, file.clone()).await;
+            return Ok(match restored {
+                Ok((c, live)) => {
+                    println!(
+                        "restored {}: schema {}, {} payments, {} sessions{}",
+                        file.display(),
+                        c.schema_version,
+                        c.payments,
+                        c.sessions,
+                        if live {
+                            "; the running Lango follows it"
+                        } else {
+                            " (Lango is not running: it uses it at the next start)"
+                        }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("lango: {e}");
+                    ExitCode::from(1)
+                }
+            });
         }
         Cmd::Status => Request::Status,
         Cmd::Clients => Request::Clients,
@@ -390,6 +445,7 @@ fn print_answer(req: &Request, a: &serde_json::Value, json: bool) {
         Request::VouchersRevoke { .. } => {
             println!("{} revoked", a["code"].as_str().unwrap_or(""))
         }
+        Request::Restore { .. } => println!("restored"),
         Request::Passwd { .. } => {
             println!("password set; every browser logged in to the owner's page was logged out")
         }

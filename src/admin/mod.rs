@@ -7,6 +7,7 @@
 mod account;
 mod attention;
 mod auth;
+mod backup;
 mod chart;
 mod clients;
 mod csv;
@@ -212,6 +213,7 @@ impl Admin {
             "/packages/new" => packages::edit(self, cx, None).await,
             "/payments" => payments::show(self, cx).await,
             "/payments.csv" => payments::csv(self, cx).await,
+            "/backup" => backup::download(self, cx).await,
             "/vouchers" => vouchers::list(self, cx, None).await,
             "/settings" => settings::show(self, cx),
             "/password" => Ok(account::show(self, cx, None)),

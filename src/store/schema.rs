@@ -109,6 +109,11 @@ const MIGRATIONS: &[&str] = &[
     ",
 ];
 
+/// The newest schema version this Lango knows.
+pub fn known() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
 /// Brings the database to the newest schema.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
