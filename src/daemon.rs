@@ -129,6 +129,11 @@ impl Daemon {
         let current = live.clone();
         tasks.extend([
             tokio::spawn(sessions.clone().run()),
+            tokio::spawn(crate::upkeep::run(
+                store.clone(),
+                live.clone(),
+                parts.clock.clone(),
+            )),
             tokio::spawn(crate::payments::recheck::run(move || {
                 current.get().payments.clone()
             })),

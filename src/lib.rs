@@ -15,6 +15,7 @@
 //! - `sim`      — the Daraja simulator
 //! - `server`   — the accept loop and response helpers shared by the HTTP listeners
 //! - `uci`      — UCI words and in-place editing of the config file (comments kept)
+//! - `upkeep`   — the nightly copy of the database and pruning per `config retention`
 //! - `password`, `scrypt` — the owner's password: rules and stored form; the KDF (RFC 7914)
 //! - `tty`      — the CLI's password prompt (echo off)
 //! - `mac`, `phone`, `units`, `clock` — value types parsed once at the edge
@@ -46,4 +47,5 @@ pub mod store;
 pub mod tty;
 pub mod uci;
 pub mod units;
+pub mod upkeep;
 pub mod voucher;

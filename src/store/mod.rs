@@ -8,6 +8,7 @@ pub mod packages;
 pub mod payments;
 pub mod rechecks;
 pub mod reports;
+pub mod retention;
 mod schema;
 pub mod sessions;
 pub mod vouchers;

@@ -11,7 +11,7 @@ use rusqlite::types::ToSql;
 use rusqlite::{params, Connection};
 
 /// Money received on EAT days `from_day ..= to_day`, one entry per day (zero where none),
-/// counted on the day the payment was confirmed.
+/// counted on the day the payment was confirmed; pruned payments count through `daily_totals`.
 pub fn revenue_per_day(c: &Connection, from_day: i64, to_day: i64) -> Result<Vec<(i64, Kes)>> {
     let mut st = c.prepare_cached(
         "SELECT (updated_at + 10800) / 86400 AS day, sum(amount_kes) FROM payments
@@ -22,10 +22,15 @@ pub fn revenue_per_day(c: &Connection, from_day: i64, to_day: i64) -> Result<Vec
         params![eat_day_start(from_day), eat_day_start(to_day + 1)],
         |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
     )?;
-    for row in rows {
-        let (day, sum) = row?;
+    let pruned = super::retention::totals_per_day(c, from_day, to_day)?;
+    for (day, sum) in rows
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .chain(pruned)
+    {
         if let Some(slot) = days.iter_mut().find(|(d, _)| *d == day) {
-            slot.1 = Kes(u32::try_from(sum).unwrap_or(u32::MAX));
+            let total = u64::from(slot.1 .0) + u64::try_from(sum).unwrap_or(0);
+            slot.1 = Kes(u32::try_from(total).unwrap_or(u32::MAX));
         }
     }
     Ok(days)

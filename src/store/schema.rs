@@ -107,6 +107,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX sessions_open_code ON sessions(code) WHERE ended_at IS NULL;
     CREATE INDEX payments_receipt ON payments(receipt) WHERE receipt IS NOT NULL;
     ",
+    // 4: retention. Money of pruned payments, per EAT day of confirmation and package, forever.
+    "
+    CREATE TABLE daily_totals (
+        day          INTEGER NOT NULL,
+        package_id   INTEGER NOT NULL,
+        package_name TEXT    NOT NULL,
+        paid         INTEGER NOT NULL,
+        revenue_kes  INTEGER NOT NULL,
+        PRIMARY KEY (day, package_id)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The newest schema version this Lango knows.
