@@ -516,10 +516,12 @@ impl<'a> Builder<'a> {
                 enabled: true,
                 ifb: "ifb-lango".into(),
             },
+            // Sized so a year at 300 payments and 600 sessions a day stays under 8 MB (the
+            // retention benchmark prints the figure).
             retention: RetentionConfig {
-                payments_days: 90,
-                events_days: 30,
-                sessions_days: 30,
+                payments_days: 60,
+                events_days: 10,
+                sessions_days: 10,
             },
             backup: BackupConfig { dir: None, keep: 7 },
             pushes_per_mac: 3,

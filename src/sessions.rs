@@ -183,11 +183,11 @@ impl Sessions {
                 }
                 let p =
                     payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                // Daraja's words are in the payment's row (stored once): the event stays small.
                 let detail = format!(
-                    "{} code={} {}",
+                    "{} code={}",
                     state.as_str(),
-                    code.map_or("-".into(), |c| c.to_string()),
-                    desc
+                    code.map_or("-".into(), |c| c.to_string())
                 );
                 events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
                 if state != payments::PaymentState::Paid {
@@ -487,7 +487,7 @@ impl Sessions {
                 let due = store::sessions::due(tx, now)?;
                 for s in &due {
                     store::sessions::end(tx, s.mac, EndReason::Expired, s.expires_at)?;
-                    events::record(tx, now, "session.expire", Some(s.mac), None, "time up")?;
+                    events::record(tx, now, "session.expire", Some(s.mac), None, "")?;
                 }
                 Ok(due)
             })

@@ -88,15 +88,14 @@ pub async fn nightly(store: &Store, config: &Config, now: Unix) -> Result<Night,
         if !p.any() {
             break;
         }
-        night.pruned.payments += p.payments;
-        night.pruned.events += p.events;
-        night.pruned.sessions += p.sessions;
+        night.pruned.add(p);
         tokio::time::sleep(STEP_PAUSE).await;
     }
     if night.pruned.any() {
+        let p = &night.pruned;
         let detail = format!(
-            "{} payments, {} events, {} sessions",
-            night.pruned.payments, night.pruned.events, night.pruned.sessions
+            "{} payments, {} events, {} sessions, {} vouchers",
+            p.payments, p.events, p.sessions, p.vouchers
         );
         store
             .transact(move |tx| events::record(tx, now, "retention.pruned", None, None, &detail))

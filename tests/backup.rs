@@ -161,7 +161,7 @@ async fn backups_under_load_are_consistent_and_restore_whole() {
     assert!(settings.body.contains("Download backup"));
     assert!(settings
         .body
-        .contains("Payment details are kept for 90 days"));
+        .contains("Payment details are kept for 60 days"));
     let r = o
         .http
         .get(format!("{}/backup", lab.admin_url()))

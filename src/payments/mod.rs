@@ -147,14 +147,8 @@ impl Payments {
                     },
                     now,
                 )?;
-                events::record(
-                    tx,
-                    now,
-                    "payment.created",
-                    Some(mac),
-                    Some(id),
-                    &format!("{} {} {}", pkg.name, pkg.price, ph.masked()),
-                )?;
+                // Package, amount and phone are in the payment's row: the event stays small.
+                events::record(tx, now, "payment.created", Some(mac), Some(id), "")?;
                 Ok(Ok(payments::get(tx, id)?.expect("just inserted")))
             })
             .await?;
@@ -181,16 +175,16 @@ impl Payments {
         };
         match self.daraja.stk_push(&push, self.clock.now()).await {
             Ok(accepted) => {
-                let (id, checkout, merchant, now) = (
+                let (id, checkout, now) = (
                     payment.id,
                     accepted.checkout_request_id.clone(),
-                    accepted.merchant_request_id,
                     self.clock.now(),
                 );
                 self.store
                     .transact(move |tx| {
-                        if payments::mark_pushed(tx, id, &checkout, &merchant, now)? {
-                            events::record(tx, now, "payment.pushed", None, Some(id), &checkout)?;
+                        // The CheckoutRequestID is in the payment's row: the event stays small.
+                        if payments::mark_pushed(tx, id, &checkout, now)? {
+                            events::record(tx, now, "payment.pushed", None, Some(id), "")?;
                         }
                         Ok(())
                     })

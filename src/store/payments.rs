@@ -102,9 +102,20 @@ pub struct NewPayment<'a> {
     pub package: &'a super::packages::Package,
 }
 
+/// `result_desc` of new rows is `NULL`: the text is in `texts`, once (see `text_id`).
 pub(super) const COLUMNS: &str =
     "id, mac, ip, phone, package_id, package_name, amount_kes, duration_s, down_kbps, up_kbps, \
-     state, checkout_request_id, result_code, result_desc, receipt, created_at, updated_at, paid_late_at";
+     state, checkout_request_id, result_code, \
+     COALESCE(result_desc, (SELECT text FROM texts WHERE texts.id = payments.result_text)), \
+     receipt, created_at, updated_at, paid_late_at";
+
+/// The id of `text` in `texts`, added if new: Daraja's few result texts are stored once.
+fn text_id(c: &Connection, text: &str) -> Result<i64> {
+    c.prepare_cached("INSERT INTO texts (text) VALUES (?1) ON CONFLICT (text) DO NOTHING")?
+        .execute([text])?;
+    Ok(c.prepare_cached("SELECT id FROM texts WHERE text = ?1")?
+        .query_row([text], |r| r.get(0))?)
+}
 
 pub(super) fn from_row(r: &Row) -> rusqlite::Result<Payment> {
     Ok(Payment {
@@ -178,17 +189,11 @@ pub fn recent(c: &Connection, limit: u32) -> Result<Vec<Payment>> {
 }
 
 /// `created` -> `pushed`. False if the payment was no longer `created`.
-pub fn mark_pushed(
-    c: &Connection,
-    id: i64,
-    checkout: &str,
-    merchant: &str,
-    now: Unix,
-) -> Result<bool> {
+pub fn mark_pushed(c: &Connection, id: i64, checkout: &str, now: Unix) -> Result<bool> {
     let n = c.execute(
-        "UPDATE payments SET state = 'pushed', checkout_request_id = ?2, merchant_request_id = ?3, updated_at = ?4
+        "UPDATE payments SET state = 'pushed', checkout_request_id = ?2, updated_at = ?3
          WHERE id = ?1 AND state = 'created'",
-        params![id, checkout, merchant, now],
+        params![id, checkout, now],
     )?;
     Ok(n == 1)
 }
@@ -206,9 +211,17 @@ pub struct Settlement<'a> {
 pub fn settle(c: &Connection, id: i64, s: &Settlement, now: Unix) -> Result<bool> {
     debug_assert!(s.state.is_final());
     let n = c.execute(
-        "UPDATE payments SET state = ?2, result_code = ?3, result_desc = ?4, receipt = COALESCE(?5, receipt), updated_at = ?6
+        "UPDATE payments SET state = ?2, result_code = ?3, result_desc = NULL, result_text = ?4,
+                             receipt = COALESCE(?5, receipt), updated_at = ?6
          WHERE id = ?1 AND state IN ('created', 'pushed')",
-        params![id, s.state, s.result_code, s.result_desc, s.receipt, now],
+        params![
+            id,
+            s.state,
+            s.result_code,
+            text_id(c, s.result_desc)?,
+            s.receipt,
+            now
+        ],
     )?;
     Ok(n == 1)
 }
@@ -248,10 +261,10 @@ pub fn settle_late_success(
         return Ok(None);
     };
     let n = c.execute(
-        "UPDATE payments SET state = 'paid', result_code = ?2, result_desc = ?3, receipt = COALESCE(?4, receipt),
-                             updated_at = ?5, paid_late_at = ?5
+        "UPDATE payments SET state = 'paid', result_code = ?2, result_desc = NULL, result_text = ?3,
+                             receipt = COALESCE(?4, receipt), updated_at = ?5, paid_late_at = ?5
          WHERE id = ?1 AND state IN ('failed', 'cancelled', 'timeout')",
-        params![id, s.result_code, s.result_desc, s.receipt, now],
+        params![id, s.result_code, text_id(c, s.result_desc)?, s.receipt, now],
     )?;
     Ok((n == 1).then_some(before))
 }
@@ -414,8 +427,8 @@ mod tests {
         let s = Store::open_in_memory().unwrap();
         let id = new_payment(&s);
         s.with(|c| {
-            assert!(mark_pushed(c, id, "ws_CO_1", "m1", 101)?);
-            assert!(!mark_pushed(c, id, "ws_CO_2", "m2", 102)?);
+            assert!(mark_pushed(c, id, "ws_CO_1", 101)?);
+            assert!(!mark_pushed(c, id, "ws_CO_2", 102)?);
             let paid = Settlement {
                 state: PaymentState::Paid,
                 result_code: Some(0),
@@ -543,7 +556,7 @@ mod tests {
         let newer = settled(&s, PaymentState::Failed, 200, 201);
         let pushed = new_payment(&s);
         s.with(|c| {
-            mark_pushed(c, pushed, "ws_CO_9", "m9", 300)?;
+            mark_pushed(c, pushed, "ws_CO_9", 300)?;
             let phone: Msisdn = "0708374149".parse().unwrap();
             let found = unanswered_push(c, &phone, Kes(50), 0)?.unwrap();
             assert_eq!(found.id, newer);
@@ -570,6 +583,35 @@ mod tests {
             assert_eq!(started_for_phone(c, &phone, 0)?.len(), 2);
             let other: Msisdn = "0712345678".parse().unwrap();
             assert!(started_for_phone(c, &other, 0)?.is_empty());
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn daraja_texts_are_stored_once() {
+        let s = Store::open_in_memory().unwrap();
+        let (a, b) = (new_payment(&s), new_payment(&s));
+        s.with(|c| {
+            for id in [a, b] {
+                let how = Settlement {
+                    state: PaymentState::Cancelled,
+                    result_code: Some(1032),
+                    result_desc: "Request cancelled by user",
+                    receipt: None,
+                };
+                assert!(settle(c, id, &how, 120)?);
+            }
+            assert_eq!(
+                get(c, b)?.unwrap().result_desc.as_deref(),
+                Some("Request cancelled by user")
+            );
+            let (texts, inline): (i64, i64) = c.query_row(
+                "SELECT (SELECT count(*) FROM texts), (SELECT count(*) FROM payments WHERE result_desc IS NOT NULL)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            assert_eq!((texts, inline), (1, 0));
             Ok(())
         })
         .unwrap();

@@ -211,7 +211,7 @@ mod tests {
                 at - 200,
             )?;
             if let Some(ck) = checkout {
-                payments::mark_pushed(c, id, ck, "m", at - 199)?;
+                payments::mark_pushed(c, id, ck, at - 199)?;
             }
             let how = Settlement {
                 state,

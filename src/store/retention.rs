@@ -1,5 +1,6 @@
 //! Retention on a small flash: payment details, events and ended sessions older than the
-//! owner's periods (`config retention`) are deleted in small steps, each its own short
+//! owner's periods (`config retention`), and voucher codes used or revoked as long ago as ended
+//! sessions are kept, are deleted in small steps, each its own short
 //! transaction; before a payment goes, its money is added to `daily_totals` (per EAT day of
 //! confirmation and package, kept forever) in the same transaction, so revenue figures and the
 //! chart never change.
@@ -19,11 +20,19 @@ pub struct Pruned {
     pub payments: usize,
     pub events: usize,
     pub sessions: usize,
+    pub vouchers: usize,
 }
 
 impl Pruned {
     pub fn any(&self) -> bool {
-        self.payments + self.events + self.sessions > 0
+        self.payments + self.events + self.sessions + self.vouchers > 0
+    }
+
+    pub fn add(&mut self, p: Pruned) {
+        self.payments += p.payments;
+        self.events += p.events;
+        self.sessions += p.sessions;
+        self.vouchers += p.vouchers;
     }
 }
 
@@ -64,10 +73,17 @@ pub fn step(c: &Connection, now: Unix, r: &RetentionConfig) -> Result<Pruned> {
                WHERE ended_at IS NOT NULL AND ended_at < ?1 ORDER BY id LIMIT ?2)",
         )?
         .execute(params![cutoff(now, r.sessions_days), STEP_ROWS])?;
+    let vouchers = c
+        .prepare_cached(
+            "DELETE FROM vouchers WHERE rowid IN (SELECT rowid FROM vouchers
+               WHERE state IN ('used', 'revoked') AND COALESCE(used_at, created_at) < ?1 LIMIT ?2)",
+        )?
+        .execute(params![cutoff(now, r.sessions_days), STEP_ROWS])?;
     Ok(Pruned {
         payments,
         events,
         sessions,
+        vouchers,
     })
 }
 
