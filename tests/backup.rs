@@ -184,3 +184,25 @@ async fn backups_under_load_are_consistent_and_restore_whole() {
     std::fs::write(&downloaded, &body).unwrap();
     assert_eq!(dump(&downloaded)[..], dump(&lab.config().database)[..]);
 }
+
+#[tokio::test]
+async fn a_restore_while_lango_is_stopped_is_used_at_the_next_start() {
+    let mut lab = Lab::start("restore-stopped", Duration::from_millis(100)).await;
+    lab.online_by_voucher(1, 2).await;
+    let saved = lab.dir.join("saved.db");
+    let (ok, said) = lango(&lab, &["backup", saved.to_str().unwrap()]);
+    assert!(ok, "{said}");
+    lab.daemon().sessions.revoke(phone_mac(1)).await.unwrap();
+    lab.crash().await;
+
+    let (ok, said) = lango(&lab, &["restore", saved.to_str().unwrap()]);
+    assert!(ok, "{said}");
+    assert!(said.contains("Lango is not running"), "{said}");
+    assert_eq!(dump(&lab.config().database), dump(&saved));
+    lab.boot().await;
+    assert_eq!(
+        lab.admitted(phone_mac(1)).await.seconds,
+        10800,
+        "back online"
+    );
+}
