@@ -326,6 +326,29 @@ pub fn set_receipt(c: &Connection, id: i64, receipt: &str) -> Result<bool> {
     Ok(n == 1)
 }
 
+/// Tests of other tables: a payment for package `pkg` from 0712345678 on 02:aa:00:00:00:01,
+/// started at `at`.
+#[cfg(test)]
+pub(crate) fn started(c: &Connection, pkg: i64, at: Unix) -> Result<i64> {
+    let package = super::packages::get(c, pkg)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let phone: Msisdn = "0712345678"
+        .parse()
+        .map_err(|_| rusqlite::Error::InvalidQuery)?;
+    let mac = "02:aa:00:00:00:01"
+        .parse()
+        .map_err(|_| rusqlite::Error::InvalidQuery)?;
+    insert(
+        c,
+        &NewPayment {
+            mac,
+            ip: None,
+            phone: &phone,
+            package: &package,
+        },
+        at,
+    )
+}
+
 /// How payments started since a moment fared: the owner's figures.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Figures {

@@ -192,24 +192,13 @@ pub fn close(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::payments::{self, NewPayment, PaymentState, Settlement};
-    use crate::store::{packages, Store};
+    use crate::store::payments::{self, PaymentState, Settlement};
+    use crate::store::Store;
 
     /// A payment pushed as `checkout` and settled `state` at `at`.
     fn ended(s: &Store, checkout: Option<&str>, state: PaymentState, at: Unix) -> i64 {
         s.with(|c| {
-            let pkg = packages::get(c, 1)?.unwrap();
-            let phone = "0712345678".parse().unwrap();
-            let id = payments::insert(
-                c,
-                &NewPayment {
-                    mac: "02:aa:00:00:00:01".parse().unwrap(),
-                    ip: None,
-                    phone: &phone,
-                    package: &pkg,
-                },
-                at - 200,
-            )?;
+            let id = payments::started(c, 1, at - 200)?;
             if let Some(ck) = checkout {
                 payments::mark_pushed(c, id, ck, at - 199)?;
             }

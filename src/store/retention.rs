@@ -109,25 +109,14 @@ pub fn size(c: &Connection) -> Result<u64> {
 mod tests {
     use super::*;
     use crate::clock::eat_day;
-    use crate::store::payments::{self, NewPayment, PaymentState, Settlement};
-    use crate::store::{events, packages, reports, Store};
+    use crate::store::payments::{self, PaymentState, Settlement};
+    use crate::store::{events, reports, Store};
 
     /// 2026-11-22 00:00 EAT.
     const DAY0: Unix = 1_795_294_800;
 
     fn paid(c: &Connection, pkg: i64, at: Unix, state: PaymentState) -> Result<i64> {
-        let p = packages::get(c, pkg)?.unwrap();
-        let phone = "0712345678".parse().unwrap();
-        let id = payments::insert(
-            c,
-            &NewPayment {
-                mac: "02:aa:00:00:00:01".parse().unwrap(),
-                ip: None,
-                phone: &phone,
-                package: &p,
-            },
-            at,
-        )?;
+        let id = payments::started(c, pkg, at)?;
         let s = Settlement {
             state,
             result_code: Some(0),
