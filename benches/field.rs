@@ -372,7 +372,7 @@ fn store_figures(rows: &mut Vec<Row>) {
                     },
                     1_800_000_000 + i,
                 )?;
-                payments::mark_pushed(tx, id, &format!("ws_CO_{i}"), "m", 1_800_000_000 + i)?;
+                payments::mark_pushed(tx, id, &format!("ws_CO_{i}"), 1_800_000_000 + i)?;
                 payments::settle(
                     tx,
                     id,

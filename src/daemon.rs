@@ -146,8 +146,17 @@ impl Daemon {
             started_at,
             admin: admin.clone(),
         });
+        let current = live.clone();
         tasks.extend([
             tokio::spawn(sessions.clone().run()),
+            tokio::spawn(crate::upkeep::run(
+                store.clone(),
+                live.clone(),
+                parts.clock.clone(),
+            )),
+            tokio::spawn(crate::payments::recheck::run(move || {
+                current.get().payments.clone()
+            })),
             tokio::spawn(server::serve_devices(
                 portal_listener,
                 {

@@ -27,6 +27,8 @@ use text::Text;
 
 /// Portal forms and JSON bodies are tiny; anything bigger is not from a phone.
 const BODY_LIMIT: usize = 4096;
+/// The online page says a payment was confirmed late for this long after it was.
+const PAID_LATE_NOTICE_S: i64 = 24 * 3600;
 
 /// Sent with every portal answer: no framing by other sites, no sniffing, no scripts at all
 /// (the portal has none), styles only inline, forms only to the portal itself.
@@ -142,12 +144,14 @@ impl Portal {
                 api::payment(self, cx, &p["/api/pay/".len()..]).await
             }
             (Method::POST, "/api/voucher") => api::voucher(self, cx, req).await,
+            (Method::POST, "/api/reconnect") => api::reconnect(self, cx, req).await,
             (Method::GET, "/") => forms::index(self, cx).await,
             (Method::POST, "/pay") => forms::pay(self, cx, req).await,
             (Method::GET, p) if p.starts_with("/pay/") => {
                 forms::payment(self, cx, &p["/pay/".len()..]).await
             }
             (Method::POST, "/voucher") => forms::voucher(self, cx, req).await,
+            (Method::POST, "/reconnect") => forms::reconnect(self, cx, req).await,
             (_, p) if p.starts_with("/api/") => {
                 api::error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
             }
@@ -328,6 +332,71 @@ impl Portal {
                 ))
             }
             Err(e) => Err(Refusal::internal(cx, &e)),
+        }
+    }
+
+    /// Moves the time of the session a typed reconnect code or M-Pesa receipt names to the
+    /// phone. The try is counted before the code is looked at (and forgiven if it was right).
+    async fn reconnect(
+        &self,
+        cx: &Ctx,
+        typed: &str,
+    ) -> Result<crate::store::sessions::Session, Refusal> {
+        use crate::sessions::{Error, ReconnectProblem, Reconnected};
+        let t = cx.t();
+        let mac = self.device(cx).await?;
+        let now = self.clock.now();
+        // One count with voucher codes: alternating the two forms gives no more tries.
+        self.guesses.begin(mac, now).map_err(|retry_after_s| {
+            let l = crate::limits::Limited {
+                limit: crate::limits::Limit::VoucherGuesses,
+                retry_after_s,
+            };
+            log::warn!("reconnect refused mac={mac}: {l}");
+            Refusal::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many",
+                t.too_many_codes(&l),
+            )
+        })?;
+        let key = crate::reconnect::Key::parse(typed)
+            .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "bad_code", t.bad_reconnect))?;
+        let ip = Some(cx.peer.remote.ip().to_canonical());
+        match self.sessions.reconnect(key, mac, ip).await {
+            Ok(Reconnected::Moved { session, .. } | Reconnected::AlreadyHere(session)) => {
+                self.guesses.forgive(mac, now);
+                Ok(session)
+            }
+            Err(Error::Reconnect(p)) => {
+                log::info!("reconnect refused mac={mac}: {p}");
+                let words = match p {
+                    ReconnectProblem::Unknown => t.reconnect_unknown,
+                    ReconnectProblem::NothingLeft => t.reconnect_used_up,
+                };
+                Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "reconnect_refused",
+                    words,
+                ))
+            }
+            Err(e) => Err(Refusal::internal(cx, &e)),
+        }
+    }
+
+    /// "Confirmed late" for the online page, if M-Pesa confirmed one of this phone's payments
+    /// late within the last day.
+    async fn paid_late_notice(&self, mac: Mac, now: i64, cx: &Ctx) -> Option<&'static str> {
+        let since = now - PAID_LATE_NOTICE_S;
+        let late = self
+            .store
+            .call(move |c| crate::store::payments::paid_late_for(c, mac, since))
+            .await;
+        match late {
+            Ok(p) => p.map(|_| crate::payments::messages::paid_late(cx.lang)),
+            Err(e) => {
+                log::error!("portal: {e}");
+                None
+            }
         }
     }
 
