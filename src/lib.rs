@@ -13,6 +13,7 @@
 //! - `daemon`   — wires the rooms together for `lango run` and `lango demo`
 //! - `sim`      — the Daraja simulator
 //! - `server`   — the accept loop and response helpers shared by the HTTP listeners
+//! - `listen`   — listening sockets with a backlog sized for a crowd (somaxconn, not 128)
 //! - `uci`      — UCI words and in-place editing of the config file (comments kept)
 //! - `password`, `scrypt` — the owner's password: rules and stored form; the KDF (RFC 7914)
 //! - `tty`      — the CLI's password prompt (echo off)
@@ -27,6 +28,7 @@ pub mod demo;
 pub mod gate;
 pub mod https;
 pub mod limits;
+pub mod listen;
 pub mod live;
 pub mod logger;
 pub mod mac;

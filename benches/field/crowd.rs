@@ -163,17 +163,33 @@ fn shipped_binary() -> (PathBuf, String) {
             "host build, NOT the musl binary (run scripts/build-ipk.sh x86_64 first)".into(),
         );
     }
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let stale = modified(&musl) < modified(&host);
+    let built = std::fs::metadata(&musl).and_then(|m| m.modified()).ok();
+    let stale = built < newest(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
     let shown = format!(
         "static musl (target/x86_64-unknown-linux-musl){}",
         if stale {
-            ", OLDER than the host build: rebuild with scripts/build-ipk.sh x86_64"
+            ", OLDER than src/: rebuild with scripts/build-ipk.sh x86_64"
         } else {
             ""
         }
     );
     (musl, shown)
+}
+
+/// The newest modification time of the files under `dir`.
+fn newest(dir: &Path) -> Option<std::time::SystemTime> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let m = e.metadata().ok()?;
+            if m.is_dir() {
+                newest(&e.path())
+            } else {
+                m.modified().ok()
+            }
+        })
+        .max()
 }
 
 pub fn rss_kb(pid: u32) -> u64 {
