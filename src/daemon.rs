@@ -108,6 +108,7 @@ impl Daemon {
             neighbours: neighbours.clone(),
             clock: parts.clock.clone(),
             guesses,
+            pages: Default::default(),
         });
         let admin = Admin::new(
             live.clone(),

@@ -4,7 +4,9 @@
 //! Touches: payments, sessions, the store (reads), neighbour tables. Never: SQL or nft directly.
 
 mod api;
+mod cache;
 pub use api::{pay_request, voucher_request, BadJson, PayRequest};
+pub use cache::PageCache;
 mod forms;
 pub use forms::{pay_form, voucher_form};
 mod pages;
@@ -38,6 +40,8 @@ pub struct Portal {
     pub clock: Arc<dyn Clock>,
     /// Wrong voucher codes per device (the abuse limit).
     pub guesses: crate::limits::Guesses,
+    /// The shop page as last rendered, per language.
+    pub pages: PageCache,
 }
 
 /// One request's context: who asks, in which language, at which address of ours, and the
