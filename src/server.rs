@@ -92,11 +92,18 @@ async fn accept_loop<H, F>(
             let _slot = slot;
             match tls {
                 None => serve_connection(stream, peer, handler).await,
-                Some(tls) => match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await {
-                    Ok(Ok(stream)) => serve_connection(stream, peer, handler).await,
-                    Ok(Err(e)) => log::debug!("TLS handshake with {remote}: {e}"),
-                    Err(_) => log::debug!("TLS handshake with {remote}: timed out"),
-                },
+                // Boxed: TLS state is large, and inline it would make every plain connection's
+                // task as large (4.7 KiB instead of 1.1 KiB).
+                Some(tls) => {
+                    Box::pin(async move {
+                        match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await {
+                            Ok(Ok(stream)) => serve_connection(stream, peer, handler).await,
+                            Ok(Err(e)) => log::debug!("TLS handshake with {remote}: {e}"),
+                            Err(_) => log::debug!("TLS handshake with {remote}: timed out"),
+                        }
+                    })
+                    .await
+                }
             }
             drop(permit);
         });
