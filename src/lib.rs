@@ -12,6 +12,7 @@
 //! - `ctl`      — the unix-socket control protocol behind the CLI
 //! - `daemon`   — wires the rooms together for `lango run` and `lango demo`
 //! - `sim`      — the Daraja simulator
+//! - `alloc`    — the daemon's allocator: big blocks are pages of their own, returned when freed
 //! - `server`   — the accept loop and response helpers shared by the HTTP listeners
 //! - `listen`   — listening sockets with a backlog sized for a crowd (somaxconn, not 128)
 //! - `uci`      — UCI words and in-place editing of the config file (comments kept)
@@ -20,6 +21,7 @@
 //! - `mac`, `phone`, `units`, `clock` — value types parsed once at the edge
 
 pub mod admin;
+pub mod alloc;
 pub mod clock;
 pub mod config;
 pub mod ctl;
