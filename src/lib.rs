@@ -16,8 +16,10 @@
 //! - `ctl`      — the unix-socket control protocol behind the CLI
 //! - `daemon`   — wires the rooms together for `lango run` and `lango demo`
 //! - `sim`      — the Daraja simulator
+//! - `alloc`    — the daemon's allocator: big blocks are pages of their own, returned when freed
 //! - `server`   — the accept loop and response helpers shared by the HTTP listeners
 //! - `connections` — a listener's connections counted per client and in all; the oldest idle make room
+//! - `listen`   — listening sockets with a backlog sized for a crowd (somaxconn, not 128)
 //! - `uci`      — UCI words and in-place editing of the config file (comments kept)
 //! - `upkeep`   — the nightly copy of the database and pruning per `config retention`
 //! - `password`, `scrypt` — the owner's password: rules and stored form; the KDF (RFC 7914)
@@ -25,6 +27,7 @@
 //! - `mac`, `phone`, `units`, `clock` — value types parsed once at the edge
 
 pub mod admin;
+pub mod alloc;
 pub mod certs;
 pub mod clock;
 pub mod config;
@@ -35,6 +38,7 @@ pub mod demo;
 pub mod gate;
 pub mod https;
 pub mod limits;
+pub mod listen;
 pub mod live;
 pub mod logger;
 pub mod mac;

@@ -119,6 +119,10 @@ enum Vouchers {
     Revoke { code: String },
 }
 
+/// Memory a crowd used goes back to the router when it leaves (see `lango::alloc`).
+#[global_allocator]
+static ALLOC: lango::alloc::Paged = lango::alloc::Paged;
+
 /// See the runtime set-up in `main`.
 const MAX_BLOCKING_THREADS: usize = 4;
 

@@ -31,7 +31,7 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
             };
             server::html(StatusCode::OK, f.online(&s, now, &packages, notice))
         }
-        Ok(None) => server::html(StatusCode::OK, f.index(&packages, None, "")),
+        Ok(None) => server::html(StatusCode::OK, p.pages.shop(&cx.settings, &f, &packages)),
         Err(e) => page_refusal(p, cx, Refusal::internal(cx, &e)),
     }
 }

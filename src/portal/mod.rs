@@ -4,7 +4,9 @@
 //! Touches: payments, sessions, the store (reads), neighbour tables. Never: SQL or nft directly.
 
 mod api;
+mod cache;
 pub use api::{pay_request, voucher_request, BadJson, PayRequest};
+pub use cache::PageCache;
 mod forms;
 pub use forms::{pay_form, voucher_form};
 mod pages;
@@ -54,6 +56,8 @@ pub struct Portal {
     pub clock: Arc<dyn Clock>,
     /// Wrong voucher codes per device (the abuse limit).
     pub guesses: crate::limits::Guesses,
+    /// The shop page as last rendered, per language.
+    pub pages: PageCache,
 }
 
 /// One request's context: who asks, in which language, at which address of ours, and the
@@ -135,23 +139,26 @@ impl Portal {
     }
 
     async fn route(self: &Arc<Self>, req: Request, cx: &Ctx, path: &str) -> Response {
+        // Paying and redeeming (Daraja calls, the gate) are boxed: inline, their state would make
+        // every request's future, kept per connection by hyper, 14 KiB instead of a few hundred
+        // bytes, and a crowd of phones only asking for pages would pay for it.
         match (req.method().clone(), path) {
             (Method::GET, "/captive-portal/api") => api::captive(self, cx).await,
             (Method::GET, "/api/packages") => api::packages(self).await,
             (Method::GET, "/api/status") => api::status(self, cx).await,
-            (Method::POST, "/api/pay") => api::pay(self, cx, req).await,
+            (Method::POST, "/api/pay") => Box::pin(api::pay(self, cx, req)).await,
             (Method::GET, p) if p.starts_with("/api/pay/") => {
-                api::payment(self, cx, &p["/api/pay/".len()..]).await
+                Box::pin(api::payment(self, cx, &p["/api/pay/".len()..])).await
             }
-            (Method::POST, "/api/voucher") => api::voucher(self, cx, req).await,
-            (Method::POST, "/api/reconnect") => api::reconnect(self, cx, req).await,
+            (Method::POST, "/api/voucher") => Box::pin(api::voucher(self, cx, req)).await,
+            (Method::POST, "/api/reconnect") => Box::pin(api::reconnect(self, cx, req)).await,
             (Method::GET, "/") => forms::index(self, cx).await,
-            (Method::POST, "/pay") => forms::pay(self, cx, req).await,
+            (Method::POST, "/pay") => Box::pin(forms::pay(self, cx, req)).await,
             (Method::GET, p) if p.starts_with("/pay/") => {
-                forms::payment(self, cx, &p["/pay/".len()..]).await
+                Box::pin(forms::payment(self, cx, &p["/pay/".len()..])).await
             }
-            (Method::POST, "/voucher") => forms::voucher(self, cx, req).await,
-            (Method::POST, "/reconnect") => forms::reconnect(self, cx, req).await,
+            (Method::POST, "/voucher") => Box::pin(forms::voucher(self, cx, req)).await,
+            (Method::POST, "/reconnect") => Box::pin(forms::reconnect(self, cx, req)).await,
             (_, p) if p.starts_with("/api/") => {
                 api::error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
             }

@@ -264,8 +264,7 @@ pub async fn run_cli(
     opts: SimOptions,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
+    let listener = crate::listen::bind(listen)
         .with_context(|| format!("Daraja simulator: cannot listen on {listen}"))?;
     let addr = listener.local_addr().unwrap_or(listen);
     let sim = Simulator::new(opts);
