@@ -52,6 +52,27 @@ pub struct Config {
     pub daraja: DarajaConfig,
     pub shaping: ShapingConfig,
     pub limits: LimitsConfig,
+    pub retention: RetentionConfig,
+    pub backup: BackupConfig,
+}
+
+/// How long details are kept on the router's flash (`config retention`); daily totals per
+/// package are kept forever.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionConfig {
+    pub payments_days: u32,
+    pub events_days: u32,
+    /// Ended sessions.
+    pub sessions_days: u32,
+}
+
+/// The nightly copy of the database (`config backup`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// Where the copies go (a USB stick); `None`: no nightly copy.
+    pub dir: Option<PathBuf>,
+    /// Copies kept; older ones are deleted.
+    pub keep: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +151,11 @@ pub struct DarajaConfig {
     /// The path of `callback_url` (ending in the owner's secret): the only path the callback
     /// listener answers.
     pub callback_path: String,
+    /// Seconds between the STK Push Queries that re-check a `timeout` payment (the first counts
+    /// from the timeout); the last one repeats.
+    pub recheck_intervals: Vec<u32>,
+    /// How long after its timeout a payment is re-checked.
+    pub recheck_for: Duration,
 }
 
 impl DarajaConfig {
@@ -357,6 +383,9 @@ impl Config {
         opt("poll_first", &d.poll_first.as_secs_f64().to_string());
         opt("poll_interval", &d.poll_interval.as_secs_f64().to_string());
         opt("poll_timeout", &d.poll_timeout.as_secs_f64().to_string());
+        let intervals: Vec<String> = d.recheck_intervals.iter().map(u32::to_string).collect();
+        opt("recheck_intervals", &intervals.join(" "));
+        opt("recheck_for", &d.recheck_for.as_secs().to_string());
         let l = &self.limits;
         t += "\nconfig limits 'limits'\n";
         t += &format!(
@@ -366,6 +395,22 @@ impl Config {
             l.pushes_per_mac.per.as_secs(),
             l.voucher_guesses.max,
             l.voucher_guesses.per.as_secs()
+        );
+        let r = &self.retention;
+        t += &format!(
+            "\nconfig retention 'retention'\n\toption payments_days '{}'\n\toption events_days '{}'\n\toption sessions_days '{}'\n",
+            r.payments_days, r.events_days, r.sessions_days
+        );
+        t += &format!(
+            "\nconfig backup 'backup'\n\toption dir {}\n\toption keep '{}'\n",
+            quote(
+                &self
+                    .backup
+                    .dir
+                    .as_ref()
+                    .map_or(String::new(), |d| d.display().to_string())
+            ),
+            self.backup.keep
         );
         t += "\nconfig shaping 'shaping'\n";
         t += &format!(
@@ -386,6 +431,8 @@ impl Config {
                 "daraja" => b.daraja(s)?,
                 "shaping" => b.shaping(s)?,
                 "limits" => b.limits(s)?,
+                "retention" => b.retention(s)?,
+                "backup" => b.backup(s)?,
                 other => log::warn!(
                     "{origin}:{}: unknown section type {other:?} ignored",
                     s.line
@@ -452,7 +499,11 @@ struct Builder<'a> {
     callback_listen: Option<SocketAddr>,
     callback_listen_line: usize,
     callback_url_line: usize,
+    recheck_intervals: Vec<u32>,
+    recheck_for: Duration,
     shaping: ShapingConfig,
+    retention: RetentionConfig,
+    backup: BackupConfig,
     pushes_per_mac: u32,
     pushes_per_phone: u32,
     push_window: Duration,
@@ -496,10 +547,20 @@ impl<'a> Builder<'a> {
             callback_listen: None,
             callback_listen_line: 0,
             callback_url_line: 0,
+            recheck_intervals: vec![120, 300, 900, 3600],
+            recheck_for: Duration::from_secs(86_400),
             shaping: ShapingConfig {
                 enabled: true,
                 ifb: "ifb-lango".into(),
             },
+            // Sized so a year at 300 payments and 600 sessions a day stays under 8 MB (the
+            // retention benchmark prints the figure).
+            retention: RetentionConfig {
+                payments_days: 60,
+                events_days: 10,
+                sessions_days: 10,
+            },
+            backup: BackupConfig { dir: None, keep: 7 },
             pushes_per_mac: 3,
             pushes_per_phone: 3,
             push_window: Duration::from_secs(300),
@@ -706,6 +767,8 @@ impl<'a> Builder<'a> {
                 "poll_first" => self.poll_first = self.seconds(line, k, v)?,
                 "poll_interval" => self.poll_interval = self.seconds(line, k, v)?,
                 "poll_timeout" => self.poll_timeout = self.seconds(line, k, v)?,
+                "recheck_intervals" => self.recheck_intervals = self.intervals(line, k, v)?,
+                "recheck_for" => self.recheck_for = self.whole_seconds(line, k, v)?,
                 _ => self.unknown(s, k, line),
             }
         }
@@ -745,6 +808,44 @@ impl<'a> Builder<'a> {
                 "push_window" => self.push_window = self.whole_seconds(line, k, v)?,
                 "voucher_window" => self.voucher_window = self.whole_seconds(line, k, v)?,
                 _ => self.unknown(s, k, line),
+            }
+        }
+        Ok(())
+    }
+
+    fn retention(&mut self, s: &Section) -> Result<(), Error> {
+        for (k, v, line) in &s.options {
+            let r = &mut self.retention;
+            let slot = match k.as_str() {
+                "payments_days" => &mut r.payments_days,
+                "events_days" => &mut r.events_days,
+                "sessions_days" => &mut r.sessions_days,
+                _ => {
+                    self.unknown(s, k, *line);
+                    continue;
+                }
+            };
+            match v.parse::<u32>() {
+                Ok(n) if (1..=3650).contains(&n) => *slot = n,
+                _ => {
+                    return Err(self.bad(
+                        *line,
+                        k,
+                        format!("{v:?} is not a number of days (1 to 3650)"),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn backup(&mut self, s: &Section) -> Result<(), Error> {
+        for (k, v, line) in &s.options {
+            match k.as_str() {
+                "dir" if v.is_empty() => self.backup.dir = None,
+                "dir" => self.backup.dir = Some(self.path(*line, k, v)?),
+                "keep" => self.backup.keep = self.count(*line, k, v)?,
+                _ => self.unknown(s, k, *line),
             }
         }
         Ok(())
@@ -794,6 +895,22 @@ impl<'a> Builder<'a> {
                 line,
                 k,
                 format!("{v:?} is not a whole number of seconds (1 to 86400)"),
+            )),
+        }
+    }
+
+    /// Whole seconds separated by spaces, e.g. `120 300 900 3600`: 1 to 10 of them, each 1 to 86400.
+    fn intervals(&self, line: usize, k: &str, v: &str) -> Result<Vec<u32>, Error> {
+        let list: Option<Vec<u32>> = v
+            .split_whitespace()
+            .map(|n| n.parse().ok().filter(|n| (1..=86_400).contains(n)))
+            .collect();
+        match list {
+            Some(l) if (1..=10).contains(&l.len()) => Ok(l),
+            _ => Err(self.bad(
+                line,
+                k,
+                format!("{v:?} is not 1 to 10 whole numbers of seconds (1 to 86400) separated by spaces"),
             )),
         }
     }
@@ -886,8 +1003,12 @@ impl<'a> Builder<'a> {
                 poll_timeout: self.poll_timeout,
                 callback_listen: self.callback_listen,
                 callback_path,
+                recheck_intervals: self.recheck_intervals,
+                recheck_for: self.recheck_for,
             },
             shaping: self.shaping,
+            retention: self.retention,
+            backup: self.backup,
             limits: LimitsConfig {
                 pushes_per_mac: Window {
                     max: self.pushes_per_mac,

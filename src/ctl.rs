@@ -66,6 +66,10 @@ pub enum Request {
     Passwd {
         hash: String,
     },
+    /// Replace the database with the backup at `path` (checked first); the gate follows.
+    Restore {
+        path: PathBuf,
+    },
 }
 
 /// The daemon side.
@@ -79,6 +83,40 @@ pub struct Control {
     pub started_at: std::time::Instant,
     /// A new password logs every owner's page session out.
     pub admin: Arc<Admin>,
+}
+
+/// `lango backup FILE`: a consistent copy of `database`, whether or not the daemon runs.
+pub async fn backup(database: PathBuf, dest: PathBuf) -> Result<store::backup::Checked, String> {
+    tokio::task::spawn_blocking(move || store::backup::copy_file(&database, &dest))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+/// `lango restore FILE`: checks the file, then has the running daemon swap it in (its gate
+/// follows the restored sessions); with no daemon answering, swaps it into the database file
+/// (the gate follows at the next start). Returns what was restored and whether a daemon did it.
+pub async fn restore(
+    socket: &PathBuf,
+    database: PathBuf,
+    src: PathBuf,
+) -> Result<(store::backup::Checked, bool), String> {
+    let src = std::path::absolute(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+    let s = src.clone();
+    tokio::task::spawn_blocking(move || store::backup::check(&s))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    if UnixStream::connect(socket).await.is_ok() {
+        let a = ask(socket, &Request::Restore { path: src }).await?;
+        let checked = serde_json::from_value(a["restored"].clone()).map_err(|e| e.to_string())?;
+        return Ok((checked, true));
+    }
+    let checked = tokio::task::spawn_blocking(move || Store::open(&database)?.restore(&src))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    Ok((checked, false))
 }
 
 /// Binds the control socket at `path` (replacing a stale one), mode 0600.
@@ -305,6 +343,31 @@ impl Control {
                 self.admin.log_out_everyone();
                 log::info!("admin: password set over the control socket; owner sessions ended");
                 Ok(json!({ "ok": true }))
+            }
+            Request::Restore { path } => {
+                let (store, p) = (self.store.clone(), path.clone());
+                let restored = tokio::task::spawn_blocking(move || store.restore(&p))
+                    .await
+                    .map_err(|e| internal(&e))?
+                    .map_err(|e| e.to_string())?;
+                let detail = format!(
+                    "from {}: {} payments, {} sessions",
+                    path.display(),
+                    restored.payments,
+                    restored.sessions
+                );
+                self.store
+                    .transact(move |tx| {
+                        store::events::record(tx, now, "database.restored", None, None, &detail)
+                    })
+                    .await
+                    .map_err(|e| internal(&e))?;
+                let online = self.sessions.restore().await.map_err(|e| internal(&e))?;
+                log::warn!(
+                    "database restored from {}; {online} sessions in the gate",
+                    path.display()
+                );
+                Ok(json!({ "ok": true, "restored": restored, "online": online }))
             }
         }
     }

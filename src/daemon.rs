@@ -81,20 +81,18 @@ impl Daemon {
         };
 
         let portal_listener = match parts.portal_listen {
-            Some(a) => TcpListener::bind(a)
-                .await
-                .with_context(|| format!("portal: cannot listen on {a}"))?,
+            Some(a) => {
+                crate::listen::bind(a).with_context(|| format!("portal: cannot listen on {a}"))?
+            }
             None => bind_any(config.portal_port).await?,
         };
         let portal_addr = portal_listener.local_addr()?;
-        let admin_listener = TcpListener::bind(config.admin_listen)
-            .await
+        let admin_listener = crate::listen::bind(config.admin_listen)
             .with_context(|| format!("admin_listen: cannot listen on {}", config.admin_listen))?;
         let admin_addr = admin_listener.local_addr()?;
         let admin_http_listener = match config.admin_http_listen {
             Some(a) => Some(
-                TcpListener::bind(a)
-                    .await
+                crate::listen::bind(a)
                     .with_context(|| format!("admin_http_listen: cannot listen on {a}"))?,
             ),
             None => None,
@@ -129,6 +127,7 @@ impl Daemon {
             neighbours: neighbours.clone(),
             clock: parts.clock.clone(),
             guesses,
+            pages: Default::default(),
         });
         let admin = Admin::new(
             live.clone(),
@@ -146,8 +145,17 @@ impl Daemon {
             started_at,
             admin: admin.clone(),
         });
+        let current = live.clone();
         tasks.extend([
             tokio::spawn(sessions.clone().run()),
+            tokio::spawn(crate::upkeep::run(
+                store.clone(),
+                live.clone(),
+                parts.clock.clone(),
+            )),
+            tokio::spawn(crate::payments::recheck::run(move || {
+                current.get().payments.clone()
+            })),
             tokio::spawn(server::serve_devices(
                 portal_listener,
                 {
@@ -220,7 +228,7 @@ async fn callback_listener(
     payments: &Arc<Payments>,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Option<SocketAddr> {
-    match TcpListener::bind(addr).await {
+    match crate::listen::bind(addr) {
         Ok(l) => {
             let bound = l.local_addr().unwrap_or(addr);
             log::info!("Daraja callbacks received on {bound}");
@@ -257,10 +265,10 @@ async fn owner_certificate(config: &Config, now: crate::clock::Unix) -> anyhow::
 
 /// The portal on every address: dual-stack where the router has IPv6, else IPv4 only.
 async fn bind_any(port: u16) -> anyhow::Result<TcpListener> {
-    match TcpListener::bind(("::", port)).await {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    match crate::listen::bind((Ipv6Addr::UNSPECIFIED, port).into()) {
         Ok(l) => Ok(l),
-        Err(_) => TcpListener::bind(("0.0.0.0", port))
-            .await
+        Err(_) => crate::listen::bind((Ipv4Addr::UNSPECIFIED, port).into())
             .with_context(|| format!("portal_port: cannot listen on {port}")),
     }
 }

@@ -18,7 +18,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("lango-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let sim_listener = crate::listen::bind((std::net::Ipv4Addr::LOCALHOST, 0).into())?;
     let sim_url = format!("http://{}", sim_listener.local_addr()?);
     let sim = Simulator::new(SimOptions {
         delay: Duration::from_secs(4),

@@ -8,6 +8,7 @@
 //! - `sessions` — grant / extend / revoke / expire / restore: keeps the database and kernel agreeing
 //! - `payments` — Daraja client, payment state machine, poller and callback listener
 //! - `limits`   — abuse limits: STK pushes per device and per number, voucher guesses
+//! - `reconnect` — reconnect codes: what a customer types to move paid time to another device
 //! - `portal`   — HTTP for phones: captive detection, pages, JSON API, RFC 8908
 //! - `certs`    — the owner's page certificate: PEM files, or a self-signed one made at first start
 //! - `admin`    — HTTP for the owner: login, overview, clients, packages, payments, vouchers, settings
@@ -15,14 +16,18 @@
 //! - `ctl`      — the unix-socket control protocol behind the CLI
 //! - `daemon`   — wires the rooms together for `lango run` and `lango demo`
 //! - `sim`      — the Daraja simulator
+//! - `alloc`    — the daemon's allocator: big blocks are pages of their own, returned when freed
 //! - `server`   — the accept loop and response helpers shared by the HTTP listeners
 //! - `connections` — a listener's connections counted per client and in all; the oldest idle make room
+//! - `listen`   — listening sockets with a backlog sized for a crowd (somaxconn, not 128)
 //! - `uci`      — UCI words and in-place editing of the config file (comments kept)
+//! - `upkeep`   — the nightly copy of the database and pruning per `config retention`
 //! - `password`, `scrypt` — the owner's password: rules and stored form; the KDF (RFC 7914)
 //! - `tty`      — the CLI's password prompt (echo off)
 //! - `mac`, `phone`, `units`, `clock` — value types parsed once at the edge
 
 pub mod admin;
+pub mod alloc;
 pub mod certs;
 pub mod clock;
 pub mod config;
@@ -33,6 +38,7 @@ pub mod demo;
 pub mod gate;
 pub mod https;
 pub mod limits;
+pub mod listen;
 pub mod live;
 pub mod logger;
 pub mod mac;
@@ -41,6 +47,7 @@ pub mod payments;
 pub mod phone;
 pub mod portal;
 pub mod random;
+pub mod reconnect;
 pub mod scrypt;
 pub mod server;
 pub mod sessions;
@@ -50,4 +57,5 @@ pub mod store;
 pub mod tty;
 pub mod uci;
 pub mod units;
+pub mod upkeep;
 pub mod voucher;

@@ -52,12 +52,16 @@ enum Cmd {
         /// How long the simulated customer takes to answer the PIN prompt, in milliseconds.
         #[arg(long, default_value_t = 3000)]
         delay_ms: u64,
+        /// How long the late customer (numbers ending in 0240) takes, in milliseconds.
+        #[arg(long, default_value_t = 240_000)]
+        late_ms: u64,
         /// POST Daraja's callbacks here (e.g. Lango's callback listener).
         #[arg(long)]
         callback_url: Option<String>,
         /// Misbehave like the live Daraja, e.g. `spike-arrest-queries=3`, `html-503-queries=2`,
         /// `duplicate-callbacks=1`, `callback-delay=20`, `expire-tokens-after=5`,
-        /// `refuse-credentials`, `query-says-failed` (repeatable; see the README).
+        /// `queries-fail-for=600`, `refuse-credentials`, `query-says-failed` (repeatable; see the
+        /// README).
         #[arg(long = "fault", value_name = "NAME[=VALUE]")]
         faults: Vec<String>,
     },
@@ -82,6 +86,10 @@ enum Cmd {
     /// Voucher codes.
     #[command(subcommand)]
     Vouchers(Vouchers),
+    /// Write a consistent copy of the database to FILE (also while Lango runs).
+    Backup { file: PathBuf },
+    /// Check FILE (a backup) and make it the database; a running Lango's gate follows it.
+    Restore { file: PathBuf },
     /// Set the owner's page password (asks twice; logs every browser out).
     Passwd {
         /// Read the password from one line of stdin, without prompts (for scripts).
@@ -110,6 +118,10 @@ enum Vouchers {
     /// Make an unused code stop working.
     Revoke { code: String },
 }
+
+/// Memory a crowd used goes back to the router when it leaves (see `lango::alloc`).
+#[global_allocator]
+static ALLOC: lango::alloc::Paged = lango::alloc::Paged;
 
 /// See the runtime set-up in `main`.
 const MAX_BLOCKING_THREADS: usize = 4;
@@ -164,11 +176,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cert,
             key,
             delay_ms,
+            late_ms,
             callback_url,
             faults,
         } => {
             let mut opts = lango::sim::SimOptions {
                 delay: std::time::Duration::from_millis(delay_ms),
+                late_delay: std::time::Duration::from_millis(late_ms),
                 callback_override: callback_url,
                 ..Default::default()
             };
@@ -189,6 +203,57 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => config_error(e),
             })
+        }
+        Cmd::Backup { file } => {
+            let config = match load() {
+                Ok(c) => c,
+                Err(e) => return Ok(config_error(e)),
+            };
+            return Ok(match ctl::backup(config.database, file.clone()).await {
+                Ok(c) => {
+                    println!(
+                        "{}: schema {}, {} payments, {} sessions",
+                        file.display(),
+                        c.schema_version,
+                        c.payments,
+                        c.sessions
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("lango: {e}");
+                    ExitCode::from(1)
+                }
+            });
+        }
+        Cmd::Restore { file } => {
+            let config = match load() {
+                Ok(c) => c,
+                Err(e) => return Ok(config_error(e)),
+            };
+            let restored =
+                ctl::restore(&config.control_socket, config.database, file.clone()).await;
+            return Ok(match restored {
+                Ok((c, live)) => {
+                    println!(
+                        "restored {}: schema {}, {} payments, {} sessions{}",
+                        file.display(),
+                        c.schema_version,
+                        c.payments,
+                        c.sessions,
+                        if live {
+                            "; the running Lango follows it"
+                        } else {
+                            " (Lango is not running: it uses it at the next start)"
+                        }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("lango: {e}");
+                    ExitCode::from(1)
+                }
+            });
         }
         Cmd::Status => Request::Status,
         Cmd::Clients => Request::Clients,
@@ -396,6 +461,7 @@ fn print_answer(req: &Request, a: &serde_json::Value, json: bool) {
         Request::VouchersRevoke { .. } => {
             println!("{} revoked", a["code"].as_str().unwrap_or(""))
         }
+        Request::Restore { .. } => println!("restored"),
         Request::Passwd { .. } => {
             println!("password set; every browser logged in to the owner's page was logged out")
         }

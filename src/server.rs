@@ -125,14 +125,19 @@ async fn accept_loop<H, F>(
             let serving = async {
                 match tls {
                     None => serve_connection(stream, peer, &conn, started, handler).await,
+                    // Boxed: TLS state is large, and inline it would make every plain
+                    // connection's task as large (4.7 KiB instead of 1.1 KiB).
                     Some(tls) => {
-                        match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await {
-                            Ok(Ok(stream)) => {
-                                serve_connection(stream, peer, &conn, started, handler).await
+                        Box::pin(async {
+                            match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await {
+                                Ok(Ok(stream)) => {
+                                    serve_connection(stream, peer, &conn, started, handler).await
+                                }
+                                Ok(Err(e)) => log::debug!("TLS handshake with {remote}: {e}"),
+                                Err(_) => log::debug!("TLS handshake with {remote}: timed out"),
                             }
-                            Ok(Err(e)) => log::debug!("TLS handshake with {remote}: {e}"),
-                            Err(_) => log::debug!("TLS handshake with {remote}: timed out"),
-                        }
+                        })
+                        .await
                     }
                 }
             };

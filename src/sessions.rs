@@ -10,7 +10,9 @@ use crate::clock::{Clock, Unix};
 use crate::gate::{self, Change, Gate};
 
 use crate::mac::Mac;
+use crate::reconnect::{Key, ReconnectCode};
 use crate::store::payments::Settlement;
+use crate::store::rechecks::RecheckState;
 use crate::store::sessions::{EndReason, Grant, Session, Source};
 use crate::store::{self, events, packages, payments, vouchers, Store};
 use crate::voucher::VoucherCode;
@@ -38,12 +40,53 @@ pub enum VoucherProblem {
     Expired,
 }
 
+/// Why a reconnect code or receipt moves no time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReconnectProblem {
+    #[error("no session has that code or receipt")]
+    Unknown,
+    #[error("the time it paid for has run out")]
+    NothingLeft,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Store(#[from] store::Error),
     #[error("{0}")]
     Voucher(VoucherProblem),
+    #[error("{0}")]
+    Reconnect(ReconnectProblem),
+}
+
+/// What brought the news that a payment which ended unpaid was paid after all.
+enum Late {
+    Callback,
+    Recheck,
+    /// The owner, after checking; who and why are recorded.
+    Owner {
+        who: String,
+        why: String,
+    },
+}
+
+impl Late {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Late::Callback => "success callback",
+            Late::Recheck => "re-check query",
+            Late::Owner { .. } => "owner's grant",
+        }
+    }
+}
+
+/// What a reconnect did.
+#[derive(Debug, Clone)]
+pub enum Reconnected {
+    /// The time moved from `from` (as it was; cut off now) to the asking device's `session`.
+    Moved { from: Session, session: Session },
+    /// The code is this device's own: nothing to move.
+    AlreadyHere(Session),
 }
 
 /// Keeps sessions in the database and the kernel in step.
@@ -140,11 +183,11 @@ impl Sessions {
                 }
                 let p =
                     payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                // Daraja's words are in the payment's row (stored once): the event stays small.
                 let detail = format!(
-                    "{} code={} {}",
+                    "{} code={}",
                     state.as_str(),
-                    code.map_or("-".into(), |c| c.to_string()),
-                    desc
+                    code.map_or("-".into(), |c| c.to_string())
                 );
                 events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
                 if state != payments::PaymentState::Paid {
@@ -168,6 +211,44 @@ impl Sessions {
         desc: String,
         receipt: Option<String>,
     ) -> Result<Option<Session>, store::Error> {
+        self.settle_late(payment_id, desc, receipt, Late::Callback)
+            .await
+    }
+
+    /// A `timeout` payment that a later STK Push Query found paid: like a late success
+    /// callback, it becomes paid (`paid_late`) and grants its time, once.
+    pub async fn settle_paid_late(
+        &self,
+        payment_id: i64,
+        desc: String,
+    ) -> Result<Option<Session>, store::Error> {
+        self.settle_late(payment_id, desc, None, Late::Recheck)
+            .await
+    }
+
+    /// The owner found the money of a payment that ended unpaid (the M-Pesa statement, the
+    /// customer's SMS): it becomes paid and grants what it bought, once; `who` and `why` go into
+    /// the audit trail (event `payment.owner_grant`).
+    pub async fn settle_by_owner(
+        &self,
+        payment_id: i64,
+        who: String,
+        why: String,
+    ) -> Result<Option<Session>, store::Error> {
+        let desc = format!("granted by the owner: {why}");
+        self.settle_late(payment_id, desc, None, Late::Owner { who, why })
+            .await
+    }
+
+    /// Pays a payment that had ended unpaid, grants its time and closes its re-check — in one
+    /// transaction, once. `by` says what brought the news, for the audit trail.
+    async fn settle_late(
+        &self,
+        payment_id: i64,
+        desc: String,
+        receipt: Option<String>,
+        by: Late,
+    ) -> Result<Option<Session>, store::Error> {
         let now = self.now();
         let granted = self
             .store
@@ -178,17 +259,34 @@ impl Sessions {
                     result_desc: &desc,
                     receipt: receipt.as_deref(),
                 };
+                let ended_at = payments::get(tx, payment_id)?.map_or(now, |p| p.updated_at);
                 let Some(before) = payments::settle_late_success(tx, payment_id, &settlement, now)?
                 else {
                     return Ok(None);
                 };
                 let p =
                     payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                let detail = format!(
-                    "paid code=0 {desc} (success callback after {})",
+                let said = by.as_str();
+                let detail = format!("paid code=0 {desc} ({said} after {})", before.as_str());
+                events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
+                let late = format!(
+                    "{said}, {} s after it ended {}",
+                    now - ended_at,
                     before.as_str()
                 );
-                events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
+                events::record(tx, now, "payment.paid_late", Some(p.mac), Some(p.id), &late)?;
+                if let Late::Owner { who, why } = &by {
+                    let detail = format!("{} by {who}: {why}", p.amount);
+                    events::record(
+                        tx,
+                        now,
+                        "payment.owner_grant",
+                        Some(p.mac),
+                        Some(p.id),
+                        &detail,
+                    )?;
+                }
+                store::rechecks::close(tx, p.id, RecheckState::PaidLate, now, "0 paid")?;
                 grant_paid(tx, &p, now).map(Some)
             })
             .await?;
@@ -253,6 +351,85 @@ impl Sessions {
         Ok(out)
     }
 
+    /// Moves the time left of the session `key` names (its reconnect code, or the M-Pesa receipt
+    /// of a payment that paid for it) to `mac`; the old device is cut off in the same kernel
+    /// batch. One transaction; an `events` row `session.moved` records it.
+    pub async fn reconnect(
+        &self,
+        key: Key,
+        mac: Mac,
+        ip: Option<IpAddr>,
+    ) -> Result<Reconnected, Error> {
+        let now = self.now();
+        let done = self
+            .store
+            .transact(move |tx| {
+                let from = match &key {
+                    Key::Code(code) => store::sessions::by_code(tx, code)?,
+                    Key::Receipt(r) => match payments::by_receipt(tx, r)? {
+                        // The session the payment went to, wherever its code has moved since.
+                        Some(p) => match store::sessions::latest_for(tx, p.mac)? {
+                            Some(s) if s.ended_at.is_none() => Some(s),
+                            Some(s) => {
+                                match s.code.filter(|_| s.end_reason.as_deref() == Some("moved")) {
+                                    Some(c) => store::sessions::by_code(
+                                        tx,
+                                        &ReconnectCode::from_stored(c),
+                                    )?,
+                                    None => None,
+                                }
+                            }
+                            None => None,
+                        },
+                        None => None,
+                    },
+                };
+                let Some(from) = from else {
+                    return Ok(Err(ReconnectProblem::Unknown));
+                };
+                if from.expires_at <= now {
+                    return Ok(Err(ReconnectProblem::NothingLeft));
+                }
+                if from.mac == mac {
+                    return Ok(Ok(Reconnected::AlreadyHere(from)));
+                }
+                let left = from.seconds_left(now);
+                let to = store::sessions::move_to(tx, &from, mac, ip, now)?;
+                let how = match &key {
+                    Key::Code(c) => format!("code {c}"),
+                    Key::Receipt(r) => format!("M-Pesa receipt {r}"),
+                };
+                let payment = from
+                    .source_ref
+                    .as_deref()
+                    .filter(|_| from.source == store::sessions::Source::Payment)
+                    .and_then(|r| r.parse().ok());
+                events::record(
+                    tx,
+                    now,
+                    "session.moved",
+                    Some(mac),
+                    payment,
+                    &format!("{left}s from {} by {how}", from.mac),
+                )?;
+                Ok(Ok(Reconnected::Moved { from, session: to }))
+            })
+            .await?
+            .map_err(Error::Reconnect)?;
+        if let Reconnected::Moved { from, session } = &done {
+            log::info!(
+                "session moved from mac={} to mac={} seconds={}",
+                from.mac,
+                session.mac,
+                session.seconds_left(now)
+            );
+            self.refresh(vec![(from.mac, from.ip), (session.mac, session.ip)])
+                .await;
+            self.changed.notify_one();
+        }
+        Ok(done)
+    }
+
     /// Ends `mac`'s session now (owner's kick). Returns the session that was ended.
     pub async fn revoke(&self, mac: Mac) -> Result<Option<Session>, Error> {
         let now = self.now();
@@ -310,7 +487,7 @@ impl Sessions {
                 let due = store::sessions::due(tx, now)?;
                 for s in &due {
                     store::sessions::end(tx, s.mac, EndReason::Expired, s.expires_at)?;
-                    events::record(tx, now, "session.expire", Some(s.mac), None, "time up")?;
+                    events::record(tx, now, "session.expire", Some(s.mac), None, "")?;
                 }
                 Ok(due)
             })

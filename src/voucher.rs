@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-/// No 0/O, 1/I/L: codes are read off paper by people.
-const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+/// No 0/O, 1/I/L: codes are read off paper by people (reconnect codes use it too).
+pub(crate) const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 /// 31^10 ≈ 8·10^14 codes: guessing one is hopeless at the throttled rate.
 pub const LEN: usize = 10;
 
@@ -20,13 +20,7 @@ pub struct BadCode;
 impl VoucherCode {
     /// Draws a fresh random code.
     pub fn random() -> Self {
-        let b = crate::random::bytes::<LEN>();
-        // 256 % 31 bias is under 1 %: irrelevant for codes that are also throttled.
-        VoucherCode(
-            b.iter()
-                .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)
-                .collect(),
-        )
+        VoucherCode(draw::<LEN>())
     }
 
     pub fn as_str(&self) -> &str {
@@ -46,6 +40,15 @@ impl VoucherCode {
         }
         Ok(VoucherCode(c))
     }
+}
+
+/// `N` random characters of `ALPHABET`.
+pub(crate) fn draw<const N: usize>() -> String {
+    let b = crate::random::bytes::<N>();
+    // 256 % 31 bias is under 1 %: irrelevant for codes that are also throttled.
+    b.iter()
+        .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)
+        .collect()
 }
 
 impl fmt::Display for VoucherCode {

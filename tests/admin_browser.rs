@@ -15,6 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// The simulator never answers for this number: the payment times out.
+const UNPAID_PHONE: &str = "0712344999";
 /// The whole browser run; it takes about 20 s on a loaded 2-core machine.
 const RUN_LIMIT: Duration = Duration::from_secs(240);
 
@@ -118,6 +120,11 @@ async fn the_owner_runs_the_hotspot_from_a_browser() {
         .post_json("/api/voucher", &format!(r#"{{"code":"{}"}}"#, codes[0]))
         .await;
     assert_eq!(s, 200);
+    // A customer whose payment M-Pesa never confirms in time: on the owner's Attention list.
+    let silent = lab.phone(4);
+    let unpaid = silent.pay(1, UNPAID_PHONE).await;
+    lab.clock.advance(121);
+    assert_eq!(lab.wait_final(&silent, unpaid).await["state"], "timeout");
 
     let shots = repo().join("target/screenshots");
     let _ = std::fs::remove_dir_all(&shots);
@@ -127,6 +134,7 @@ async fn the_owner_runs_the_hotspot_from_a_browser() {
         .arg(format!("http://{}", lab.portal))
         .arg(&shots)
         .env("LANGO_KICK_MAC", phone_mac(2).to_string())
+        .env("LANGO_UNPAID_PHONE", format!("254{}", &UNPAID_PHONE[1..]))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -181,6 +189,11 @@ async fn the_owner_runs_the_hotspot_from_a_browser() {
         "the redeemed voucher's package"
     );
     assert!(admitted.contains_key(&phone_mac(3)), "others stay online");
+    // The grant from the Attention list: paid once, its device online for the package's hour.
+    assert_eq!(lab.payment(unpaid).state, PaymentState::Paid);
+    assert_eq!(lab.events("payment.owner_grant", Some(unpaid)), 1);
+    assert_eq!(lab.events("session.grant", Some(unpaid)), 1);
+    assert_eq!(admitted[&phone_mac(4)].seconds, 3600);
     let conf = std::fs::read_to_string(lab.config_path()).unwrap();
     assert!(conf.contains("option welcome 'Karibu! Wi-Fi by the hour.'"));
     // The sheet as Chromium prints it on A4: 30 cards make two pages.

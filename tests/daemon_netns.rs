@@ -575,3 +575,81 @@ fn the_kernel_keeps_its_word_when_lango_dies() {
     let qdiscs = lab.exec_ok(&lab.router, &["tc", "qdisc", "show"]);
     assert!(!qdiscs.contains("htb") && !qdiscs.contains(IFB), "{qdiscs}");
 }
+
+#[test]
+fn a_reconnect_code_moves_the_time_and_cuts_the_old_phone_in_the_kernel() {
+    if skip("a_reconnect_code_moves_the_time_and_cuts_the_old_phone_in_the_kernel") {
+        return;
+    }
+    let _alone = ALONE.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::without_portal("drec", 2);
+    let mut lango = Lango::prepare(&lab, "rec");
+    lango.start();
+    let (a, b) = (&lab.phones[0], &lab.phones[1]);
+    let portal = format!("http://{ROUTER4}:{PORTAL_PORT}");
+
+    // A pays for Standard and starts a long download; the online page shows its code.
+    lango.pay(a, 2, PAYERS[3]);
+    online_within(&lab, a, Duration::from_secs(1));
+    let mut stream = lab.start_stream(a);
+    let page = lab.curl(a, &format!("{portal}/?lang=en"), SHORT).body;
+    let code = page
+        .split("<b class=\"code\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("no reconnect code on the online page: {page}"))
+        .to_string();
+
+    // B (A's owner on another device, or A after a MAC change) types it.
+    // The download flows before the move (so the check after it can fail).
+    std::thread::sleep(Duration::from_millis(500));
+    let before = lab.rx_bytes(a);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        lab.rx_bytes(a) - before > 100_000,
+        "A's download does not flow"
+    );
+    let r = lab.curl_with(
+        b,
+        &[
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &format!(r#"{{"code":"{code}"}}"#),
+        ],
+        &format!("{portal}/api/reconnect"),
+        SHORT,
+    );
+    assert_eq!(r.status, 200, "reconnect: {r:?}");
+    let took = online_within(&lab, b, Duration::from_secs(1));
+    println!(
+        "reconnect code {code}: the new phone reached the wan {} ms after the answer",
+        took.as_millis()
+    );
+    // A is out at once: its running download gets no more data (the connection is reset or
+    // stalls, depending on who speaks next) and it is captive again.
+    std::thread::sleep(Duration::from_millis(300));
+    let before = lab.rx_bytes(a);
+    std::thread::sleep(Duration::from_secs(1));
+    let trickle = lab.rx_bytes(a) - before;
+    println!(
+        "old phone received {trickle} bytes in the second after the move ({:?})",
+        stream.try_wait().expect("curl")
+    );
+    assert!(
+        trickle < 20_000,
+        "the old phone still downloads: {trickle} B/s"
+    );
+    let _ = stream.kill();
+    let _ = stream.wait();
+    assert!(lab
+        .curl(a, &format!("http://{WAN4}/"), SHORT)
+        .redirected_to_portal());
+    let set = lab.client_set();
+    assert!(
+        set.contains(&b.mac.to_string()) && !set.contains(&a.mac.to_string()),
+        "{set}"
+    );
+    assert_eq!(lab.classes("br-lan"), 2, "B's class (and the unshaped one)");
+    lango.stop();
+}

@@ -70,6 +70,25 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// The seed of test `name` (LANGO_CRASH_SEED, else `default`), or `None` when not root: the
+/// test is then skipped, which CI (LANGO_CI=1, as root) never allows.
+fn root_and_seed(name: &str, default: u64) -> Option<u64> {
+    if !is_root() {
+        assert!(
+            std::env::var("LANGO_CI").as_deref() != Ok("1"),
+            "CI runs as root: the crash test may not be skipped"
+        );
+        println!("SKIPPED: needs root (network namespaces and nft): payments_crash {name}");
+        return None;
+    }
+    let seed = std::env::var("LANGO_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default);
+    println!("{name} seed {seed} (replay with LANGO_CRASH_SEED={seed})");
+    Some(seed)
+}
+
 fn must(args: &[&str]) {
     let out = Command::new(args[0])
         .args(&args[1..])
@@ -98,11 +117,12 @@ struct Net {
 }
 
 impl Net {
-    fn new() -> Net {
+    /// `tag` keeps the namespaces of the tests in this file apart (they run at once).
+    fn new(tag: &str) -> Net {
         let pid = std::process::id();
-        let router = format!("lcr{pid}");
-        let phones: Vec<String> = (0..PHONES).map(|i| format!("lcp{i}-{pid}")).collect();
-        let dir = std::env::temp_dir().join(format!("lango-crash-{pid}"));
+        let router = format!("lcr{tag}{pid}");
+        let phones: Vec<String> = (0..PHONES).map(|i| format!("lcp{i}{tag}-{pid}")).collect();
+        let dir = std::env::temp_dir().join(format!("lango-crash-{tag}{pid}"));
         std::fs::create_dir_all(&dir).unwrap();
         let net = Net {
             names: Arc::new(Names {
@@ -146,6 +166,23 @@ impl Net {
 
     fn dir(&self) -> &Path {
         &self.names.dir
+    }
+
+    /// Starts `lango daraja-sim` over TLS on SIM_ADDR inside the router namespace, with `extra`
+    /// switches; its log goes to `sim.log`.
+    fn start_sim(&mut self, extra: &[&str]) {
+        let (cert, key) = (self.dir().join("cert.pem"), self.dir().join("key.pem"));
+        let mut args = vec![
+            "daraja-sim",
+            "--listen",
+            SIM_ADDR,
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        self.sim = Some(self.names.spawn(&args, "sim.log"));
     }
 
     /// Starts `lango run` inside the router namespace.
@@ -228,7 +265,8 @@ impl Drop for Net {
     }
 }
 
-fn write_files(dir: &Path) {
+/// The certificate, key and config; `daraja_extra` are more options for the daraja section.
+fn write_files(dir: &Path, daraja_extra: &str) {
     let cert =
         rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
@@ -257,6 +295,7 @@ config daraja 'daraja'
 	option poll_first '0.3'
 	option poll_interval '0.3'
 	option poll_timeout '{POLL_TIMEOUT_S}'
+{daraja_extra}
 
 config shaping 'shaping'
 	option enabled '0'
@@ -343,47 +382,26 @@ fn approvals(log: &str) -> HashMap<String, u32> {
 
 #[test]
 fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
-    if !is_root() {
-        assert!(
-            std::env::var("LANGO_CI").as_deref() != Ok("1"),
-            "CI runs as root: the crash test may not be skipped"
-        );
-        println!("SKIPPED: needs root (network namespaces and nft): payments_crash");
+    let Some(seed) = root_and_seed("crash test", 0x5eed_1a9c_0ffe_e123) else {
         return;
-    }
-    let seed = std::env::var("LANGO_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_1a9c_0ffe_e123u64);
-    println!("crash test seed {seed} (replay with LANGO_CRASH_SEED={seed})");
+    };
     let began = Instant::now();
-    let mut net = Net::new();
-    write_files(net.dir());
-    let (cert, key) = (net.dir().join("cert.pem"), net.dir().join("key.pem"));
+    let mut net = Net::new("");
+    write_files(net.dir(), "");
     let callback = format!("http://{CALLBACK_LISTEN}{CALLBACK_PATH}");
     let delay = SIM_DELAY_MS.to_string();
-    net.sim = Some(net.names.spawn(
-        &[
-            "daraja-sim",
-            "--listen",
-            SIM_ADDR,
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-            "--delay-ms",
-            &delay,
-            "--callback-url",
-            &callback,
-            "--fault",
-            "duplicate-callbacks=2",
-            "--fault",
-            "spike-arrest-queries=8",
-            "--fault",
-            "html-503-queries=4",
-        ],
-        "sim.log",
-    ));
+    net.start_sim(&[
+        "--delay-ms",
+        &delay,
+        "--callback-url",
+        &callback,
+        "--fault",
+        "duplicate-callbacks=2",
+        "--fault",
+        "spike-arrest-queries=8",
+        "--fault",
+        "html-503-queries=4",
+    ]);
     net.start_lango();
     until("the portal to answer", || {
         net.names.http(0, "GET", "/api/packages", None).0 == 200
@@ -609,4 +627,142 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         began.elapsed() < Duration::from_secs(120),
         "the crash test must stay under 2 minutes"
     );
+}
+
+/// The late customer's number (the simulator approves it after `--late-ms`).
+const LATE_NUMBER: &str = "0712340240";
+/// The late customer approves this long after the push: past `poll_timeout` (5 s).
+const LATE_MS: u64 = 7000;
+/// Phones paying late at once in the late-confirmation crash test.
+const LATE_PHONES: usize = 4;
+
+#[test]
+fn a_late_success_after_timeout_is_granted_once_across_sigkill() {
+    let Some(seed) = root_and_seed("late crash test", 0x1a7e_5eed_0000_0240) else {
+        return;
+    };
+    let mut net = Net::new("l");
+    // Re-checks every second for two minutes instead of 2, 5, 15, 60 minutes for a day.
+    write_files(
+        net.dir(),
+        "\toption recheck_intervals '1'\n\toption recheck_for '120'",
+    );
+    net.start_sim(&["--late-ms", &LATE_MS.to_string()]);
+    net.start_lango();
+    until("the portal to answer", || {
+        net.names.http(0, "GET", "/api/packages", None).0 == 200
+    });
+
+    // Every phone pays with the late number; each payment ends `timeout` before the approval.
+    let body = format!(r#"{{"package_id":2,"phone":"{LATE_NUMBER}"}}"#);
+    let ids: Vec<i64> = (0..LATE_PHONES)
+        .map(
+            |i| match net.names.http(i, "POST", "/api/pay", Some(&body)) {
+                (202, b) => json(&b)["id"].as_i64().expect("an id"),
+                (s, b) => panic!("phone {i}: POST /api/pay answered {s}: {b}"),
+            },
+        )
+        .collect();
+    let names = net.names.clone();
+    let state = |i: usize, id: i64| -> serde_json::Value {
+        json(&names.http(i, "GET", &format!("/api/pay/{id}"), None).1)
+    };
+    for (i, id) in ids.iter().enumerate() {
+        until("the payment to time out", || {
+            state(i, *id)["state"] == "timeout"
+        });
+    }
+
+    // SIGKILL at random moments while the re-checks find the approvals, until all are paid.
+    let db = net.dir().join("lango.db");
+    let paid_late = || -> i64 {
+        let store = Store::open(&db).unwrap();
+        store
+            .with(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM payments WHERE state = 'paid' AND paid_late_at IS NOT NULL",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap()
+    };
+    let mut rng = XorShift(seed);
+    let (mut kills, began) = (0, Instant::now());
+    while paid_late() < LATE_PHONES as i64 {
+        assert!(
+            began.elapsed() < PATIENCE,
+            "the late payments were never paid"
+        );
+        std::thread::sleep(Duration::from_millis(100 + rng.below(700)));
+        net.kill_lango();
+        kills += 1;
+        std::thread::sleep(Duration::from_millis(rng.below(300)));
+        net.start_lango();
+    }
+    until("the portal to answer again", || {
+        net.names.http(0, "GET", "/api/packages", None).0 == 200
+    });
+    // More time for anything that would wrongly grant again.
+    std::thread::sleep(Duration::from_secs(3));
+
+    for (i, id) in ids.iter().enumerate() {
+        let v = state(i, *id);
+        assert_eq!(
+            (v["state"].as_str(), v["paid_late"].as_bool()),
+            (Some("paid"), Some(true)),
+            "{v}"
+        );
+        let status = json(&net.names.http(i, "GET", "/api/status", None).1);
+        assert_eq!(status["online"], true, "phone {i}: {status}");
+        let page = net.names.http(i, "GET", "/?lang=en", None).1;
+        assert!(
+            page.contains("M-Pesa confirmed your payment late"),
+            "phone {i}"
+        );
+    }
+    net.stop_lango();
+    let store = Store::open(&db).unwrap();
+    let (grants, late_events, seconds, open): (Vec<i64>, i64, Vec<i64>, i64) = store
+        .with(|c| {
+            let grants = c
+                .prepare(
+                    "SELECT (SELECT count(*) FROM events e WHERE e.kind = 'session.grant'
+                       AND e.payment_id = p.id) FROM payments p ORDER BY p.id",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let late_events = c.query_row(
+                "SELECT count(*) FROM events WHERE kind = 'payment.paid_late'",
+                [],
+                |r| r.get(0),
+            )?;
+            let seconds = c
+                .prepare("SELECT sum(expires_at - started_at) FROM sessions GROUP BY mac")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let open = c.query_row(
+                "SELECT count(*) FROM rechecks WHERE state <> 'paid_late'",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok((grants, late_events, seconds, open))
+        })
+        .unwrap();
+    println!(
+        "late crash test: {LATE_PHONES} late approvals, {kills} SIGKILLs, {:.1} s",
+        began.elapsed().as_secs_f64()
+    );
+    assert!(
+        kills >= 3,
+        "only {kills} kills: restarts were not exercised"
+    );
+    assert_eq!(grants, vec![1; LATE_PHONES], "one grant per late payment");
+    assert_eq!(late_events, LATE_PHONES as i64);
+    assert_eq!(
+        seconds,
+        vec![10800; LATE_PHONES],
+        "each phone got the 3 h it paid for"
+    );
+    assert_eq!(open, 0, "every re-check ended paid_late");
 }

@@ -419,3 +419,31 @@ async fn rfc8908_api_tells_captive_state() {
         (Value::Bool(false), 3600.into())
     );
 }
+
+#[tokio::test]
+async fn the_shop_page_follows_package_and_settings_changes() {
+    // The page is rendered once and shared; a change must still show at once.
+    let lab = Lab::start("shopcache", FAST).await;
+    let phone = lab.phone(19);
+    let first = phone.get("/").await.text().await.unwrap();
+    assert_eq!(phone.get("/").await.text().await.unwrap(), first);
+    assert!(first.contains("Standard"), "{first}");
+    let daemon = lab.daemon();
+    daemon
+        .store
+        .write(|tx| {
+            let mut p = lango::store::packages::get(tx, 2)?.expect("seeded");
+            p.name = "Jioni".into();
+            lango::store::packages::update(tx, &p)
+        })
+        .unwrap();
+    let renamed = phone.get("/").await.text().await.unwrap();
+    assert!(renamed.contains("Jioni") && !renamed.contains("Standard"));
+    let mut config = daemon.live.get().config.clone();
+    config.site_name = "Mama Mboga Wi-Fi".into();
+    daemon.live.reload(config).await.unwrap();
+    let page = phone.get("/").await.text().await.unwrap();
+    assert!(page.contains("Mama Mboga Wi-Fi") && page.contains("Jioni"));
+    let sw = phone.get("/?lang=sw").await.text().await.unwrap();
+    assert!(sw.contains("Mama Mboga Wi-Fi") && sw.contains("Chagua kifurushi"));
+}

@@ -5,7 +5,9 @@
 //! Never: SQL or nft directly.
 
 mod account;
+mod attention;
 mod auth;
+mod backup;
 mod chart;
 mod clients;
 mod csv;
@@ -67,6 +69,8 @@ struct Ctx {
     session: Current,
     query: Vec<(String, String)>,
     now: Unix,
+    /// The owner's browser, for the audit trail.
+    from: std::net::IpAddr,
 }
 
 impl Ctx {
@@ -203,6 +207,7 @@ impl Admin {
             session,
             query: server::form_pairs(req.uri().query().unwrap_or("")),
             now,
+            from: peer.remote.ip(),
         };
         if method == Method::GET {
             return self.get(&cx, &path).await;
@@ -230,6 +235,7 @@ impl Admin {
             "/packages/new" => packages::edit(self, cx, None).await,
             "/payments" => payments::show(self, cx).await,
             "/payments.csv" => payments::csv(self, cx).await,
+            "/backup" => backup::download(self, cx).await,
             "/vouchers" => vouchers::list(self, cx, None).await,
             "/settings" => settings::show(self, cx),
             "/password" => Ok(account::show(self, cx, None)),
@@ -252,6 +258,7 @@ impl Admin {
             "/clients/kick" => clients::kick(self, cx, form).await,
             "/clients/extend" => clients::extend(self, cx, form).await,
             "/clients/grant" => clients::grant(self, cx, form).await,
+            "/payments/grant" => attention::grant(self, cx, form).await,
             "/packages/new" => packages::save(self, cx, None, form).await,
             "/vouchers" => vouchers::generate(self, cx, form).await,
             "/vouchers/revoke" => vouchers::revoke(self, cx, form).await,

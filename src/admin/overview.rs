@@ -70,7 +70,7 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
     body += &html::section("Revenue per day, last 30 days", &chart::revenue(&days));
     body += &html::section(
         "Last 10 payments",
-        &(payment_table(&recent)
+        &(payment_table(&recent, Phones::Masked)
             + "<p><a href=\"/payments\">All payments and CSV export →</a></p>"),
     );
     Ok(a.page(
@@ -83,17 +83,37 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
 }
 
 /// The payments table shared with the Payments tab (phones masked).
-pub fn payment_table(list: &[Payment]) -> String {
+/// How phone numbers appear: whole on the Payments tab (to match the M-Pesa statement), masked
+/// in summaries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Phones {
+    Whole,
+    Masked,
+}
+
+/// The first columns of every table of payments.
+pub const PAYMENT_COLUMNS: [&str; 6] = ["##", "Time (EAT)", "Phone", "Package", "#Amount", "State"];
+
+pub fn payment_table(list: &[Payment], phones: Phones) -> String {
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|p| {
             vec![
                 p.id.to_string(),
                 eat_display(p.created_at),
-                format!("<span class=\"mono\">{}</span>", p.phone.masked()),
+                format!(
+                    "<span class=\"mono\">{}</span>",
+                    match phones {
+                        Phones::Whole => p.phone.as_str().to_string(),
+                        Phones::Masked => p.phone.masked(),
+                    }
+                ),
                 crate::server::escape(&p.package_name),
                 html::kes(u64::from(p.amount.0)),
-                html::label(p.state.as_str()),
+                match p.paid_late_at {
+                    Some(_) => html::label(p.state.as_str()) + " " + &html::label("late"),
+                    None => html::label(p.state.as_str()),
+                },
                 p.receipt.as_deref().map_or("—".into(), |r| {
                     format!("<span class=\"mono\">{}</span>", crate::server::escape(r))
                 }),
@@ -103,17 +123,7 @@ pub fn payment_table(list: &[Payment]) -> String {
         })
         .collect();
     html::table(
-        &[
-            "##",
-            "Time (EAT)",
-            "Phone",
-            "Package",
-            "#Amount",
-            "State",
-            "Receipt",
-            "Daraja said",
-            "Device",
-        ],
+        &[&PAYMENT_COLUMNS[..], &["Receipt", "Daraja said", "Device"]].concat(),
         &rows,
         "No payments yet.",
     )

@@ -1,8 +1,10 @@
 //! The Payments tab: every STK push with its outcome and M-Pesa receipt, filtered by state,
-//! phone and dates (EAT), and the same list as CSV. Phones are shown masked (2547****149).
+//! phone and dates (EAT), and the same list as CSV, with whole phone numbers so the owner can
+//! match them to the M-Pesa statement (logs and summaries keep them masked); and the Attention
+//! list (`attention.rs`).
 
 use super::csv::Csv;
-use super::overview::payment_table;
+use super::overview::{payment_table, Phones};
 use super::{html, Admin, Answer, Ctx};
 use crate::clock::{eat_date, eat_day, eat_display, parse_eat_date};
 use crate::server::escape;
@@ -96,10 +98,13 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
     let list_html = format!(
         "<p class=\"cbi-section-descr\">{shown} Paid among them: <b>{}</b>.</p>{}<div class=\"cbi-page-actions\"><a class=\"cbi-button cbi-button-apply\" href=\"/payments.csv?{}\" download>Export CSV</a></div>",
         html::kes(u64::from(paid.0)),
-        payment_table(&list),
+        payment_table(&list, Phones::Whole),
         escape(&query)
     );
-    let body = html::section("Filter", &form) + &html::section("Payments", &list_html);
+    let attention = super::attention::section(a, cx).await?;
+    let body = html::section("Attention", &attention)
+        + &html::section("Filter", &form)
+        + &html::section("Payments", &list_html);
     Ok(a.page(
         cx,
         "/payments",
@@ -129,13 +134,14 @@ pub async fn csv(a: &Admin, cx: &Ctx) -> Answer {
         "receipt",
         "device",
         "checkout_request_id",
+        "paid_late (EAT)",
     ]);
     for p in list {
         out.row([
             p.id.to_string(),
             eat_display(p.created_at),
             eat_display(p.updated_at),
-            p.phone.masked(),
+            p.phone.as_str().to_string(),
             p.package_name,
             p.amount.0.to_string(),
             p.state.as_str().to_string(),
@@ -144,6 +150,7 @@ pub async fn csv(a: &Admin, cx: &Ctx) -> Answer {
             p.receipt.unwrap_or_default(),
             p.mac.to_string(),
             p.checkout_request_id.unwrap_or_default(),
+            p.paid_late_at.map_or(String::new(), eat_display),
         ]);
     }
     Ok(out.into_response(&format!("lango-payments-{}.csv", eat_date(eat_day(cx.now)))))

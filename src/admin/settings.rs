@@ -217,6 +217,7 @@ fn render(
         )),
     );
     body += "<div class=\"cbi-page-actions\"><a class=\"cbi-button\" href=\"/settings\">Reset</a><button class=\"cbi-button cbi-button-save\" type=\"submit\">Save &amp; Apply</button></div></form>";
+    body += &super::backup::section(cx);
     let descr = match &cx.settings.config.path {
         Some(p) => format!(
             "Saved to <code>{}</code>; comments and options set by hand stay as they are.",

@@ -314,7 +314,7 @@ impl Payments {
                 Ok(QueryAnswer::Pending) => {
                     return Err("STK Push Query says it is still being processed".into())
                 }
-                Err(e @ daraja::Error::Transient(_)) => {
+                Err(e @ (daraja::Error::Transient(_) | daraja::Error::Busy(_))) => {
                     why = format!("STK Push Query could not be asked: {e}");
                     if attempt < CONFIRM_TRIES {
                         tokio::time::sleep(CONFIRM_WAIT * attempt).await;

@@ -8,7 +8,8 @@
 //! the customer's number) reaches nobody.
 //!
 //! Errors sort Daraja's answers into what the caller does next: fail the payment (`Rejected`),
-//! tell the owner to fix the settings (`Credentials`), or try again later (`Transient`).
+//! tell the owner to fix the settings (`Credentials`), or try again later (`Transient`: no answer;
+//! `Busy`: an answer without an outcome).
 
 use crate::clock::{eat_timestamp, Unix};
 use crate::config::{DarajaConfig, Secret, ShortcodeKind};
@@ -117,10 +118,14 @@ pub enum Error {
     /// "Merchant does not exist" / "Wrong credentials" (shortcode or passkey): the owner must fix settings.
     #[error("{0}")]
     Credentials(String),
-    /// Network error, timeout, 5xx, spike arrest 500.003.02, quota 500.003.03, non-JSON body
-    /// (HTML 503, SOAP fault): try again later.
+    /// No answer at all (connection refused, DNS, TLS, timeout): Daraja cannot be reached;
+    /// try again later.
     #[error("{0}")]
     Transient(String),
+    /// Daraja (or whatever stands in front of it) answered, but with no outcome: spike arrest,
+    /// quota, another 5xx, a body that is not its JSON. It can be reached; try again later.
+    #[error("{0}")]
+    Busy(String),
     /// STK push only: the request left Lango but no usable answer came back (the exchange broke
     /// or timed out after sending, or a 5xx that is not Daraja's JSON): the push may have reached
     /// the phone, so its success callback may be adopted.
@@ -194,9 +199,7 @@ impl Daraja {
             .post(WHAT, "/mpesa/stkpush/v1/processrequest", &body)
             .await?;
         let accepted = read_push(WHAT, &answer).map_err(|e| match e {
-            Error::Transient(m) if answer.json.is_none() && answer.status >= 500 => {
-                Error::Unanswered(m)
-            }
+            Error::Busy(m) if answer.json.is_none() && answer.status >= 500 => Error::Unanswered(m),
             e => e,
         })?;
         log::info!(
@@ -267,7 +270,7 @@ impl Daraja {
         let token = self.token(what).await?;
         let answer = self.send(what, path, body, &token).await?;
         if error_code(&answer) == Some(INVALID_TOKEN) {
-            return Err(Error::Transient(format!(
+            return Err(Error::Busy(format!(
                 "{what}: Daraja answered {INVALID_TOKEN} Invalid Access Token to a token it had just issued"
             )));
         }
@@ -282,7 +285,7 @@ impl Daraja {
         token: &str,
     ) -> Result<Answer, Error> {
         let mut bearer = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-            Error::Transient(format!(
+            Error::Busy(format!(
                 "{what}: Daraja issued an access token that is not a header value"
             ))
         })?;
@@ -426,7 +429,7 @@ pub fn read_push(what: &str, answer: &Answer) -> Result<PushAccepted, Error> {
                 str_field(json, "ResponseDescription").unwrap_or("")
             ),
         }),
-        _ => Err(Error::Transient(format!(
+        _ => Err(Error::Busy(format!(
             "{what}: Daraja answered 200 without a CheckoutRequestID: {json}"
         ))),
     }
@@ -454,7 +457,7 @@ pub fn read_query(what: &str, answer: &Answer) -> Result<QueryAnswer, Error> {
                 .unwrap_or_default()
                 .to_string(),
         }),
-        None => Err(Error::Transient(format!(
+        None => Err(Error::Busy(format!(
             "{what}: Daraja answered 200 without a ResultCode: {json}"
         ))),
     }
@@ -485,13 +488,13 @@ impl Answer {
 fn failure(what: &str, answer: &Answer) -> Error {
     let status = answer.status;
     let Some(json) = &answer.json else {
-        return Error::Transient(format!(
+        return Error::Busy(format!(
             "{what}: Daraja answered {status} without JSON{}",
             answer_summary(answer, ": ")
         ));
     };
     let Some(code) = error_code(answer) else {
-        return Error::Transient(format!(
+        return Error::Busy(format!(
             "{what}: Daraja answered {status} with an unexpected body: {json}"
         ));
     };
@@ -516,7 +519,7 @@ fn failure(what: &str, answer: &Answer) -> Error {
             message,
         }
     } else {
-        Error::Transient(message)
+        Error::Busy(message)
     }
 }
 
@@ -688,7 +691,7 @@ mod tests {
             (400, r#"{"something":"else"}"#.into()),
         ] {
             let e = failure("STK query", &answer(status, &body));
-            assert!(matches!(e, Error::Transient(_)), "{status} {body}: {e:?}");
+            assert!(matches!(e, Error::Busy(_)), "{status} {body}: {e:?}");
             assert!(
                 e.to_string().starts_with("STK query: Daraja answered "),
                 "{e}"

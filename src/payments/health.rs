@@ -124,6 +124,15 @@ impl Payments {
                         .await;
                     return;
                 }
+                Err(daraja::Error::Busy(m)) => {
+                    // Daraja answered: it can be reached, it is just busy.
+                    log::warn!(
+                        "cannot check the Daraja settings yet ({m}); trying again in {} s",
+                        wait.as_secs()
+                    );
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(RECHECK_MAX);
+                }
                 Err(daraja::Error::Transient(m)) => {
                     log::warn!(
                         "cannot check the Daraja settings yet ({m}); trying again in {} s",

@@ -2,7 +2,7 @@
 //! and Swahili) and a reason for the owner. One table, used by the portal, admin and CLI.
 
 use crate::config::Lang;
-use crate::store::payments::PaymentState;
+use crate::store::payments::{Payment, PaymentState};
 
 /// The final state a ResultCode leads to.
 pub fn state_for(code: i64) -> PaymentState {
@@ -48,6 +48,11 @@ pub fn for_customer(state: PaymentState, code: Option<i64>, lang: Lang) -> &'sta
             "Ombi la PIN halikufika kwenye simu yako. Hakuna pesa iliyotozwa. Jaribu tena.",
         ),
         (_, Some(2001)) => ("Wrong M-Pesa PIN. Nothing was charged. Try again.", "PIN ya M-Pesa si sahihi. Hakuna pesa iliyotozwa. Jaribu tena."),
+        // No answer from M-Pesa in time: it is asked again for a day (payments::recheck).
+        (PaymentState::Timeout, None) => (
+            "M-Pesa has not confirmed your payment yet. If you approved it, you go online as soon as M-Pesa confirms it: we keep asking for 24 hours. Open this page again later.",
+            "M-Pesa bado haijathibitisha malipo yako. Kama uliyakubali, utaunganishwa mara M-Pesa itakapoyathibitisha: tunaendelea kuuliza kwa saa 24. Fungua ukurasa huu tena baadaye.",
+        ),
         (PaymentState::Timeout, _) | (_, Some(1019)) => (
             "The payment request expired. Nothing was charged. Try again.",
             "Ombi la malipo limepitwa na muda. Hakuna pesa iliyotozwa. Jaribu tena.",
@@ -61,6 +66,25 @@ pub fn for_customer(state: PaymentState, code: Option<i64>, lang: Lang) -> &'sta
     match lang {
         Lang::En => en,
         Lang::Sw => sw,
+    }
+}
+
+/// What the customer reads about a payment: as `for_customer`, but a payment M-Pesa confirmed
+/// after it had ended unpaid says so.
+pub fn for_payment(p: &Payment, lang: Lang) -> &'static str {
+    if p.paid_late_at.is_some() && p.state == PaymentState::Paid {
+        return paid_late(lang);
+    }
+    for_customer(p.state, p.result_code, lang)
+}
+
+/// A payment confirmed late (`paid_late`): its time was added when M-Pesa confirmed it.
+pub fn paid_late(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "M-Pesa confirmed your payment late. Its time has been added: you are online.",
+        Lang::Sw => {
+            "M-Pesa imethibitisha malipo yako kwa kuchelewa. Muda wake umeongezwa: uko mtandaoni."
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod daraja;
 mod health;
 pub mod messages;
 mod poll;
+pub mod recheck;
 
 pub use health::Health;
 
@@ -60,6 +61,8 @@ pub struct Payments {
     pushes_per_mac: Window,
     pushes_per_phone: Window,
     health: Mutex<Health>,
+    /// When `timeout` payments are asked about again.
+    recheck: recheck::Schedule,
 }
 
 impl Payments {
@@ -92,6 +95,7 @@ impl Payments {
             pushes_per_mac: limits.pushes_per_mac,
             pushes_per_phone: limits.pushes_per_phone,
             health: Mutex::new(health),
+            recheck: recheck::Schedule::from_config(cfg),
         })
     }
 
@@ -143,14 +147,8 @@ impl Payments {
                     },
                     now,
                 )?;
-                events::record(
-                    tx,
-                    now,
-                    "payment.created",
-                    Some(mac),
-                    Some(id),
-                    &format!("{} {} {}", pkg.name, pkg.price, ph.masked()),
-                )?;
+                // Package, amount and phone are in the payment's row: the event stays small.
+                events::record(tx, now, "payment.created", Some(mac), Some(id), "")?;
                 Ok(Ok(payments::get(tx, id)?.expect("just inserted")))
             })
             .await?;
@@ -177,16 +175,16 @@ impl Payments {
         };
         match self.daraja.stk_push(&push, self.clock.now()).await {
             Ok(accepted) => {
-                let (id, checkout, merchant, now) = (
+                let (id, checkout, now) = (
                     payment.id,
                     accepted.checkout_request_id.clone(),
-                    accepted.merchant_request_id,
                     self.clock.now(),
                 );
                 self.store
                     .transact(move |tx| {
-                        if payments::mark_pushed(tx, id, &checkout, &merchant, now)? {
-                            events::record(tx, now, "payment.pushed", None, Some(id), &checkout)?;
+                        // The CheckoutRequestID is in the payment's row: the event stays small.
+                        if payments::mark_pushed(tx, id, &checkout, now)? {
+                            events::record(tx, now, "payment.pushed", None, Some(id), "")?;
                         }
                         Ok(())
                     })
@@ -209,6 +207,7 @@ impl Payments {
                     }
                     daraja::Error::Credentials(m) => format!("Daraja credentials refused: {m}"),
                     daraja::Error::Transient(m) => format!("M-Pesa unreachable: {m}"),
+                    daraja::Error::Busy(m) => format!("M-Pesa busy: {m}"),
                     daraja::Error::Unanswered(m) => {
                         format!("M-Pesa's answer to the push was lost: {m}")
                     }
@@ -226,9 +225,14 @@ impl Payments {
                 self.sessions
                     .settle(payment.id, PaymentState::Failed, None, desc.clone(), None)
                     .await?;
-                if let daraja::Error::Transient(m) = &e {
-                    self.note_unreachable(m);
-                    return Err(Error::Unavailable(desc));
+                match &e {
+                    daraja::Error::Transient(m) => {
+                        self.note_unreachable(m);
+                        return Err(Error::Unavailable(desc));
+                    }
+                    // Nothing was charged; Daraja is there, just not taking pushes right now.
+                    daraja::Error::Busy(_) => return Err(Error::Unavailable(desc)),
+                    _ => {}
                 }
             }
         }

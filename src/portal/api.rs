@@ -87,6 +87,28 @@ pub async fn voucher(p: &Portal, cx: &Ctx, req: Request) -> Response {
     }
 }
 
+/// `POST /api/reconnect {"code": "K7Q-3MP"}` (or an M-Pesa receipt): moves that session's time
+/// to this phone.
+pub async fn reconnect(p: &Portal, cx: &Ctx, req: Request) -> Response {
+    let code = match read_body(req).await.and_then(|b| Ok(voucher_request(&b)?)) {
+        Ok(c) => c,
+        Err(r) => return refusal(r),
+    };
+    match p.reconnect(cx, &code).await {
+        Ok(s) => {
+            let code = s
+                .code
+                .clone()
+                .map(|c| crate::reconnect::ReconnectCode::from_stored(c).to_string());
+            server::json(
+                StatusCode::OK,
+                &json!({ "online": true, "seconds_remaining": s.seconds_left(p.clock.now()), "package": s.package_id, "code": code }),
+            )
+        }
+        Err(r) => refusal(r),
+    }
+}
+
 /// `GET /captive-portal/api` (RFC 8908).
 pub async fn captive(p: &Portal, cx: &Ctx) -> Response {
     let url = portal_url(cx.peer.local);
@@ -115,7 +137,8 @@ fn payment_json(p: &Payment, cx: &Ctx) -> Value {
         "package_id": p.package_id,
         "amount_kes": p.amount,
         "result_code": p.result_code,
-        "message": crate::payments::messages::for_customer(p.state, p.result_code, cx.lang),
+        "paid_late": p.paid_late_at.is_some(),
+        "message": crate::payments::messages::for_payment(p, cx.lang),
     })
 }
 
@@ -158,7 +181,8 @@ pub fn pay_request(body: &[u8]) -> Result<PayRequest, BadJson> {
     Ok(PayRequest { package_id, phone })
 }
 
-/// Reads the body of `POST /api/voucher`: `{"code": "ABCDE-FGH23"}`; the code as typed, or empty.
+/// Reads the body of `POST /api/voucher` and `POST /api/reconnect`: `{"code": "ABCDE-FGH23"}`;
+/// the code as typed, or empty.
 pub fn voucher_request(body: &[u8]) -> Result<String, BadJson> {
     let body = json_object(body)?;
     Ok(body

@@ -20,13 +20,18 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
     };
     match p.sessions.active(mac).await {
         Ok(Some(s)) => {
-            let notice = server::form_value(&cx.query, "voucher").map(|_| cx.t().voucher_ok);
-            server::html(
-                StatusCode::OK,
-                f.online(&s, p.clock.now(), &packages, notice),
-            )
+            let now = p.clock.now();
+            let asked = |k| server::form_value(&cx.query, k).is_some();
+            let notice = if asked("voucher") {
+                Some(cx.t().voucher_ok)
+            } else if asked("moved") {
+                Some(cx.t().moved_ok)
+            } else {
+                p.paid_late_notice(mac, now, cx).await
+            };
+            server::html(StatusCode::OK, f.online(&s, now, &packages, notice))
         }
-        Ok(None) => server::html(StatusCode::OK, f.index(&packages, None, "")),
+        Ok(None) => server::html(StatusCode::OK, p.pages.shop(&cx.settings, &f, &packages)),
         Err(e) => page_refusal(p, cx, Refusal::internal(cx, &e)),
     }
 }
@@ -59,12 +64,30 @@ pub async fn payment(p: &Portal, cx: &Ctx, id: &str) -> Response {
 
 /// `POST /voucher` (form: code).
 pub async fn voucher(p: &Portal, cx: &Ctx, req: Request) -> Response {
-    let code = match read_body(req).await {
-        Ok(body) => voucher_form(&body),
-        Err(r) => return page_refusal(p, cx, r),
-    };
-    match p.redeem(cx, &code).await {
-        Ok(_) => server::see_other(&format!("/?lang={}&voucher=1", cx.lang.code())),
+    match read_body(req).await {
+        Ok(body) => {
+            let done = p.redeem(cx, &voucher_form(&body)).await.map(drop);
+            after_code(p, cx, done, "voucher").await
+        }
+        Err(r) => page_refusal(p, cx, r),
+    }
+}
+
+/// `POST /reconnect` (form: code): a reconnect code or M-Pesa receipt moves its time here.
+pub async fn reconnect(p: &Portal, cx: &Ctx, req: Request) -> Response {
+    match read_body(req).await {
+        Ok(body) => {
+            let done = p.reconnect(cx, &voucher_form(&body)).await.map(drop);
+            after_code(p, cx, done, "moved").await
+        }
+        Err(r) => page_refusal(p, cx, r),
+    }
+}
+
+/// After a typed code: the online page with the notice `flag` selects, or the shop saying why not.
+async fn after_code(p: &Portal, cx: &Ctx, done: Result<(), Refusal>, flag: &str) -> Response {
+    match done {
+        Ok(()) => server::see_other(&format!("/?lang={}&{flag}=1", cx.lang.code())),
         Err(r) => {
             let packages = p.packages().await.unwrap_or_default();
             server::html(r.status, p.frame(cx).index(&packages, Some(&r.message), ""))
@@ -81,7 +104,8 @@ pub fn pay_form(body: &[u8]) -> PayRequest {
     }
 }
 
-/// Reads the body of `POST /voucher` (form: `code`); the code as typed, or empty.
+/// Reads the body of `POST /voucher` and `POST /reconnect` (form: `code`); the code as typed,
+/// or empty.
 pub fn voucher_form(body: &[u8]) -> String {
     let form = server::form_pairs(&String::from_utf8_lossy(body));
     server::form_value(&form, "code").unwrap_or_default()

@@ -4,7 +4,9 @@
 //! Touches: payments, sessions, the store (reads), neighbour tables. Never: SQL or nft directly.
 
 mod api;
+mod cache;
 pub use api::{pay_request, voucher_request, BadJson, PayRequest};
+pub use cache::PageCache;
 mod forms;
 pub use forms::{pay_form, voucher_form};
 mod pages;
@@ -27,6 +29,8 @@ use text::Text;
 
 /// Portal forms and JSON bodies are tiny; anything bigger is not from a phone.
 const BODY_LIMIT: usize = 4096;
+/// The online page says a payment was confirmed late for this long after it was.
+const PAID_LATE_NOTICE_S: i64 = 24 * 3600;
 
 /// Sent with every portal answer: no framing by other sites, no sniffing, no scripts at all
 /// (the portal has none), styles only inline, forms only to the portal itself.
@@ -52,6 +56,8 @@ pub struct Portal {
     pub clock: Arc<dyn Clock>,
     /// Wrong voucher codes per device (the abuse limit).
     pub guesses: crate::limits::Guesses,
+    /// The shop page as last rendered, per language.
+    pub pages: PageCache,
 }
 
 /// One request's context: who asks, in which language, at which address of ours, and the
@@ -133,21 +139,26 @@ impl Portal {
     }
 
     async fn route(self: &Arc<Self>, req: Request, cx: &Ctx, path: &str) -> Response {
+        // Paying and redeeming (Daraja calls, the gate) are boxed: inline, their state would make
+        // every request's future, kept per connection by hyper, 14 KiB instead of a few hundred
+        // bytes, and a crowd of phones only asking for pages would pay for it.
         match (req.method().clone(), path) {
             (Method::GET, "/captive-portal/api") => api::captive(self, cx).await,
             (Method::GET, "/api/packages") => api::packages(self).await,
             (Method::GET, "/api/status") => api::status(self, cx).await,
-            (Method::POST, "/api/pay") => api::pay(self, cx, req).await,
+            (Method::POST, "/api/pay") => Box::pin(api::pay(self, cx, req)).await,
             (Method::GET, p) if p.starts_with("/api/pay/") => {
-                api::payment(self, cx, &p["/api/pay/".len()..]).await
+                Box::pin(api::payment(self, cx, &p["/api/pay/".len()..])).await
             }
-            (Method::POST, "/api/voucher") => api::voucher(self, cx, req).await,
+            (Method::POST, "/api/voucher") => Box::pin(api::voucher(self, cx, req)).await,
+            (Method::POST, "/api/reconnect") => Box::pin(api::reconnect(self, cx, req)).await,
             (Method::GET, "/") => forms::index(self, cx).await,
-            (Method::POST, "/pay") => forms::pay(self, cx, req).await,
+            (Method::POST, "/pay") => Box::pin(forms::pay(self, cx, req)).await,
             (Method::GET, p) if p.starts_with("/pay/") => {
-                forms::payment(self, cx, &p["/pay/".len()..]).await
+                Box::pin(forms::payment(self, cx, &p["/pay/".len()..])).await
             }
-            (Method::POST, "/voucher") => forms::voucher(self, cx, req).await,
+            (Method::POST, "/voucher") => Box::pin(forms::voucher(self, cx, req)).await,
+            (Method::POST, "/reconnect") => Box::pin(forms::reconnect(self, cx, req)).await,
             (_, p) if p.starts_with("/api/") => {
                 api::error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
             }
@@ -328,6 +339,71 @@ impl Portal {
                 ))
             }
             Err(e) => Err(Refusal::internal(cx, &e)),
+        }
+    }
+
+    /// Moves the time of the session a typed reconnect code or M-Pesa receipt names to the
+    /// phone. The try is counted before the code is looked at (and forgiven if it was right).
+    async fn reconnect(
+        &self,
+        cx: &Ctx,
+        typed: &str,
+    ) -> Result<crate::store::sessions::Session, Refusal> {
+        use crate::sessions::{Error, ReconnectProblem, Reconnected};
+        let t = cx.t();
+        let mac = self.device(cx).await?;
+        let now = self.clock.now();
+        // One count with voucher codes: alternating the two forms gives no more tries.
+        self.guesses.begin(mac, now).map_err(|retry_after_s| {
+            let l = crate::limits::Limited {
+                limit: crate::limits::Limit::VoucherGuesses,
+                retry_after_s,
+            };
+            log::warn!("reconnect refused mac={mac}: {l}");
+            Refusal::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many",
+                t.too_many_codes(&l),
+            )
+        })?;
+        let key = crate::reconnect::Key::parse(typed)
+            .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "bad_code", t.bad_reconnect))?;
+        let ip = Some(cx.peer.remote.ip().to_canonical());
+        match self.sessions.reconnect(key, mac, ip).await {
+            Ok(Reconnected::Moved { session, .. } | Reconnected::AlreadyHere(session)) => {
+                self.guesses.forgive(mac, now);
+                Ok(session)
+            }
+            Err(Error::Reconnect(p)) => {
+                log::info!("reconnect refused mac={mac}: {p}");
+                let words = match p {
+                    ReconnectProblem::Unknown => t.reconnect_unknown,
+                    ReconnectProblem::NothingLeft => t.reconnect_used_up,
+                };
+                Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "reconnect_refused",
+                    words,
+                ))
+            }
+            Err(e) => Err(Refusal::internal(cx, &e)),
+        }
+    }
+
+    /// "Confirmed late" for the online page, if M-Pesa confirmed one of this phone's payments
+    /// late within the last day.
+    async fn paid_late_notice(&self, mac: Mac, now: i64, cx: &Ctx) -> Option<&'static str> {
+        let since = now - PAID_LATE_NOTICE_S;
+        let late = self
+            .store
+            .call(move |c| crate::store::payments::paid_late_for(c, mac, since))
+            .await;
+        match late {
+            Ok(p) => p.map(|_| crate::payments::messages::paid_late(cx.lang)),
+            Err(e) => {
+                log::error!("portal: {e}");
+                None
+            }
         }
     }
 

@@ -107,6 +107,13 @@ impl Frame<'_> {
             t.voucher_label,
             t.redeem
         );
+        h += &format!(
+            "<form class=\"card\" method=\"post\" action=\"/reconnect{}\"><h2>{}</h2><label class=\"f\" for=\"rc\">{}</label><input id=\"rc\" type=\"text\" name=\"code\" autocapitalize=\"characters\" autocomplete=\"off\" placeholder=\"K7Q-3MP\" required><button class=\"alt\" type=\"submit\">{}</button></form>",
+            self.q(),
+            t.reconnect_q,
+            t.reconnect_label,
+            t.reconnect_button
+        );
         h
     }
 
@@ -129,13 +136,23 @@ impl Frame<'_> {
             h += &format!("<p class=\"ok\" role=\"status\">{}</p>", escape(n));
         }
         h += &format!(
-            "<section class=\"card\"><h2>{}</h2><p class=\"big\">{}</p><p class=\"hint\">{}: {} ↓ / {} ↑</p></section>",
+            "<section class=\"card\"><h2>{}</h2><p class=\"big\">{}</p><p class=\"hint\">{}: {} ↓ / {} ↑</p>",
             t.online,
             t.time_left(s.seconds_left(now)),
             t.speed,
             s.down,
             s.up
         );
+        if let Some(code) = &s.code {
+            let code = crate::reconnect::ReconnectCode::from_stored(code.clone());
+            h += &format!(
+                "<p>{}: <b class=\"code\">{}</b></p><p class=\"hint\">{}</p>",
+                t.reconnect_code,
+                escape(&code.to_string()),
+                t.reconnect_hint
+            );
+        }
+        h += "</section>";
         h += &self.shop(packages, None, "", t.buy_more);
         self.page("", &h, "/")
     }
@@ -143,7 +160,7 @@ impl Frame<'_> {
     /// A payment on its way: refreshes itself until final.
     pub fn payment(&self, p: &Payment) -> String {
         let t = self.t;
-        let msg = crate::payments::messages::for_customer(p.state, p.result_code, t.lang);
+        let msg = crate::payments::messages::for_payment(p, t.lang);
         let here = format!("/pay/{}", p.id);
         let (head, body) = match p.state {
             PaymentState::Created | PaymentState::Pushed => (

@@ -36,6 +36,15 @@ pub struct Text {
     pub other_lang: &'static str,
     pub hours: &'static str,
     pub minutes: &'static str,
+    pub reconnect_q: &'static str,
+    pub reconnect_label: &'static str,
+    pub reconnect_button: &'static str,
+    pub reconnect_code: &'static str,
+    pub reconnect_hint: &'static str,
+    pub moved_ok: &'static str,
+    pub reconnect_unknown: &'static str,
+    pub reconnect_used_up: &'static str,
+    pub bad_reconnect: &'static str,
 }
 
 pub const EN: Text = Text {
@@ -70,6 +79,15 @@ pub const EN: Text = Text {
     other_lang: "Kiswahili",
     hours: "h",
     minutes: "min",
+    reconnect_q: "Already paid?",
+    reconnect_label: "Your reconnect code or M-Pesa code",
+    reconnect_button: "Move my time here",
+    reconnect_code: "Your reconnect code",
+    reconnect_hint: "On another device, or if you get disconnected, enter it under “Already paid?” to move your time there.",
+    moved_ok: "Your time was moved to this device. You are online.",
+    reconnect_unknown: "That code is not known. Check it on your other device or in the M-Pesa SMS.",
+    reconnect_used_up: "The time paid with that code has run out.",
+    bad_reconnect: "A reconnect code looks like K7Q-3MP, an M-Pesa code like NLJ7RT61SV.",
 };
 
 pub const SW: Text = Text {
@@ -104,6 +122,15 @@ pub const SW: Text = Text {
     other_lang: "English",
     hours: "saa",
     minutes: "dakika",
+    reconnect_q: "Umeshalipa?",
+    reconnect_label: "Namba yako ya kuunganisha au namba ya M-Pesa",
+    reconnect_button: "Hamishia muda wangu hapa",
+    reconnect_code: "Namba yako ya kuunganisha",
+    reconnect_hint: "Kwenye kifaa kingine, au ukikatika, iweke chini ya “Umeshalipa?” kuhamishia muda wako huko.",
+    moved_ok: "Muda wako umehamishiwa kifaa hiki. Uko mtandaoni.",
+    reconnect_unknown: "Namba hiyo haijulikani. Iangalie kwenye kifaa chako kingine au kwenye SMS ya M-Pesa.",
+    reconnect_used_up: "Muda uliolipiwa kwa namba hiyo umekwisha.",
+    bad_reconnect: "Namba ya kuunganisha inafanana na K7Q-3MP, namba ya M-Pesa inafanana na NLJ7RT61SV.",
 };
 
 pub fn text(lang: Lang) -> &'static Text {
@@ -174,6 +201,17 @@ impl Text {
             (Lang::Sw, Limit::VoucherGuesses) => format!(
                 "Namba nyingi mno za vocha zisizo sahihi. Jaribu tena baada ya dakika {n}."
             ),
+        }
+    }
+
+    /// Too many wrong reconnect codes, and when to try again.
+    pub fn too_many_codes(&self, l: &Limited) -> String {
+        let n = l.minutes();
+        match self.lang {
+            Lang::En => format!("Too many wrong codes. Try again in {n} min."),
+            Lang::Sw => {
+                format!("Namba nyingi mno zisizo sahihi. Jaribu tena baada ya dakika {n}.")
+            }
         }
     }
 

@@ -39,6 +39,8 @@ pub struct State {
     callbacks: Option<crate::https::Client>,
     callback_url: Mutex<Option<String>>,
     faults: Mutex<Faults>,
+    /// Until when every query fails (`queries_fail_for`, counted from when it was set).
+    queries_fail_until: Mutex<Option<Instant>>,
 }
 
 #[derive(Default)]
@@ -63,6 +65,7 @@ impl State {
         State {
             callback_url: Mutex::new(opts.callback_override.clone()),
             faults: Mutex::new(opts.faults.clone()),
+            queries_fail_until: Mutex::new(fail_until(&opts.faults)),
             opts,
             tokens: Mutex::default(),
             tokens_issued: AtomicU32::new(0),
@@ -74,7 +77,13 @@ impl State {
     }
 
     pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.queries_fail_until) = fail_until(&faults);
         *lock(&self.faults) = faults;
+    }
+
+    /// Inside a `queries_fail_for` spell.
+    fn queries_failing(&self) -> bool {
+        lock(&self.queries_fail_until).is_some_and(|until| Instant::now() < until)
     }
 
     pub fn faults(&self) -> Faults {
@@ -198,6 +207,10 @@ fn injected_fault(state: &State, path: &str) -> Option<Response> {
             "System is busy. Please try again in few minutes.",
         ));
     }
+    if path == STK_QUERY && state.queries_failing() {
+        log::info!("sim: {path}: failing (fault)");
+        return Some(refuse(state, 500, "500.003.1001", "Internal Server Error"));
+    }
     if path == STK_QUERY && state.take(|f| &mut f.html_503_queries) {
         log::info!("sim: {path}: HTML 503 (fault)");
         return Some(html_error(
@@ -310,7 +323,12 @@ fn accept_push(state: &State, checked: rules::CheckedPush, now: crate::clock::Un
     });
     let faults = state.faults();
     let url = lock(&state.callback_url).clone();
-    if let (Some(client), Some(url), Outcome::Final(code)) = (&state.callbacks, url, outcome) {
+    let answer_after = match outcome {
+        Outcome::Late => Some((0, state.opts.late_delay)),
+        Outcome::Final(code) => Some((code, faults.callback_delay.unwrap_or(state.opts.delay))),
+        Outcome::StillProcessing => None,
+    };
+    if let (Some(client), Some(url), Some((code, after))) = (&state.callbacks, url, answer_after) {
         let body = outcomes::callback(
             &push,
             code,
@@ -320,7 +338,7 @@ fn accept_push(state: &State, checked: rules::CheckedPush, now: crate::clock::Un
         tokio::spawn(send_callback(
             client.clone(),
             url,
-            faults.callback_delay.unwrap_or(state.opts.delay),
+            after,
             1 + faults.duplicate_callbacks,
             body,
         ));
@@ -362,6 +380,9 @@ fn query(state: &State, checkout_id: &str) -> Response {
         Outcome::Final(code) if accepted.at.elapsed() >= state.opts.delay => {
             (200, outcomes::query_final(&accepted.push, code))
         }
+        Outcome::Late if accepted.at.elapsed() >= state.opts.late_delay => {
+            (200, outcomes::query_final(&accepted.push, 0))
+        }
         _ => outcomes::query_pending(&accepted.push),
     };
     server::json(
@@ -401,6 +422,11 @@ async fn send_callback(
             Err(e) => log::warn!("sim: callback to {url}: {e}"),
         }
     }
+}
+
+/// When a `queries_fail_for` spell set now ends.
+fn fail_until(faults: &Faults) -> Option<Instant> {
+    faults.queries_fail_for.map(|d| Instant::now() + d)
 }
 
 fn callback_client() -> Option<crate::https::Client> {

@@ -28,6 +28,7 @@
 //! | ending in 2001 | 2001 "The initiator information is invalid." (wrong PIN) |
 //! | ending in 2028 | 2028 "The request is not permitted according to product assignment" |
 //! | ending in 4999 | never answers: STK Push Query says "still processing" forever, no callback |
+//! | ending in 0240 | approves late: ResultCode 0, but only after `late_delay` (240 s by default, past Lango's 180 s `poll_timeout`) |
 //! | any other number | approves: ResultCode 0 |
 //!
 //! For example 254712341032 cancels and 254712345678 pays.
@@ -46,7 +47,8 @@
 //! simulator misbehave the ways the live Daraja does: spike arrest (`500.003.02`) on the next N
 //! queries or pushes, an HTML 503 page on the next N queries, tokens that die before their
 //! `expires_in`, refused credentials, duplicated or late callbacks, and the sandbox's habit of
-//! answering a query with a failure for a payment whose callback says success.
+//! answering a query with a failure for a payment whose callback says success, and a spell
+//! during which every query fails (`500.003.1001`) before Daraja recovers.
 
 mod api;
 mod outcomes;
@@ -74,6 +76,8 @@ pub struct SimOptions {
     pub passkey: String,
     /// How long the "customer" takes to answer the PIN prompt.
     pub delay: Duration,
+    /// How long the late customer (numbers ending in 0240) takes.
+    pub late_delay: Duration,
     /// How long an access token works; Daraja's is 3599 s.
     pub token_ttl: Duration,
     /// If set (an http(s) URL), results are POSTed there as Daraja's callback, `delay` after the push.
@@ -108,6 +112,9 @@ pub struct Faults {
     /// For pushes accepted while set: a customer who approves is reported by STK Push Query as
     /// ResultCode 1037 (as the sandbox has been seen doing), while the callback says success.
     pub query_says_failed_but_callback_succeeds: bool,
+    /// Every STK Push Query fails (HTTP 500 `500.003.1001` "Internal Server Error") for this
+    /// long from when the fault is set, then Daraja recovers.
+    pub queries_fail_for: Option<std::time::Duration>,
 }
 
 impl Default for SimOptions {
@@ -119,6 +126,7 @@ impl Default for SimOptions {
             shortcode: "174379".into(),
             passkey: SANDBOX_PASSKEY.into(),
             delay: Duration::from_secs(3),
+            late_delay: Duration::from_secs(240),
             token_ttl: Duration::from_secs(3599),
             callback_override: None,
             faults: Faults::default(),
@@ -152,10 +160,11 @@ impl Faults {
             "duplicate-callbacks" => self.duplicate_callbacks = count()?,
             "expire-tokens-after" => self.expire_tokens_after = Some(secs()?),
             "callback-delay" => self.callback_delay = Some(secs()?),
+            "queries-fail-for" => self.queries_fail_for = Some(secs()?),
             "refuse-credentials" => self.refuse_credentials = true,
             "query-says-failed" => self.query_says_failed_but_callback_succeeds = true,
             _ => return Err(format!(
-                "--fault {switch}: unknown fault (spike-arrest-queries=N, spike-arrest-pushes=N, lose-push-answers=N, html-503-queries=N, duplicate-callbacks=N, expire-tokens-after=S, callback-delay=S, refuse-credentials, query-says-failed)"
+                "--fault {switch}: unknown fault (spike-arrest-queries=N, spike-arrest-pushes=N, lose-push-answers=N, html-503-queries=N, duplicate-callbacks=N, expire-tokens-after=S, callback-delay=S, queries-fail-for=S, refuse-credentials, query-says-failed)"
             )),
         }
         Ok(())
@@ -255,8 +264,7 @@ pub async fn run_cli(
     opts: SimOptions,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
+    let listener = crate::listen::bind(listen)
         .with_context(|| format!("Daraja simulator: cannot listen on {listen}"))?;
     let addr = listener.local_addr().unwrap_or(listen);
     let sim = Simulator::new(opts);
@@ -319,6 +327,7 @@ mod tests {
             "callback-delay=4",
             "query-says-failed",
             "lose-push-answers=2",
+            "queries-fail-for=600",
         ] {
             f.set(s).unwrap();
         }
@@ -332,6 +341,7 @@ mod tests {
                 callback_delay: Some(Duration::from_secs(4)),
                 query_says_failed_but_callback_succeeds: true,
                 lose_push_answers: 2,
+                queries_fail_for: Some(Duration::from_secs(600)),
                 ..Faults::default()
             }
         );

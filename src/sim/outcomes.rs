@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 pub const SANDBOX_MSISDN: &str = "254708374149";
 /// ResultCode of STK Push Query while the customer has not answered.
 pub const STILL_PROCESSING: i64 = 4999;
+/// Numbers ending in this approve late: after `late_delay`, past Lango's default poll timeout.
+pub const LATE_APPROVER: i64 = 240;
 
 /// ResultCodes a number's last four digits select; every other number approves.
 const SELECTABLE: [i64; 15] = [
@@ -22,6 +24,8 @@ pub enum Outcome {
     Final(i64),
     /// Never answers: STK Push Query says "still processing" forever and no callback comes.
     StillProcessing,
+    /// Approves (ResultCode 0), but only after `late_delay`.
+    Late,
 }
 
 impl Outcome {
@@ -35,6 +39,7 @@ impl Outcome {
             .and_then(|s| s.parse::<i64>().ok());
         match last4 {
             Some(STILL_PROCESSING) => Outcome::StillProcessing,
+            Some(LATE_APPROVER) => Outcome::Late,
             Some(code) if SELECTABLE.contains(&code) => Outcome::Final(code),
             _ => Outcome::Final(0),
         }
@@ -154,6 +159,7 @@ mod tests {
         assert_eq!(Outcome::for_phone("254712340001"), Outcome::Final(1));
         assert_eq!(Outcome::for_phone("254112342001"), Outcome::Final(2001));
         assert_eq!(Outcome::for_phone("254712344999"), Outcome::StillProcessing);
+        assert_eq!(Outcome::for_phone("254712340240"), Outcome::Late);
         assert_eq!(Outcome::for_phone("254712345678"), Outcome::Final(0));
         assert_eq!(Outcome::for_phone("254712340000"), Outcome::Final(0));
         assert_eq!(Outcome::for_phone("254712340005"), Outcome::Final(0));

@@ -2,10 +2,13 @@
 //! This room is the only place SQL lives. Touches: the database file. Never: HTTP, the kernel.
 
 pub mod admin;
+pub mod backup;
 pub mod events;
 pub mod packages;
 pub mod payments;
+pub mod rechecks;
 pub mod reports;
+pub mod retention;
 mod schema;
 pub mod sessions;
 pub mod vouchers;
@@ -36,6 +39,9 @@ pub enum Error {
     TooNew { found: i64, known: i64 },
     #[error("database task failed: {0}")]
     Task(String),
+    /// A backup could not be written, or a file is not one that may be restored.
+    #[error("backup {path}: {why}")]
+    Backup { path: String, why: String },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -101,6 +107,16 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// A consistent copy of the database at `dest` (see `backup::copy`), blocking.
+    pub fn backup_to(&self, dest: &Path) -> Result<backup::Checked> {
+        backup::copy(&self.lock(), dest)
+    }
+
+    /// Replaces the whole database with the backup at `src` (see `backup::restore`), blocking.
+    pub fn restore(&self, src: &Path) -> Result<backup::Checked> {
+        backup::restore(&mut self.lock(), src)
     }
 
     /// Runs `f` on the connection off the event loop.

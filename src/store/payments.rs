@@ -90,6 +90,8 @@ pub struct Payment {
     pub receipt: Option<String>,
     pub created_at: Unix,
     pub updated_at: Unix,
+    /// When M-Pesa confirmed it after it had ended unpaid (`paid_late`); `None` otherwise.
+    pub paid_late_at: Option<Unix>,
 }
 
 /// What is known before Daraja is called.
@@ -100,9 +102,20 @@ pub struct NewPayment<'a> {
     pub package: &'a super::packages::Package,
 }
 
+/// `result_desc` of new rows is `NULL`: the text is in `texts`, once (see `text_id`).
 pub(super) const COLUMNS: &str =
     "id, mac, ip, phone, package_id, package_name, amount_kes, duration_s, down_kbps, up_kbps, \
-     state, checkout_request_id, result_code, result_desc, receipt, created_at, updated_at";
+     state, checkout_request_id, result_code, \
+     COALESCE(result_desc, (SELECT text FROM texts WHERE texts.id = payments.result_text)), \
+     receipt, created_at, updated_at, paid_late_at";
+
+/// The id of `text` in `texts`, added if new: Daraja's few result texts are stored once.
+fn text_id(c: &Connection, text: &str) -> Result<i64> {
+    c.prepare_cached("INSERT INTO texts (text) VALUES (?1) ON CONFLICT (text) DO NOTHING")?
+        .execute([text])?;
+    Ok(c.prepare_cached("SELECT id FROM texts WHERE text = ?1")?
+        .query_row([text], |r| r.get(0))?)
+}
 
 pub(super) fn from_row(r: &Row) -> rusqlite::Result<Payment> {
     Ok(Payment {
@@ -123,6 +136,7 @@ pub(super) fn from_row(r: &Row) -> rusqlite::Result<Payment> {
         receipt: r.get(14)?,
         created_at: r.get(15)?,
         updated_at: r.get(16)?,
+        paid_late_at: r.get(17)?,
     })
 }
 
@@ -175,17 +189,11 @@ pub fn recent(c: &Connection, limit: u32) -> Result<Vec<Payment>> {
 }
 
 /// `created` -> `pushed`. False if the payment was no longer `created`.
-pub fn mark_pushed(
-    c: &Connection,
-    id: i64,
-    checkout: &str,
-    merchant: &str,
-    now: Unix,
-) -> Result<bool> {
+pub fn mark_pushed(c: &Connection, id: i64, checkout: &str, now: Unix) -> Result<bool> {
     let n = c.execute(
-        "UPDATE payments SET state = 'pushed', checkout_request_id = ?2, merchant_request_id = ?3, updated_at = ?4
+        "UPDATE payments SET state = 'pushed', checkout_request_id = ?2, updated_at = ?3
          WHERE id = ?1 AND state = 'created'",
-        params![id, checkout, merchant, now],
+        params![id, checkout, now],
     )?;
     Ok(n == 1)
 }
@@ -203,9 +211,17 @@ pub struct Settlement<'a> {
 pub fn settle(c: &Connection, id: i64, s: &Settlement, now: Unix) -> Result<bool> {
     debug_assert!(s.state.is_final());
     let n = c.execute(
-        "UPDATE payments SET state = ?2, result_code = ?3, result_desc = ?4, receipt = COALESCE(?5, receipt), updated_at = ?6
+        "UPDATE payments SET state = ?2, result_code = ?3, result_desc = NULL, result_text = ?4,
+                             receipt = COALESCE(?5, receipt), updated_at = ?6
          WHERE id = ?1 AND state IN ('created', 'pushed')",
-        params![id, s.state, s.result_code, s.result_desc, s.receipt, now],
+        params![
+            id,
+            s.state,
+            s.result_code,
+            text_id(c, s.result_desc)?,
+            s.receipt,
+            now
+        ],
     )?;
     Ok(n == 1)
 }
@@ -231,7 +247,8 @@ pub fn started_for_phone(c: &Connection, phone: &Msisdn, since: Unix) -> Result<
 }
 
 /// A success callback for a payment already settled as failed, cancelled or timeout (a success
-/// callback wins: the customer's money arrived). Moves it to `paid` and returns the state it
+/// callback wins: the customer's money arrived), or one a later STK Push Query found paid. Moves it
+/// to `paid`, marks it `paid_late`, and returns the state it
 /// had; `None` if it was not in one of those states (unfinished, or already paid).
 pub fn settle_late_success(
     c: &Connection,
@@ -244,11 +261,32 @@ pub fn settle_late_success(
         return Ok(None);
     };
     let n = c.execute(
-        "UPDATE payments SET state = 'paid', result_code = ?2, result_desc = ?3, receipt = COALESCE(?4, receipt), updated_at = ?5
+        "UPDATE payments SET state = 'paid', result_code = ?2, result_desc = NULL, result_text = ?3,
+                             receipt = COALESCE(?4, receipt), updated_at = ?5, paid_late_at = ?5
          WHERE id = ?1 AND state IN ('failed', 'cancelled', 'timeout')",
-        params![id, s.result_code, s.result_desc, s.receipt, now],
+        params![id, s.result_code, text_id(c, s.result_desc)?, s.receipt, now],
     )?;
     Ok((n == 1).then_some(before))
+}
+
+/// The paid payment with M-Pesa receipt `receipt`.
+pub fn by_receipt(c: &Connection, receipt: &str) -> Result<Option<Payment>> {
+    Ok(query(
+        c,
+        "WHERE receipt = ?1 AND state = 'paid' ORDER BY id DESC LIMIT 1",
+        [receipt],
+    )?
+    .pop())
+}
+
+/// The newest payment from `mac` that M-Pesa confirmed late, at or after `since`.
+pub fn paid_late_for(c: &Connection, mac: Mac, since: Unix) -> Result<Option<Payment>> {
+    Ok(query(
+        c,
+        "WHERE mac = ?1 AND paid_late_at >= ?2 ORDER BY paid_late_at DESC, id DESC LIMIT 1",
+        params![mac, since],
+    )?
+    .pop())
 }
 
 /// The newest failed payment for `phone` and `amount`, started at or after `since`, that never
@@ -296,6 +334,29 @@ pub fn set_receipt(c: &Connection, id: i64, receipt: &str) -> Result<bool> {
         params![id, receipt],
     )?;
     Ok(n == 1)
+}
+
+/// Tests of other tables: a payment for package `pkg` from 0712345678 on 02:aa:00:00:00:01,
+/// started at `at`.
+#[cfg(test)]
+pub(crate) fn started(c: &Connection, pkg: i64, at: Unix) -> Result<i64> {
+    let package = super::packages::get(c, pkg)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let phone: Msisdn = "0712345678"
+        .parse()
+        .map_err(|_| rusqlite::Error::InvalidQuery)?;
+    let mac = "02:aa:00:00:00:01"
+        .parse()
+        .map_err(|_| rusqlite::Error::InvalidQuery)?;
+    insert(
+        c,
+        &NewPayment {
+            mac,
+            ip: None,
+            phone: &phone,
+            package: &package,
+        },
+        at,
+    )
 }
 
 /// How payments started since a moment fared: the owner's figures.
@@ -399,8 +460,8 @@ mod tests {
         let s = Store::open_in_memory().unwrap();
         let id = new_payment(&s);
         s.with(|c| {
-            assert!(mark_pushed(c, id, "ws_CO_1", "m1", 101)?);
-            assert!(!mark_pushed(c, id, "ws_CO_2", "m2", 102)?);
+            assert!(mark_pushed(c, id, "ws_CO_1", 101)?);
+            assert!(!mark_pushed(c, id, "ws_CO_2", 102)?);
             let paid = Settlement {
                 state: PaymentState::Paid,
                 result_code: Some(0),
@@ -549,7 +610,7 @@ mod tests {
         settled(&s, PaymentState::Failed, 250, 251);
         let pushed = new_payment(&s);
         s.with(|c| {
-            mark_pushed(c, pushed, "ws_CO_9", "m9", 300)?;
+            mark_pushed(c, pushed, "ws_CO_9", 300)?;
             let phone: Msisdn = "0708374149".parse().unwrap();
             let found = unanswered_push(c, &phone, Kes(50), 0)?.unwrap();
             assert_eq!(found.id, newer);
@@ -576,6 +637,35 @@ mod tests {
             assert_eq!(started_for_phone(c, &phone, 0)?.len(), 2);
             let other: Msisdn = "0712345678".parse().unwrap();
             assert!(started_for_phone(c, &other, 0)?.is_empty());
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn daraja_texts_are_stored_once() {
+        let s = Store::open_in_memory().unwrap();
+        let (a, b) = (new_payment(&s), new_payment(&s));
+        s.with(|c| {
+            for id in [a, b] {
+                let how = Settlement {
+                    state: PaymentState::Cancelled,
+                    result_code: Some(1032),
+                    result_desc: "Request cancelled by user",
+                    receipt: None,
+                };
+                assert!(settle(c, id, &how, 120)?);
+            }
+            assert_eq!(
+                get(c, b)?.unwrap().result_desc.as_deref(),
+                Some("Request cancelled by user")
+            );
+            let (texts, inline): (i64, i64) = c.query_row(
+                "SELECT (SELECT count(*) FROM texts), (SELECT count(*) FROM payments WHERE result_desc IS NOT NULL)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            assert_eq!((texts, inline), (1, 0));
             Ok(())
         })
         .unwrap();

@@ -4,14 +4,14 @@
 
 use super::payments::{from_row, Payment, PaymentState, COLUMNS};
 use super::Result;
-use crate::clock::eat_day_start;
+use crate::clock::{eat_day_start, Unix};
 use crate::phone::Msisdn;
 use crate::units::Kes;
 use rusqlite::types::ToSql;
 use rusqlite::{params, Connection};
 
 /// Money received on EAT days `from_day ..= to_day`, one entry per day (zero where none),
-/// counted on the day the payment was confirmed.
+/// counted on the day the payment was confirmed; pruned payments count through `daily_totals`.
 pub fn revenue_per_day(c: &Connection, from_day: i64, to_day: i64) -> Result<Vec<(i64, Kes)>> {
     let mut st = c.prepare_cached(
         "SELECT (updated_at + 10800) / 86400 AS day, sum(amount_kes) FROM payments
@@ -22,10 +22,15 @@ pub fn revenue_per_day(c: &Connection, from_day: i64, to_day: i64) -> Result<Vec
         params![eat_day_start(from_day), eat_day_start(to_day + 1)],
         |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
     )?;
-    for row in rows {
-        let (day, sum) = row?;
+    let pruned = super::retention::totals_per_day(c, from_day, to_day)?;
+    for (day, sum) in rows
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .chain(pruned)
+    {
         if let Some(slot) = days.iter_mut().find(|(d, _)| *d == day) {
-            slot.1 = Kes(u32::try_from(sum).unwrap_or(u32::MAX));
+            let total = u64::from(slot.1 .0) + u64::try_from(sum).unwrap_or(0);
+            slot.1 = Kes(u32::try_from(total).unwrap_or(u32::MAX));
         }
     }
     Ok(days)
@@ -88,6 +93,22 @@ pub fn search(c: &Connection, f: &Filter, limit: u32) -> Result<Vec<Payment>> {
     ))?;
     let rows = st
         .query_map(rusqlite::params_from_iter(args.iter()), from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// Payments started since `since` that ended unpaid where money may have moved: `timeout`
+/// (M-Pesa never answered in time) or `failed` without a ResultCode (Lango lost Daraja's answer),
+/// unless a later re-check heard M-Pesa say no. Newest first, at most `limit`.
+pub fn attention(c: &Connection, since: Unix, limit: u32) -> Result<Vec<Payment>> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM payments
+         WHERE created_at >= ?1 AND (state = 'timeout' OR (state = 'failed' AND result_code IS NULL))
+           AND NOT EXISTS (SELECT 1 FROM rechecks r WHERE r.payment_id = payments.id AND r.state = 'not_paid')
+         ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let rows = st
+        .query_map(params![since, limit], from_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }

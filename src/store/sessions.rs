@@ -4,6 +4,7 @@
 use super::{Ip, Result};
 use crate::clock::Unix;
 use crate::mac::Mac;
+use crate::reconnect::ReconnectCode;
 use crate::units::Kbps;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::net::IpAddr;
@@ -42,6 +43,8 @@ pub enum EndReason {
     Expired,
     /// Kicked by the owner.
     Revoked,
+    /// Its time left moved to another device (reconnect code or receipt).
+    Moved,
 }
 
 impl EndReason {
@@ -49,6 +52,7 @@ impl EndReason {
         match self {
             EndReason::Expired => "expired",
             EndReason::Revoked => "revoked",
+            EndReason::Moved => "moved",
         }
     }
 }
@@ -68,6 +72,8 @@ pub struct Session {
     pub expires_at: Unix,
     pub ended_at: Option<Unix>,
     pub end_reason: Option<String>,
+    /// The reconnect code (canonical, without the dash); `None` for sessions older than codes.
+    pub code: Option<String>,
 }
 
 impl Session {
@@ -90,7 +96,7 @@ pub struct Grant {
 }
 
 const COLUMNS: &str =
-    "id, mac, ip, source, source_ref, package_id, down_kbps, up_kbps, started_at, expires_at, ended_at, end_reason";
+    "id, mac, ip, source, source_ref, package_id, down_kbps, up_kbps, started_at, expires_at, ended_at, end_reason, code";
 
 fn from_row(r: &Row) -> rusqlite::Result<Session> {
     let source: String = r.get(3)?;
@@ -113,6 +119,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Session> {
         expires_at: r.get(9)?,
         ended_at: r.get(10)?,
         end_reason: r.get(11)?,
+        code: r.get(12)?,
     })
 }
 
@@ -155,10 +162,15 @@ pub fn next_expiry(c: &Connection) -> Result<Option<Unix>> {
     )?)
 }
 
-/// Adds time for `g.mac`: extends its running session, or starts a new one.
-/// An extension keeps the faster of the old and new speeds, so buying a short cheap package
-/// never slows down time already paid for at a higher speed.
+/// Adds time for `g.mac`: extends its running session, or starts a new one with a fresh
+/// reconnect code. An extension keeps the faster of the old and new speeds, so buying a short
+/// cheap package never slows down time already paid for at a higher speed.
 pub fn grant(c: &Connection, g: &Grant, now: Unix) -> Result<Session> {
+    grant_coded(c, g, now, None)
+}
+
+/// `grant`, a new session taking `code` (a moved session's) instead of a fresh one.
+fn grant_coded(c: &Connection, g: &Grant, now: Unix, code: Option<&str>) -> Result<Session> {
     if let Some(s) = open_for(c, g.mac)? {
         if s.expires_at > now {
             c.execute(
@@ -171,22 +183,78 @@ pub fn grant(c: &Connection, g: &Grant, now: Unix) -> Result<Session> {
         }
         end(c, g.mac, EndReason::Expired, s.expires_at)?;
     }
-    c.execute(
-        "INSERT INTO sessions (mac, ip, source, source_ref, package_id, down_kbps, up_kbps, started_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            g.mac,
-            g.ip.map(Ip),
-            g.source.as_str(),
-            g.source_ref,
-            g.package_id,
-            g.down.0,
-            g.up.0,
-            now,
-            now + i64::from(g.duration_s)
-        ],
-    )?;
-    Ok(query(c, "WHERE id = ?1", [c.last_insert_rowid()])?.remove(0))
+    let mut tries = 0;
+    loop {
+        let fresh = ReconnectCode::random();
+        let inserted = c.execute(
+            "INSERT INTO sessions (mac, ip, source, source_ref, package_id, down_kbps, up_kbps, started_at, expires_at, code)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                g.mac,
+                g.ip.map(Ip),
+                g.source.as_str(),
+                g.source_ref,
+                g.package_id,
+                g.down.0,
+                g.up.0,
+                now,
+                now + i64::from(g.duration_s),
+                code.unwrap_or(fresh.as_str())
+            ],
+        );
+        match inserted {
+            // A fresh code already taken by an open session: draw again (one in 10^6 at most).
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if code.is_none()
+                    && e.code == rusqlite::ErrorCode::ConstraintViolation
+                    && tries < CODE_DRAWS =>
+            {
+                tries += 1;
+            }
+            r => {
+                r?;
+                return Ok(query(c, "WHERE id = ?1", [c.last_insert_rowid()])?.remove(0));
+            }
+        }
+    }
+}
+
+/// Draws of a fresh reconnect code before giving up (each collides with odds of n/31^6).
+const CODE_DRAWS: u32 = 5;
+
+/// The open session with reconnect code `code`.
+pub fn by_code(c: &Connection, code: &ReconnectCode) -> Result<Option<Session>> {
+    Ok(query(c, "WHERE code = ?1 AND ended_at IS NULL", [code.as_str()])?.pop())
+}
+
+/// The newest session of `mac`, open or ended.
+pub fn latest_for(c: &Connection, mac: Mac) -> Result<Option<Session>> {
+    Ok(query(c, "WHERE mac = ?1 ORDER BY id DESC LIMIT 1", [mac])?.pop())
+}
+
+/// Moves the time `from` has left at `now` to `mac`: `from` ends (`moved`); `mac`'s running
+/// session is extended by it (faster speeds kept), or a new one starts with `from`'s code,
+/// source and speeds. Returns the session `mac` has now.
+pub fn move_to(
+    c: &Connection,
+    from: &Session,
+    mac: Mac,
+    ip: Option<IpAddr>,
+    now: Unix,
+) -> Result<Session> {
+    let left = u32::try_from(from.seconds_left(now)).unwrap_or(u32::MAX);
+    end(c, from.mac, EndReason::Moved, now)?;
+    let g = Grant {
+        mac,
+        ip,
+        source: from.source,
+        source_ref: from.source_ref.clone(),
+        package_id: from.package_id,
+        duration_s: left,
+        down: from.down,
+        up: from.up,
+    };
+    grant_coded(c, &g, now, from.code.as_deref())
 }
 
 /// Moves every open session's times by `secs` (the wall clock jumped; paid time must not).
@@ -261,6 +329,48 @@ mod tests {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             assert_eq!(ended, (1060, "expired".into()));
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn moving_keeps_the_code_and_the_time_left() {
+        let s = Store::open_in_memory().unwrap();
+        s.with(|c| {
+            let (a, b, d): (Mac, Mac, Mac) = (
+                "aa:bb:cc:dd:ee:01".parse().unwrap(),
+                "aa:bb:cc:dd:ee:02".parse().unwrap(),
+                "aa:bb:cc:dd:ee:03".parse().unwrap(),
+            );
+            let first = grant(c, &g("aa:bb:cc:dd:ee:01", 3600, 5000), 1000)?;
+            let code = ReconnectCode::from_stored(first.code.clone().unwrap());
+            assert_eq!(code.as_str().len(), crate::reconnect::LEN);
+            let other = grant(c, &g("aa:bb:cc:dd:ee:03", 3600, 2000), 1000)?;
+            assert_ne!(other.code, first.code, "each session its own code");
+
+            let moved = move_to(c, &first, b, None, 1600)?;
+            assert_eq!(
+                (moved.mac, moved.expires_at, moved.down, moved.code.clone()),
+                (b, 1600 + 3000, Kbps(5000), first.code.clone())
+            );
+            assert!(open_for(c, a)?.is_none());
+            assert_eq!(
+                latest_for(c, a)?.unwrap().end_reason.as_deref(),
+                Some("moved")
+            );
+            assert_eq!(by_code(c, &code)?.unwrap().mac, b);
+
+            // Onto a device with time of its own: added to it, at the faster speed.
+            let merged = move_to(c, &moved, d, None, 1700)?;
+            assert_eq!(
+                (merged.id, merged.expires_at, merged.down),
+                (other.id, 1000 + 3600 + 2900, Kbps(5000))
+            );
+            assert!(
+                by_code(c, &code)?.is_none(),
+                "the moved code ended with its session"
+            );
             Ok(())
         })
         .unwrap();

@@ -1,6 +1,7 @@
 // The owner's page in headless Chromium, as a person would use it: first run and login, a new
 // package seen on the portal, vouchers generated and one redeemed on the portal, a client
-// kicked, settings saved, a CSRF-less POST refused, wrong passwords throttled. Saves a
+// kicked, a timed-out payment granted from the Attention list, settings saved, a CSRF-less POST
+// refused, wrong passwords throttled. Saves a
 // screenshot of every page it visits.
 //
 // node admin.mjs <admin-url> <portal-url> <artifacts-dir>
@@ -19,6 +20,7 @@ if (!admin || !portal || !artifacts) {
 }
 const PASSWORD = 'browser password 1';
 const KICKED = process.env.LANGO_KICK_MAC; // the paying client the test kicks
+const UNPAID = process.env.LANGO_UNPAID_PHONE; // whose payment timed out; the owner grants it
 mkdirSync(artifacts, { recursive: true });
 
 function check(cond, what) {
@@ -154,9 +156,20 @@ try {
   check((await page.locator('tr', { hasText: KICKED }).count()) === 0, 'the kicked client is no longer listed');
   await shot('12-clients-after-kick');
 
-  // Payments and the CSV.
+  // Payments: the Attention list shows the timed-out payment with its whole number; the owner
+  // checks the statement and grants what was paid.
   await page.goto(admin + '/payments');
   await shot('13-payments');
+  const unpaid = page
+    .locator('tr', { hasText: UNPAID })
+    .filter({ has: page.getByRole('button', { name: 'Grant what was paid' }) });
+  check((await unpaid.count()) === 1, `the timed-out payment of ${UNPAID} is on the Attention list`);
+  await unpaid.locator('input[name="why"]').fill('seen on the M-Pesa statement');
+  await submit(unpaid.getByRole('button', { name: 'Grant what was paid' }));
+  check((await text()).includes('counted as paid'), 'granting what was paid says so');
+  check((await page.locator('tr', { hasText: UNPAID }).filter({ has: page.getByRole('button', { name: 'Grant what was paid' }) }).count()) === 0, 'the payment has left the Attention list');
+  check((await text()).includes('granted by the owner'), 'the grant is listed among the recoveries');
+  await shot('13-payments-granted');
   await page.selectOption('#state', 'paid');
   await submit(page.getByRole('button', { name: 'Filter' }));
   check(page.url().includes('state=paid'), 'payments filtered by state');
