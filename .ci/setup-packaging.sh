@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what scripts/build-ipk.sh and tests/packaging.sh need: the musl Rust targets, the
-# nightly that scripts/build-ipk.sh pins (with rust-src, for -Zbuild-std on mipsel and ARMv7),
+# nightly that scripts/build-ipk.sh pins (with rust-src, for -Zbuild-std on mipsel and ARMv7,
+# and llvm-tools),
 # zig + cargo-zigbuild (PyPI), qemu-user-static, shellcheck, busybox, file and curl (Debian).
 # Idempotent: each step is skipped when its tool is already there, so a warm machine pays ~1 s.
 set -euo pipefail
@@ -35,9 +36,11 @@ done
 # The nightly is named once, in scripts/build-ipk.sh.
 nightly=$(sed -n 's/^NIGHTLY="\(nightly-[0-9-]*\)"$/\1/p' "$(dirname "$0")/../scripts/build-ipk.sh")
 [[ -n $nightly ]] || { echo "setup-packaging: no NIGHTLY=\"nightly-YYYY-MM-DD\" line in scripts/build-ipk.sh" >&2; exit 1; }
-if ! rustup component list --toolchain "$nightly" --installed 2>/dev/null | grep -qx rust-src; then
-	echo "setup-packaging: rustup toolchain install $nightly --profile minimal --component rust-src"
-	rustup toolchain install "$nightly" --profile minimal --component rust-src
+# rust-src for -Zbuild-std, llvm-tools for llvm-objcopy (the mipsel binary's .pdr section).
+components=$(rustup component list --toolchain "$nightly" --installed 2>/dev/null || true)
+if ! grep -qx rust-src <<<"$components" || ! grep -q '^llvm-tools' <<<"$components"; then
+	echo "setup-packaging: rustup toolchain install $nightly --profile minimal --component rust-src,llvm-tools"
+	rustup toolchain install "$nightly" --profile minimal --component rust-src,llvm-tools
 fi
 
 have=$(python3 -c 'import importlib.metadata as m
