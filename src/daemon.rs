@@ -158,10 +158,7 @@ impl Daemon {
             })),
             tokio::spawn(server::serve_devices(
                 portal_listener,
-                {
-                    let n = neighbours.clone();
-                    Arc::new(move |ip| n.lookup(ip))
-                },
+                Arc::new(Devices(neighbours.clone())),
                 move |req, peer| portal.clone().handle(req, peer),
             )),
             tokio::spawn(server::serve_tls(admin_listener, certs.acceptor(), {
@@ -242,6 +239,19 @@ async fn callback_listener(
             );
             None
         }
+    }
+}
+
+/// The portal counts connections per device: the MAC from the neighbour tables.
+struct Devices(Arc<Neighbours>);
+
+impl server::DeviceOf for Devices {
+    fn cached(&self, ip: std::net::IpAddr) -> Option<Option<crate::mac::Mac>> {
+        self.0.cached(ip)
+    }
+
+    fn lookup(&self, ip: std::net::IpAddr) -> Option<crate::mac::Mac> {
+        self.0.lookup(ip)
     }
 }
 

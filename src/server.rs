@@ -40,8 +40,13 @@ pub struct Peer {
 }
 
 /// Tells the device (MAC) behind a client address, where the listener can (the portal, from
-/// the neighbour tables). Blocking: called off the event loop.
-pub type DeviceOf = Arc<dyn Fn(IpAddr) -> Option<Mac> + Send + Sync>;
+/// the neighbour tables).
+pub trait DeviceOf: Send + Sync {
+    /// The answer if it is at hand (a cache), without blocking; `None`: ask [`DeviceOf::lookup`].
+    fn cached(&self, ip: IpAddr) -> Option<Option<Mac>>;
+    /// Blocking: called off the event loop.
+    fn lookup(&self, ip: IpAddr) -> Option<Mac>;
+}
 
 /// Serves `handler` on `listener` until the task is dropped; connections count per address
 /// (IPv6: per /64).
@@ -54,7 +59,7 @@ where
 }
 
 /// Like [`serve`], counting each connection against its device where `device_of` knows it.
-pub async fn serve_devices<H, F>(listener: TcpListener, device_of: DeviceOf, handler: H)
+pub async fn serve_devices<H, F>(listener: TcpListener, device_of: Arc<dyn DeviceOf>, handler: H)
 where
     H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
@@ -74,7 +79,7 @@ where
 async fn accept_loop<H, F>(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    device_of: Option<DeviceOf>,
+    device_of: Option<Arc<dyn DeviceOf>>,
     handler: H,
 ) where
     H: Fn(Request, Peer) -> F + Clone + Send + Sync + 'static,
@@ -106,11 +111,16 @@ async fn accept_loop<H, F>(
             device_of.clone(),
         );
         tokio::spawn(async move {
+            // Most phones are in the neighbour cache already (their first request put them
+            // there): only a miss costs a trip to the blocking pool.
             let mac = match device_of {
-                Some(f) => tokio::task::spawn_blocking(move || f(remote.ip()))
-                    .await
-                    .ok()
-                    .flatten(),
+                Some(d) => match d.cached(remote.ip()) {
+                    Some(known) => known,
+                    None => tokio::task::spawn_blocking(move || d.lookup(remote.ip()))
+                        .await
+                        .ok()
+                        .flatten(),
+                },
                 None => None,
             };
             let client = Client::of(remote.ip(), mac);

@@ -46,18 +46,32 @@ impl Neighbours {
         }
     }
 
+    /// What is known about `ip` without reading the tables: `Some(answer)` when the answer is
+    /// fresh in the cache (or derived), `None` when [`Neighbours::lookup`] must read them.
+    /// Never blocks.
+    pub fn cached(&self, ip: IpAddr) -> Option<Option<Mac>> {
+        let ip = canonical(ip);
+        match self {
+            Neighbours::Derived => Some(Some(derived(ip))),
+            Neighbours::Kernel { cache, .. } => cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&ip)
+                .filter(|(_, at)| at.elapsed() < CACHE_FOR)
+                .map(|(mac, _)| *mac),
+        }
+    }
+
     /// The MAC behind `ip`, if the kernel knows it. Blocking: call off the event loop.
     pub fn lookup(&self, ip: IpAddr) -> Option<Mac> {
+        if let Some(known) = self.cached(ip) {
+            return known;
+        }
         let ip = canonical(ip);
         match self {
             Neighbours::Derived => Some(derived(ip)),
             Neighbours::Kernel { arp, cache } => {
                 let now = Instant::now();
-                if let Some((mac, at)) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&ip) {
-                    if now.duration_since(*at) < CACHE_FOR {
-                        return *mac;
-                    }
-                }
                 let mac = match ip {
                     IpAddr::V4(_) => std::fs::read_to_string(arp)
                         .ok()
