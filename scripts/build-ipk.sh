@@ -21,7 +21,8 @@
 # mipsel and ARMv7 have no prebuilt std for musl here: they build std from source with the
 # nightly toolchain pinned below (-Zbuild-std); x86_64 and aarch64 use the stable toolchain.
 # Environment: CARGO_TARGET_DIR (shared build cache), DIST (output directory),
-# SOURCE_DATE_EPOCH (file times in the archives; default: the last commit's time).
+# SOURCE_DATE_EPOCH (file times in the archives; default: the last commit's time), PKG_RELEASE
+# (instead of the Makefile's, e.g. to try an upgrade).
 # Needs: .ci/setup-packaging.sh (cargo-zigbuild, ziglang, musl targets, the nightly + rust-src).
 # shellcheck disable=SC2016 # single-quoted ${...} here is text of the maintainer scripts.
 set -euo pipefail
@@ -111,7 +112,7 @@ url=$(cargo_field repository)
 summary=$(cargo_field description)
 [[ -n $version && -n $license && -n $url && -n $summary ]] || die "Cargo.toml lacks version, license, repository or description"
 maintainer=$(make_var PKG_MAINTAINER)
-release=$(make_var PKG_RELEASE)
+release=${PKG_RELEASE:-$(make_var PKG_RELEASE)}
 [[ -n $maintainer && -n $release ]] || die "$pkgdir/Makefile lacks PKG_MAINTAINER or PKG_RELEASE"
 mapfile -t depends < <(sdk_depends)
 ((${#depends[@]})) || die "no DEPENDS found in $pkgdir/Makefile"

@@ -14,7 +14,8 @@
 #      demo` answering a captive-portal probe, the portal page and a voucher through the API
 #      (tests/packaging/run_binaries.sh);
 #   7. each .ipk installed with OpenWrt's opkg and each .apk with apk-tools 3 into an offline
-#      root, then removed (tests/packaging/install_packages.sh); where .ci/setup-openwrt-tools.sh
+#      root, then removed, and an upgrade to the next release over a changed config
+#      (tests/packaging/install_packages.sh); where .ci/setup-openwrt-tools.sh
 #      cannot build those tools (no source archives) these say SKIPPED, in CI they fail;
 #   8. sizes per architecture and format, against the budgets (aarch64: binary <= 4 MiB,
 #      ipk <= 2 MiB; mipsel: binary <= 4.5 MB, ipk and apk <= 2.3 MB).
@@ -395,6 +396,12 @@ for arch in "${arches[@]}"; do
 	opkg_checks "$arch" "$root/$(ipk_of "$arch")"
 	if [[ -n $have_apk ]]; then apk_checks "$arch" "$root/$(apk_of "$arch")"; fi
 done
+
+section "upgrade in place, r1 to r2 (x86_64)"
+PKG_RELEASE=2 APK=$apk_tool DIST=$tmp/dist-r2 scripts/build-ipk.sh x86_64 >/dev/null 2>&1 ||
+	bad "scripts/build-ipk.sh builds release 2 (PKG_RELEASE=2)"
+upgrade_checks x86_64 "$root/$(ipk_of x86_64)" "$tmp/dist-r2/lango_${version}-r2_x86_64.ipk" \
+	${have_apk:+"$root/$(apk_of x86_64)" "$tmp/dist-r2/lango-${version}-r2_x86_64.apk"}
 
 section "sizes"
 size() { stat -c %s "$1"; }
