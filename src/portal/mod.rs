@@ -295,6 +295,18 @@ impl Portal {
         }
     }
 
+    /// Counts a typed code, voucher or reconnect (one count for both, so alternating the forms
+    /// gives no more tries), before it is checked: codes sent at once cannot pass the limit
+    /// together. A right one is forgiven afterwards.
+    fn count_guess(&self, mac: Mac, now: crate::clock::Unix) -> Result<(), crate::limits::Limited> {
+        self.guesses
+            .begin(mac, now)
+            .map_err(|retry_after_s| crate::limits::Limited {
+                limit: crate::limits::Limit::VoucherGuesses,
+                retry_after_s,
+            })
+    }
+
     /// Redeems a typed voucher code for the phone.
     async fn redeem(
         &self,
@@ -303,15 +315,9 @@ impl Portal {
     ) -> Result<crate::store::sessions::Session, Refusal> {
         let t = cx.t();
         let mac = self.device(cx).await?;
-        // Counted before it is checked, so guesses sent at once cannot pass the limit together.
         let now = self.clock.now();
-        self.guesses.begin(mac, now).map_err(|retry_after_s| {
-            let l = crate::limits::Limited {
-                limit: crate::limits::Limit::VoucherGuesses,
-                retry_after_s,
-            };
-            Refusal::too_many(cx, &l)
-        })?;
+        self.count_guess(mac, now)
+            .map_err(|l| Refusal::too_many(cx, &l))?;
         let Ok(code) = crate::voucher::VoucherCode::parse(code) else {
             // Not shaped like a code at all: a typo, not a guess.
             self.guesses.forgive(mac, now);
@@ -353,12 +359,7 @@ impl Portal {
         let t = cx.t();
         let mac = self.device(cx).await?;
         let now = self.clock.now();
-        // One count with voucher codes: alternating the two forms gives no more tries.
-        self.guesses.begin(mac, now).map_err(|retry_after_s| {
-            let l = crate::limits::Limited {
-                limit: crate::limits::Limit::VoucherGuesses,
-                retry_after_s,
-            };
+        self.count_guess(mac, now).map_err(|l| {
             log::warn!("reconnect refused mac={mac}: {l}");
             Refusal::new(
                 StatusCode::TOO_MANY_REQUESTS,
