@@ -441,27 +441,6 @@ impl Config {
         }
         b.finish()
     }
-
-    /// A config for `lango demo` and tests: loopback, temp files, sandbox credentials.
-    pub fn for_demo(dir: &Path, daraja_base_url: &str) -> Config {
-        let mut c = Config::parse("", "<demo>").expect("defaults are valid");
-        c.interfaces = vec![];
-        c.database = dir.join("lango.db");
-        c.control_socket = dir.join("lango.sock");
-        c.admin_listen = "127.0.0.1:8443".parse().expect("literal");
-        c.admin_http_listen = Some("127.0.0.1:8080".parse().expect("literal"));
-        c.admin_cert = dir.join("admin.crt");
-        c.admin_key = dir.join("admin.key");
-        c.site_name = "Lango Demo".into();
-        let d = &mut c.daraja;
-        d.base_url = daraja_base_url.trim_end_matches('/').to_string();
-        d.consumer_key = Secret(crate::sim::DEMO_CONSUMER_KEY.into());
-        d.consumer_secret = Secret(crate::sim::DEMO_CONSUMER_SECRET.into());
-        d.passkey = Secret(crate::sim::SANDBOX_PASSKEY.into());
-        d.poll_first = Duration::from_secs(2);
-        d.poll_interval = Duration::from_secs(2);
-        c
-    }
 }
 
 /// Collects options section by section, keeping where each came from.
@@ -743,7 +722,7 @@ impl<'a> Builder<'a> {
                     self.till = v.clone();
                 }
                 "callback_url" => {
-                    if !v.is_empty() && !crate::sim::is_public_https(v) {
+                    if !v.is_empty() && !crate::https::is_public_https(v) {
                         return Err(self.bad(
                             line,
                             k,
@@ -1333,10 +1312,6 @@ config shaping 'shaping'
     fn missing_credentials_are_named() {
         let c = Config::parse("config daraja 'd'\n option consumer_key 'k'\n", "f").unwrap();
         assert_eq!(c.daraja.missing(), ["consumer_secret", "passkey"]);
-        assert!(Config::for_demo(Path::new("/tmp"), "http://x")
-            .daraja
-            .missing()
-            .is_empty());
     }
 
     #[test]
@@ -1389,10 +1364,6 @@ config shaping 'shaping'
         c.limits.voucher_guesses.per = Duration::from_secs(120);
         let back = Config::parse(&c.to_uci(), "x").unwrap();
         assert_eq!(back, c);
-        let demo = Config::for_demo(Path::new("/tmp/d"), "http://127.0.0.1:9");
-        let back = Config::parse(&demo.to_uci(), "x").unwrap();
-        assert_eq!(back.daraja, demo.daraja);
-        assert_eq!(back.database, demo.database);
     }
 
     #[test]

@@ -1,14 +1,36 @@
 //! `lango demo`: the portal, the owner's page and a simulated M-Pesa on this machine, with a
 //! temporary database and a gate that only logs. Nothing here touches the kernel.
 
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::daemon::{Daemon, Parts};
 use crate::gate::neigh::Neighbours;
 use crate::gate::LogGate;
 use crate::sim::{SimOptions, Simulator};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// A config for `lango demo` and tests: loopback, files in `dir`, the simulator's credentials.
+pub fn config(dir: &Path, daraja_base_url: &str) -> Config {
+    let mut c = Config::parse("", "<demo>").expect("defaults are valid");
+    c.interfaces = vec![];
+    c.database = dir.join("lango.db");
+    c.control_socket = dir.join("lango.sock");
+    c.admin_listen = "127.0.0.1:8443".parse().expect("literal");
+    c.admin_http_listen = Some("127.0.0.1:8080".parse().expect("literal"));
+    c.admin_cert = dir.join("admin.crt");
+    c.admin_key = dir.join("admin.key");
+    c.site_name = "Lango Demo".into();
+    let d = &mut c.daraja;
+    d.base_url = daraja_base_url.trim_end_matches('/').to_string();
+    d.consumer_key = Secret(crate::sim::DEMO_CONSUMER_KEY.into());
+    d.consumer_secret = Secret(crate::sim::DEMO_CONSUMER_SECRET.into());
+    d.passkey = Secret(crate::sim::SANDBOX_PASSKEY.into());
+    d.poll_first = Duration::from_secs(2);
+    d.poll_interval = Duration::from_secs(2);
+    c
+}
 
 /// Starts everything, prints what to do, runs until Ctrl-C.
 pub async fn run(
@@ -26,7 +48,7 @@ pub async fn run(
     });
     let sim_task = tokio::spawn(sim.serve(sim_listener));
 
-    let mut config = Config::for_demo(&dir, &sim_url);
+    let mut config = self::config(&dir, &sim_url);
     config.admin_listen = admin;
     config.admin_http_listen = Some(admin_http);
     // A real file, so the owner's page can save settings in the demo too.
@@ -70,4 +92,20 @@ pub async fn run(
     sim_task.abort();
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_config_is_complete_and_survives_a_round_trip_through_uci() {
+        let demo = config(Path::new("/tmp/d"), "http://127.0.0.1:9/");
+        assert!(demo.daraja.missing().is_empty());
+        assert_eq!(demo.daraja.base_url, "http://127.0.0.1:9");
+        let back = Config::parse(&demo.to_uci(), "x").unwrap();
+        assert_eq!(back.daraja, demo.daraja);
+        assert_eq!(back.database, demo.database);
+        assert_eq!(back.admin_cert, demo.admin_cert);
+    }
 }

@@ -1,13 +1,18 @@
 //! A small HTTP/1.1 client for the few calls Lango makes (Daraja, and the simulator's callbacks):
 //! one connection per request over hyper's client connection and rustls. It replaces a general
 //! client whose URL and IDNA stack (Unicode tables) would cost the router more flash than all of
-//! this. Touches: the network. Never: SQLite, the kernel.
+//! this. Also the rules every HTTPS client here shares: which CAs are trusted, what a public
+//! https URL is (Daraja's rule for CallBackURL). Touches: the network, the CA files. Never:
+//! SQLite, the kernel.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{HeaderName, HeaderValue, HOST, USER_AGENT};
 use hyper::Method;
-use rustls_pki_types::ServerName;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use std::net::IpAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -263,9 +268,101 @@ fn tls_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// Where OpenWrt's `ca-bundle` (and Debian) keep the system's trusted CAs.
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// rustls on ring, trusting the system CA bundle (if present) and `ca_file` (if set); errors
+/// name the file.
+pub fn client_tls(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    if Path::new(SYSTEM_CA_BUNDLE).exists() {
+        match CertificateDer::pem_file_iter(SYSTEM_CA_BUNDLE) {
+            Ok(certs) => {
+                let (added, ignored) =
+                    roots.add_parsable_certificates(certs.filter_map(Result::ok));
+                log::debug!(
+                    "{SYSTEM_CA_BUNDLE}: {added} CA certificates trusted, {ignored} ignored"
+                );
+            }
+            Err(e) => log::warn!("{SYSTEM_CA_BUNDLE}: {e}"),
+        }
+    }
+    if let Some(path) = ca_file {
+        let bad = |msg: String| format!("ca_file {}: {msg}", path.display());
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| bad(e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("no PEM certificate in it".into()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| bad(e.to_string()))?;
+        }
+    }
+    if roots.is_empty() {
+        log::warn!("no trusted CA certificates (install ca-bundle or set ca_file): HTTPS to Daraja will fail");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// `https://` and a public DNS name (not localhost, not an IP literal), no spaces or credentials:
+/// Daraja's rule for `CallBackURL`, also applied to the owner's `callback_url` setting.
+pub fn is_public_https(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://") else {
+        return false;
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') || authority.starts_with('[') {
+        return false;
+    }
+    let (host, port) = authority.split_once(':').unwrap_or((authority, "443"));
+    if port.parse::<u16>().map_or(true, |p| p == 0) || host.parse::<IpAddr>().is_ok() {
+        return false;
+    }
+    let host = host.to_ascii_lowercase();
+    let labels: Vec<&str> = host.split('.').collect();
+    let label_ok = |l: &&str| {
+        (1..=63).contains(&l.len())
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && labels
+            .last()
+            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_alphabetic()))
+        && host != "localhost"
+        && !host.ends_with(".localhost")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unreadable_ca_file_names_the_file() {
+        let e = client_tls(Some(Path::new("/nonexistent/lango-ca.pem"))).unwrap_err();
+        assert!(e.starts_with("ca_file /nonexistent/lango-ca.pem: "), "{e}");
+
+        let path = std::env::temp_dir().join(format!("lango-not-a-ca-{}.pem", std::process::id()));
+        std::fs::write(&path, "hello\n").unwrap();
+        let e = client_tls(Some(&path)).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            e,
+            format!("ca_file {}: no PEM certificate in it", path.display())
+        );
+    }
 
     #[test]
     fn urls_parse_into_targets() {

@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(host.is_some_and(|h| !h.is_empty()), "{url:?}");
             // Daraja refuses a push whose CallBackURL is not public https.
             let cb = d.callback_url.as_str();
-            assert!(cb.is_empty() || lango::sim::is_public_https(cb), "{cb:?}");
+            assert!(cb.is_empty() || lango::https::is_public_https(cb), "{cb:?}");
             for t in [d.poll_first, d.poll_interval, d.poll_timeout] {
                 assert!(t >= Duration::from_millis(10) && t <= Duration::from_secs(86_400));
             }

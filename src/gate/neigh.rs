@@ -1,5 +1,5 @@
-//! IP -> MAC from the kernel's neighbour tables (`/proc/net/arp`, `ip -6 neigh`), cached briefly.
-//! Touches: /proc and the `ip` binary. Never: SQLite, HTTP.
+//! IP -> MAC from the kernel's neighbour tables (`/proc/net/arp`, `ip -6 neigh` through the
+//! runner), cached briefly. Touches: /proc. Never: SQLite, HTTP, spawning processes itself.
 
 use crate::mac::Mac;
 use std::collections::HashMap;
@@ -76,7 +76,10 @@ impl Neighbours {
                     IpAddr::V4(_) => std::fs::read_to_string(arp)
                         .ok()
                         .and_then(|t| find_arp(&t, ip)),
-                    IpAddr::V6(_) => ip6_neigh().and_then(|t| find_ip_neigh(&t, ip)),
+                    IpAddr::V6(_) => super::runner::Runner::host()
+                        .ip6_neigh()
+                        .ok()
+                        .and_then(|t| find_ip_neigh(&t, ip)),
                 };
                 let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
                 if c.len() > 4096 {
@@ -168,16 +171,6 @@ pub fn addresses_of(mac: Mac, arp_table: &str, ip6_table: &str) -> Vec<IpAddr> {
         }
     }
     out
-}
-
-fn ip6_neigh() -> Option<String> {
-    let out = std::process::Command::new("ip")
-        .args(["-6", "neigh", "show"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[cfg(test)]

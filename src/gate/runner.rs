@@ -48,6 +48,11 @@ impl Runner {
         self.run("nft", &args, None)
     }
 
+    /// The kernel's IPv6 neighbour table (`ip -6 neigh show`).
+    pub fn ip6_neigh(&self) -> Result<String, Error> {
+        self.run("ip", &["-6", "neigh", "show"], None)
+    }
+
     /// Applies a tc batch (`tc -batch -`); it stops at the first failing line.
     pub fn tc_batch(&self, script: &str) -> Result<(), Error> {
         self.run("tc", &["-batch", "-"], Some(script)).map(drop)

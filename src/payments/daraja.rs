@@ -20,10 +20,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::Method;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
 use serde_json::{json, Value};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,7 +36,6 @@ const MAX_IN_FLIGHT: usize = 8;
 /// Daraja's answers are a few hundred bytes; an HTML error page is read only this far.
 const MAX_ANSWER: usize = 64 * 1024;
 /// Where Debian, Alpine and OpenWrt's `ca-bundle` keep the system's trusted CAs.
-const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// Sent as `CallBackURL` when the owner has no public callback URL: Lango polls instead.
 pub const PLACEHOLDER_CALLBACK_URL: &str = "https://lango.invalid/daraja/callback";
 /// Daraja's limits on the texts shown to the customer.
@@ -148,7 +144,7 @@ impl Daraja {
     /// Builds the HTTPS client: trusts the system CA bundle (if present) plus `cfg.ca_file`;
     /// rustls on the ring provider; connect timeout 5 s, whole request 15 s.
     pub fn new(cfg: &DarajaConfig) -> Result<Daraja, Error> {
-        let tls = tls_config(cfg.ca_file.as_deref())?;
+        let tls = crate::https::client_tls(cfg.ca_file.as_deref()).map_err(Error::Setup)?;
         let http = https::Client::new(tls);
         Ok(Daraja {
             http,
@@ -574,45 +570,6 @@ fn transaction_desc(s: &str) -> String {
     }
 }
 
-/// rustls on ring, trusting the system CA bundle (if present) and `ca_file` (if set).
-pub(crate) fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, Error> {
-    let mut roots = rustls::RootCertStore::empty();
-    if Path::new(SYSTEM_CA_BUNDLE).exists() {
-        match CertificateDer::pem_file_iter(SYSTEM_CA_BUNDLE) {
-            Ok(certs) => {
-                let (added, ignored) =
-                    roots.add_parsable_certificates(certs.filter_map(Result::ok));
-                log::debug!(
-                    "{SYSTEM_CA_BUNDLE}: {added} CA certificates trusted, {ignored} ignored"
-                );
-            }
-            Err(e) => log::warn!("{SYSTEM_CA_BUNDLE}: {e}"),
-        }
-    }
-    if let Some(path) = ca_file {
-        let bad = |msg: String| Error::Setup(format!("ca_file {}: {msg}", path.display()));
-        let certs = CertificateDer::pem_file_iter(path)
-            .map_err(|e| bad(e.to_string()))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(e.to_string()))?;
-        if certs.is_empty() {
-            return Err(bad("no PEM certificate in it".into()));
-        }
-        for cert in certs {
-            roots.add(cert).map_err(|e| bad(e.to_string()))?;
-        }
-    }
-    if roots.is_empty() {
-        log::warn!("no trusted CA certificates (install ca-bundle or set ca_file): HTTPS to Daraja will fail");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Setup(format!("TLS setup: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,26 +654,6 @@ mod tests {
                 "{e}"
             );
         }
-    }
-
-    #[test]
-    fn unreadable_ca_file_names_the_file() {
-        let e = tls_config(Some(Path::new("/nonexistent/lango-ca.pem"))).unwrap_err();
-        assert!(matches!(e, Error::Setup(_)));
-        assert!(
-            e.to_string()
-                .starts_with("ca_file /nonexistent/lango-ca.pem: "),
-            "{e}"
-        );
-
-        let path = std::env::temp_dir().join(format!("lango-not-a-ca-{}.pem", std::process::id()));
-        std::fs::write(&path, "hello\n").unwrap();
-        let e = tls_config(Some(&path)).unwrap_err().to_string();
-        std::fs::remove_file(&path).unwrap();
-        assert_eq!(
-            e,
-            format!("ca_file {}: no PEM certificate in it", path.display())
-        );
     }
 
     #[test]

@@ -430,7 +430,7 @@ fn fail_until(faults: &Faults) -> Option<Instant> {
 }
 
 fn callback_client() -> Option<crate::https::Client> {
-    match crate::payments::daraja::tls_config(None) {
+    match crate::https::client_tls(None) {
         Ok(tls) => Some(crate::https::Client::new(tls)),
         Err(e) => {
             log::warn!("sim: no callbacks: {e}");

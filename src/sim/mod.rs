@@ -53,7 +53,7 @@
 mod api;
 mod outcomes;
 mod rules;
-pub use rules::{check_push, check_query, is_public_https};
+pub use rules::{check_push, check_query};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

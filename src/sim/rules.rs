@@ -7,7 +7,6 @@ use crate::clock::{parse_eat_timestamp, Unix};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde_json::Value;
-use std::net::IpAddr;
 
 /// Daraja takes whole shillings up to this much per STK push.
 const MAX_AMOUNT: u64 = 250_000;
@@ -83,7 +82,7 @@ pub fn check_push(body: &Value, opts: &SimOptions, now: Unix) -> Result<CheckedP
         return Err(Refusal::invalid("PhoneNumber"));
     }
     let callback_url = text(body, "CallBackURL")
-        .filter(|u| is_public_https(u))
+        .filter(|u| crate::https::is_public_https(u))
         .ok_or_else(|| Refusal::invalid("CallBackURL"))?;
     let account_reference = text(body, "AccountReference")
         .filter(|r| {
@@ -171,40 +170,6 @@ fn is_msisdn(s: &str) -> bool {
 
 fn is_shortcode(s: &str) -> bool {
     (5..=7).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// `https://` and a public DNS name (not localhost, not an IP literal), no spaces or credentials:
-/// Daraja's rule for `CallBackURL`, also applied to the owner's `callback_url` setting.
-pub fn is_public_https(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("https://") else {
-        return false;
-    };
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return false;
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') || authority.starts_with('[') {
-        return false;
-    }
-    let (host, port) = authority.split_once(':').unwrap_or((authority, "443"));
-    if port.parse::<u16>().map_or(true, |p| p == 0) || host.parse::<IpAddr>().is_ok() {
-        return false;
-    }
-    let host = host.to_ascii_lowercase();
-    let labels: Vec<&str> = host.split('.').collect();
-    let label_ok = |l: &&str| {
-        (1..=63).contains(&l.len())
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    };
-    labels.len() >= 2
-        && labels.iter().all(label_ok)
-        && labels
-            .last()
-            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_alphabetic()))
-        && host != "localhost"
-        && !host.ends_with(".localhost")
 }
 
 #[cfg(test)]

@@ -140,7 +140,7 @@ impl Lab {
     }
 
     pub fn config(&self) -> Config {
-        let mut c = Config::for_demo(&self.dir, &self.sim_url);
+        let mut c = lango::demo::config(&self.dir, &self.sim_url);
         c.admin_listen = "127.0.0.1:0".parse().unwrap();
         c.admin_http_listen = Some("127.0.0.1:0".parse().unwrap());
         c.dhcp_leases = self.dir.join("dhcp.leases");
