@@ -144,6 +144,7 @@ impl Daemon {
             certs: certs.clone(),
             store: store.clone(),
             sessions: sessions.clone(),
+            usage: usage.clone(),
             payments: payments.clone(),
             clock: parts.clock.clone(),
             started_at,

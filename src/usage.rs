@@ -57,9 +57,9 @@ impl Meter {
 
 /// A device's usage as the owner and the customer see it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Now {
-    /// Counted but not yet persisted: add it to the store's figure.
-    pub unsaved: Bytes,
+pub struct Seen {
+    /// Bytes its open session has moved: persisted plus counted since.
+    pub used: Bytes,
     /// Bytes per second over the last read.
     pub rate: Bytes,
 }
@@ -174,18 +174,29 @@ impl Usage {
         }
     }
 
-    /// What a device has counted but not persisted, and its rate now.
-    pub fn now(&self, mac: Mac) -> Now {
+    /// Every open session's usage now, by device.
+    pub async fn open(&self) -> Result<HashMap<Mac, Seen>, store::Error> {
+        let persisted = self.store.call(store::usage::open).await?;
         let s = self.lock();
-        Now {
-            unsaved: s.unsaved.get(&mac).copied().unwrap_or_default(),
-            rate: s.rate.get(&mac).copied().unwrap_or_default(),
-        }
+        Ok(persisted
+            .into_iter()
+            .map(|(mac, mut used)| {
+                used += s.unsaved.get(&mac).copied().unwrap_or_default();
+                let rate = s.rate.get(&mac).copied().unwrap_or_default();
+                (mac, Seen { used, rate })
+            })
+            .collect())
     }
 
-    /// Traffic counted but not yet persisted, all devices together.
-    pub fn unsaved_total(&self) -> Bytes {
-        self.lock().unsaved_total
+    /// The router's traffic today (EAT), all devices together.
+    pub async fn today(&self) -> Result<Bytes, store::Error> {
+        let day = crate::clock::eat_day(self.clock.now());
+        let mut b = self
+            .store
+            .call(move |c| store::usage::on_day(c, day))
+            .await?;
+        b += self.lock().unsaved_total;
+        Ok(b)
     }
 }
 
@@ -246,38 +257,42 @@ mod tests {
         let gate = Arc::new(LogGate::new());
         let clock = Arc::new(ManualClock::new(1_790_000_000));
         let a = mac("02:00:00:00:00:0a");
+        store
+            .write(|tx| {
+                let g = crate::store::sessions::Grant {
+                    mac: a,
+                    ip: None,
+                    source: crate::store::sessions::Source::Payment,
+                    source_ref: None,
+                    package_id: None,
+                    duration_s: 3600,
+                    down: crate::units::Kbps(1000),
+                    up: crate::units::Kbps(500),
+                };
+                crate::store::sessions::grant(tx, &g, 1_790_000_000).map(drop)
+            })
+            .unwrap();
         let usage = Usage::new(store.clone(), gate.clone(), clock);
+        let both = |down, up| Bytes { down, up };
+        let seen = HashMap::from([(
+            a,
+            Seen {
+                used: both(5000, 400),
+                rate: both(2000, 100),
+            },
+        )]);
         gate.count(a, 3000, 300);
         usage.read().await;
         gate.count(a, 5000, 400);
         usage.read().await;
-        assert_eq!(
-            usage.now(a).unsaved,
-            Bytes {
-                down: 5000,
-                up: 400
-            }
-        );
-        assert_eq!(
-            usage.now(a).rate,
-            Bytes {
-                down: 2000,
-                up: 100
-            }
-        );
+        // Seen before it is persisted, the same after, and persisted once.
+        assert_eq!(usage.open().await.unwrap(), seen);
+        assert_eq!(usage.today().await.unwrap(), both(5000, 400));
         usage.persist().await;
         usage.persist().await;
-        assert_eq!(usage.now(a).unsaved, Bytes::default());
-        let day = store
-            .call(|c| store::usage::on_day(c, crate::clock::eat_day(1_790_000_000)))
-            .await
-            .unwrap();
-        assert_eq!(
-            day,
-            Bytes {
-                down: 5000,
-                up: 400
-            }
-        );
+        assert_eq!(usage.open().await.unwrap(), seen);
+        assert_eq!(usage.today().await.unwrap(), both(5000, 400));
+        let persisted = store.call(store::usage::open).await.unwrap();
+        assert_eq!(persisted, vec![(a, both(5000, 400))]);
     }
 }
