@@ -137,6 +137,7 @@ impl Daemon {
             live.clone(),
             store.clone(),
             sessions.clone(),
+            usage.clone(),
             parts.clock.clone(),
             certs.clone(),
         );
