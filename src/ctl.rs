@@ -78,6 +78,8 @@ pub struct Control {
     pub certs: Arc<crate::certs::Certs>,
     pub store: Store,
     pub sessions: Arc<Sessions>,
+    /// Bytes per device (`clients`).
+    pub usage: Arc<crate::usage::Usage>,
     pub payments: Arc<Payments>,
     pub clock: Arc<dyn Clock>,
     pub started_at: std::time::Instant,
@@ -214,9 +216,14 @@ impl Control {
             }
             Request::Clients => {
                 let online = self.sessions.online().await.map_err(|e| internal(&e))?;
+                let usage = self.usage.open().await.map_err(|e| internal(&e))?;
                 let list: Vec<Value> = online
                     .iter()
-                    .map(|s| json!({ "mac": s.mac, "ip": s.ip, "seconds_remaining": s.seconds_left(now), "down_kbps": s.down, "up_kbps": s.up, "source": s.source }))
+                    .map(|s| {
+                        let u = usage.get(&s.mac).copied().unwrap_or_default();
+                        json!({ "mac": s.mac, "ip": s.ip, "seconds_remaining": s.seconds_left(now), "down_kbps": s.down, "up_kbps": s.up, "source": s.source,
+                                "bytes_down": u.used.down, "bytes_up": u.used.up, "rate_down_bps": u.rate.down * 8, "rate_up_bps": u.rate.up * 8 })
+                    })
                     .collect();
                 Ok(json!({ "ok": true, "clients": list }))
             }

@@ -16,6 +16,7 @@ use crate::portal::Portal;
 use crate::server;
 use crate::sessions::Sessions;
 use crate::store::Store;
+use crate::usage::Usage;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub struct Daemon {
     pub callback_addr: Option<SocketAddr>,
     pub store: Store,
     pub sessions: Arc<Sessions>,
+    /// Bytes per device, counted from the gate.
+    pub usage: Arc<Usage>,
     /// Payments as started; after a reload with new Daraja settings, `live` has the current one.
     pub payments: Arc<Payments>,
     /// The settings a reload changes (SIGHUP, the owner's Settings page).
@@ -62,6 +65,7 @@ impl Daemon {
         };
         let sessions = Sessions::new(store.clone(), parts.gate.clone(), parts.clock.clone());
         sessions.restore().await.context("restoring sessions")?;
+        let usage = Usage::new(store.clone(), parts.gate.clone(), parts.clock.clone());
         let daraja = Daraja::new(&config.daraja).context("setting up the Daraja client")?;
         let payments = Payments::new(
             store.clone(),
@@ -133,6 +137,7 @@ impl Daemon {
             live.clone(),
             store.clone(),
             sessions.clone(),
+            usage.clone(),
             parts.clock.clone(),
             certs.clone(),
         );
@@ -140,6 +145,7 @@ impl Daemon {
             certs: certs.clone(),
             store: store.clone(),
             sessions: sessions.clone(),
+            usage: usage.clone(),
             payments: payments.clone(),
             clock: parts.clock.clone(),
             started_at,
@@ -148,6 +154,7 @@ impl Daemon {
         let current = live.clone();
         tasks.extend([
             tokio::spawn(sessions.clone().run()),
+            tokio::spawn(usage.clone().run()),
             tokio::spawn(crate::upkeep::run(
                 store.clone(),
                 live.clone(),
@@ -194,6 +201,7 @@ impl Daemon {
             callback_addr,
             store,
             sessions,
+            usage,
             payments,
             live,
             gate: parts.gate,
@@ -211,6 +219,9 @@ impl Daemon {
         for t in self.tasks {
             let _ = t.await;
         }
+        // The last second's bytes, then everything not yet written: a clean stop loses nothing.
+        self.usage.read().await;
+        self.usage.persist().await;
         if teardown {
             self.sessions.teardown(self.gate.clone()).await;
         }

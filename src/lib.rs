@@ -22,6 +22,7 @@
 //! - `listen`   — listening sockets with a backlog sized for a crowd (somaxconn, not 128)
 //! - `uci`      — UCI words and in-place editing of the config file (comments kept)
 //! - `upkeep`   — the nightly copy of the database and pruning per `config retention`
+//! - `usage`    — bytes per device from the gate's counters, read each second, persisted each minute
 //! - `password`, `scrypt` — the owner's password: rules and stored form; the KDF (RFC 7914)
 //! - `tty`      — the CLI's password prompt (echo off)
 //! - `mac`, `phone`, `units`, `clock` — value types parsed once at the edge
@@ -58,4 +59,5 @@ pub mod tty;
 pub mod uci;
 pub mod units;
 pub mod upkeep;
+pub mod usage;
 pub mod voucher;

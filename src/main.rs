@@ -392,18 +392,26 @@ fn print_answer(req: &Request, a: &serde_json::Value, json: bool) {
                 return;
             }
             println!(
-                "{:<17}  {:<15}  {:>9}  {:>9}  {:>9}  source",
-                "MAC", "IP", "left", "down", "up"
+                "{:<17}  {:<15}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>10}  source",
+                "MAC", "IP", "left", "down", "up", "used down", "used up", "rate now"
             );
             for c in list {
                 let left = c["seconds_remaining"].as_u64().unwrap_or(0);
+                let bytes =
+                    |k: &str| lango::units::ByteCount(c[k].as_u64().unwrap_or(0)).to_string();
+                let rate = (c["rate_down_bps"].as_u64().unwrap_or(0)
+                    + c["rate_up_bps"].as_u64().unwrap_or(0))
+                    / 1000;
                 println!(
-                    "{:<17}  {:<15}  {:>9}  {:>9}  {:>9}  {}",
+                    "{:<17}  {:<15}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>10}  {}",
                     c["mac"].as_str().unwrap_or(""),
                     c["ip"].as_str().unwrap_or("-"),
                     format!("{}h{:02}m", left / 3600, left % 3600 / 60),
                     lango::units::Kbps(c["down_kbps"].as_u64().unwrap_or(0) as u32).to_string(),
                     lango::units::Kbps(c["up_kbps"].as_u64().unwrap_or(0) as u32).to_string(),
+                    bytes("bytes_down"),
+                    bytes("bytes_up"),
+                    format!("{rate} kbit/s"),
                     c["source"].as_str().unwrap_or("")
                 );
             }

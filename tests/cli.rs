@@ -1,5 +1,5 @@
 //! The `lango` command line against a running Lango (in-process, on loopback) over its unix
-//! socket: auth and its latency, passwd, vouchers list/revoke, human and JSON output.
+//! socket: auth and its latency, usage, passwd, vouchers list/revoke, human and JSON output.
 
 mod common;
 
@@ -80,6 +80,36 @@ async fn auth_of_one_client_answers_quickly() {
     let o = lango(&lab, &["--json", "status"], "");
     let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
     assert_eq!(v["online"], 21);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_shows_the_bytes_the_gate_counted() {
+    let lab = Lab::start("cli-usage", Duration::from_millis(100)).await;
+    let mac = phone_mac(7);
+    let o = lango(&lab, &["auth", &mac.to_string(), "--minutes", "5"], "");
+    assert!(o.status.success(), "{}", err(&o));
+    lab.gate.count(mac, 2_500_000, 310_000);
+    // The counters are read once a second.
+    let started = Instant::now();
+    let v = loop {
+        let o = lango(&lab, &["--json", "clients"], "");
+        let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+        if v["clients"][0]["bytes_down"] != 0 || started.elapsed() > Duration::from_secs(3) {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let c = &v["clients"][0];
+    assert_eq!(
+        (c["bytes_down"].as_u64(), c["bytes_up"].as_u64()),
+        (Some(2_500_000), Some(310_000)),
+        "{v}"
+    );
+    let human = out(&lango(&lab, &["clients"], ""));
+    assert!(
+        human.contains("2.5 MB") && human.contains("310 kB"),
+        "{human}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

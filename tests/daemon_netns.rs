@@ -1,6 +1,7 @@
 //! The real `lango run` in a router namespace, phones paying through the portal API against the
 //! Daraja simulator (over TLS, in the wan namespace): captive until paid, online within a second,
-//! shaped to the package, and trustworthy on bad days (`kill -9`, restart, `nft flush ruleset`).
+//! shaped to the package, and trustworthy on bad days (`kill -9`, restart, `nft flush ruleset`),
+//! usage included.
 //! Needs root (prints "SKIPPED: needs root" otherwise); CI runs it as root.
 
 mod netns;
@@ -179,6 +180,16 @@ config shaping 'shaping'
             assert!(Instant::now() < deadline, "lango did not stop on SIGTERM");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// What the device's open session has moved, as persisted (bytes down, bytes up).
+    fn usage(&self, mac: lango::mac::Mac) -> (u64, u64) {
+        let store = lango::store::Store::open(&self.dir.join("lango.db")).expect("database");
+        let b = store
+            .with(|c| lango::store::usage::of_open(c, mac))
+            .expect("usage")
+            .expect("an open session");
+        (b.down, b.up)
     }
 
     /// `lango --config FILE ARGS...` (the control commands, through the unix socket).
@@ -652,4 +663,79 @@ fn a_reconnect_code_moves_the_time_and_cuts_the_old_phone_in_the_kernel() {
     );
     assert_eq!(lab.classes("br-lan"), 2, "B's class (and the unshaped one)");
     lango.stop();
+}
+
+#[test]
+fn usage_survives_a_stop_and_a_kill_losing_at_most_the_last_minute() {
+    if skip("usage_survives_a_stop_and_a_kill_losing_at_most_the_last_minute") {
+        return;
+    }
+    let _alone = ALONE.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::without_portal("duse", 1);
+    let mut lango = Lango::prepare(&lab, "usage");
+    lango.start();
+    let b = &lab.phones[0];
+    lango.ctl(&[
+        "auth",
+        &b.mac.to_string(),
+        "--minutes",
+        "30",
+        "--down-kbps",
+        "4000",
+        "--up-kbps",
+        "2000",
+    ]);
+    online_within(&lab, b, Duration::from_secs(1));
+    lab.iperf_server(5201);
+    let percent = |part: u64, whole: u64| part as f64 * 100.0 / whole as f64;
+
+    // A clean stop writes everything counted: the session has what the phone's link received.
+    let rx = lab.rx_bytes(b);
+    lab.iperf(b, 5201, true, 3);
+    let wire1 = lab.rx_bytes(b) - rx;
+    lango.stop();
+    let (stopped, _) = lango.usage(b.mac);
+    println!(
+        "clean stop: persisted {stopped} B of {wire1} B received ({:.2} %)",
+        percent(stopped, wire1)
+    );
+    assert!((0.98..=1.02).contains(&(stopped as f64 / wire1 as f64)));
+
+    // Restarted, the kernel's counters start again; a minute of download is persisted by the
+    // minute's write, then kill -9 mid-download loses what came after it, and nothing more.
+    lango.start();
+    online_within(&lab, b, Duration::from_secs(2));
+    let rx = lab.rx_bytes(b);
+    let started = Instant::now();
+    lab.iperf(b, 5201, true, 62);
+    let mut stream = lab.start_stream(b);
+    std::thread::sleep(Duration::from_secs(3));
+    lango.kill9();
+    let _ = stream.kill();
+    let _ = stream.wait();
+    let wire2 = lab.rx_bytes(b) - rx;
+    let (killed, _) = lango.usage(b.mac);
+    let counted = killed - stopped;
+    let minute = 4_000_000 / 8 * 1514 / 1448 * 60;
+    println!(
+        "kill -9 after {:.0} s: persisted {counted} B of {wire2} B received ({:.1} %; a minute at the package rate is {minute} B)",
+        started.elapsed().as_secs_f64(),
+        percent(counted, wire2)
+    );
+    assert!(
+        counted <= wire2 + wire2 / 50,
+        "counted twice: {counted} > {wire2}"
+    );
+    assert!(
+        counted + minute >= wire2,
+        "lost more than a minute: {counted} of {wire2}"
+    );
+
+    // Restart after the kill: the counters are re-based, nothing is added twice.
+    lango.start();
+    std::thread::sleep(Duration::from_secs(2));
+    lango.stop();
+    let (again, _) = lango.usage(b.mac);
+    println!("restart after kill -9 and stop: persisted {again} B (was {killed} B)");
+    assert!(again - killed < 100_000, "{again} after {killed}");
 }

@@ -1,5 +1,6 @@
 //! The kernel gate proven with phones in network namespaces: captive until admitted, shaped to the
-//! package, cut off on time, restored after `nft flush ruleset`, and 200 clients in batches.
+//! package, bytes counted both ways, cut off on time, restored after `nft flush ruleset`, and 200
+//! clients in batches.
 //! Needs root (prints "SKIPPED: needs root" otherwise); CI runs it as root.
 
 mod netns;
@@ -185,6 +186,82 @@ fn shaping_holds_package_rates_both_ways() {
         }
     }
     assert!(failures.is_empty(), "outside 95-105 %: {failures:?}");
+}
+
+/// The kernel counts whole Ethernet frames; iperf3 counts TCP payload, 1448 bytes of each full
+/// 1514-byte frame.
+const FRAME_PER_PAYLOAD: f64 = 1514.0 / 1448.0;
+/// Long enough that what iperf3's receiver misses at the end is well under 2 %.
+const COUNT_SECS: u32 = 6;
+
+#[test]
+fn usage_is_counted_both_ways_as_iperf3_moves_it() {
+    if skip("usage_is_counted_both_ways_as_iperf3_moves_it") {
+        return;
+    }
+    let _alone = MEASURING.write().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::new("cnt", 1);
+    let gate = gate(&lab, &[]);
+    gate.sync(&[]).expect("sync");
+    lab.iperf_server(5201);
+    let p = &lab.phones[0];
+    gate.apply(&[Change::Admit(client(p, 3600, 20_000, 10_000))])
+        .expect("admit");
+    let read = || {
+        let c = gate.counters().expect("counters");
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].mac, p.mac);
+        (c[0].down, c[0].up)
+    };
+    // The phone's own link counters are the bytes on the wire; iperf3's payload, in full
+    // frames, misses what was still queued when its receiver stopped counting (~60 ms).
+    let link = |download| {
+        if download {
+            lab.rx_bytes(p)
+        } else {
+            lab.tx_bytes(p)
+        }
+    };
+    let mut failures = vec![];
+    for download in [true, false] {
+        let (before, wire) = (read(), link(download));
+        let run = lab.iperf_bytes(p, 5201, download, COUNT_SECS);
+        let (after, wire) = (read(), link(download) - wire);
+        let counted = if download {
+            after.0 - before.0
+        } else {
+            after.1 - before.1
+        };
+        let frames = run.received * FRAME_PER_PAYLOAD;
+        let (of_iperf, of_wire) = (counted as f64 / frames, counted as f64 / wire as f64);
+        println!(
+            "{}: counted {counted} B; iperf3 {:.0} B payload = {frames:.0} B in frames ({:.2} %); phone's link {wire} B ({:.2} %)",
+            if download { "download" } else { "upload" },
+            run.received,
+            of_iperf * 100.0,
+            of_wire * 100.0
+        );
+        for (what, ratio) in [("iperf3", of_iperf), ("link", of_wire)] {
+            if !(0.98..=1.02).contains(&ratio) {
+                failures.push(format!(
+                    "download={download} {what}: {:.2} %",
+                    ratio * 100.0
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "outside 98-102 %: {failures:?}");
+
+    // Evicted and back: its classes are new and count from 0.
+    gate.apply(&[Change::Evict {
+        mac: p.mac,
+        ip: None,
+    }])
+    .expect("evict");
+    assert!(gate.counters().expect("counters").is_empty());
+    gate.apply(&[Change::Admit(client(p, 3600, 20_000, 10_000))])
+        .expect("admit");
+    assert!(read().0 < 100_000, "{:?}", read());
 }
 
 #[test]

@@ -1,6 +1,6 @@
-//! The Clients tab: who is online (with the hostname from DHCP leases), kick, add time, give
-//! free time to any device, and the trusted devices from the config. Every change goes through
-//! `Sessions`, so the kernel follows at once.
+//! The Clients tab: who is online (with the hostname from DHCP leases), data used and rate now,
+//! kick, add time, give free time to any device, and the trusted devices from the config. Every
+//! change goes through `Sessions`, so the kernel follows at once.
 
 use super::auth::Notice;
 use super::{html, leases, value, Admin, Answer, Ctx, Failure};
@@ -9,7 +9,7 @@ use crate::mac::Mac;
 use crate::server::escape;
 use crate::store::packages::Package;
 use crate::store::sessions::{Grant, Source};
-use crate::units::Kbps;
+use crate::units::{ByteCount, Kbps};
 use hyper::StatusCode;
 
 /// The owner gives at most this much in one go (the longest a package may be).
@@ -30,6 +30,7 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
 
 async fn render(a: &Admin, cx: &Ctx, g: GrantForm) -> Answer {
     let online = a.sessions.online().await?;
+    let usage = a.usage.open().await?;
     let packages = a.store.call(crate::store::packages::all).await?;
     let leases = {
         let path = cx.settings.config.dhcp_leases.clone();
@@ -69,6 +70,7 @@ async fn render(a: &Admin, cx: &Ctx, g: GrantForm) -> Answer {
                 package,
                 html::duration(s.seconds_left(cx.now)),
                 format!("{} ↓ / {} ↑", html::speed(s.down), html::speed(s.up)),
+                data_used(usage.get(&s.mac).copied().unwrap_or_default()),
                 format!("{:?}", s.source).to_lowercase(),
                 extend + &kick,
             ]
@@ -83,6 +85,7 @@ async fn render(a: &Admin, cx: &Ctx, g: GrantForm) -> Answer {
                 "Package",
                 "Time left",
                 "Speed",
+                "Data used",
                 "Paid by",
                 "",
             ],
@@ -124,6 +127,17 @@ async fn render(a: &Admin, cx: &Ctx, g: GrantForm) -> Answer {
         "Devices with time left. Kicking cuts a device off at once, open connections included.",
         &body,
     ))
+}
+
+/// Bytes moved each way since the session began, and the rate over the last second.
+fn data_used(u: crate::usage::Seen) -> String {
+    let rate = u.rate.total().saturating_mul(8) / 1000;
+    format!(
+        "{} ↓ / {} ↑<br><span class=\"muted\">now {}</span>",
+        ByteCount(u.used.down),
+        ByteCount(u.used.up),
+        Kbps(u32::try_from(rate).unwrap_or(u32::MAX))
+    )
 }
 
 fn grant_section(csrf: &str, packages: &[Package], g: &GrantForm) -> String {

@@ -51,6 +51,8 @@ pub struct Admin {
     live: Arc<Live>,
     store: Store,
     sessions: Arc<Sessions>,
+    /// Bytes per device (Clients) and today's traffic (Overview).
+    usage: Arc<crate::usage::Usage>,
     clock: Arc<dyn Clock>,
     auth: Auth,
     /// scrypt takes 8 MiB: one password check at a time.
@@ -110,6 +112,7 @@ impl Admin {
         live: Arc<Live>,
         store: Store,
         sessions: Arc<Sessions>,
+        usage: Arc<crate::usage::Usage>,
         clock: Arc<dyn Clock>,
         certs: Arc<crate::certs::Certs>,
     ) -> Arc<Admin> {
@@ -118,6 +121,7 @@ impl Admin {
             live,
             store,
             sessions,
+            usage,
             clock,
             auth: Auth::new(),
             hashing: tokio::sync::Semaphore::new(1),

@@ -24,6 +24,7 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
         })
         .await?;
     let online = a.sessions.online().await?.len();
+    let traffic = a.usage.today().await?;
     let sum = |n: usize| -> u64 { days.iter().rev().take(n).map(|(_, k)| u64::from(k.0)).sum() };
     let finished = week.paid + week.cancelled + week.timeout + week.failed;
     let rate = if finished > 0 {
@@ -49,6 +50,15 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
         "Online now",
         &online.to_string(),
         "<a href=\"/clients\">see who</a>",
+    );
+    body += &figure(
+        "Traffic today",
+        &crate::units::ByteCount(traffic.total()).to_string(),
+        &format!(
+            "{} down, {} up",
+            crate::units::ByteCount(traffic.down),
+            crate::units::ByteCount(traffic.up)
+        ),
     );
     body += &figure(
         "Payment success",

@@ -7,7 +7,7 @@
 
 use super::runner::Runner;
 use super::tc::{Leaf, Rates, Shaper, Slots};
-use super::{neigh, nft, tc, Change, Client, Error, Gate};
+use super::{neigh, nft, tc, Change, Client, Counter, Error, Gate};
 use crate::config::Config;
 use crate::mac::Mac;
 use std::collections::{HashMap, HashSet};
@@ -310,5 +310,38 @@ impl Gate for KernelGate {
         state.slots.clear();
         log::info!("gate: removed");
         Ok(())
+    }
+
+    fn counters(&self) -> Result<Vec<Counter>, Error> {
+        let state = self.lock();
+        let Some(shaper) = self.shaper(&state) else {
+            return Ok(Vec::new());
+        };
+        if state.shaped.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Download classes have the same ids on every captive interface: their bytes add up.
+        let mut down: HashMap<u16, u64> = HashMap::new();
+        for dev in &shaper.interfaces {
+            for (minor, bytes) in
+                tc::parse_sent(&self.runner.tc(&["-s", "class", "show", "dev", dev])?)
+            {
+                *down.entry(minor).or_default() += bytes;
+            }
+        }
+        let up = tc::parse_sent(
+            &self
+                .runner
+                .tc(&["-s", "class", "show", "dev", &shaper.ifb])?,
+        );
+        Ok(state
+            .slots
+            .iter()
+            .map(|(mac, slot)| Counter {
+                mac,
+                down: down.get(&slot.minor()).copied().unwrap_or(0),
+                up: up.get(&slot.minor()).copied().unwrap_or(0),
+            })
+            .collect())
     }
 }

@@ -1,7 +1,7 @@
 //! `LogGate`: a gate that keeps the admitted set in memory and logs each change.
 //! Used by `lango demo` and in-process tests, where there is no kernel to drive.
 
-use super::{Change, Client, Error, Gate};
+use super::{Change, Client, Counter, Error, Gate};
 use crate::mac::Mac;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -16,6 +16,8 @@ pub struct LogGate {
 struct State {
     admitted: BTreeMap<Mac, Client>,
     batches: usize,
+    /// What `counters` answers: set by tests, as if the devices had moved these bytes.
+    counted: BTreeMap<Mac, Counter>,
 }
 
 impl LogGate {
@@ -31,6 +33,11 @@ impl LogGate {
     /// How many batches were applied (each would be one kernel transaction).
     pub fn batches(&self) -> usize {
         self.lock().batches
+    }
+
+    /// Sets the kernel's counters for a device, as its traffic would (tests).
+    pub fn count(&self, mac: Mac, down: u64, up: u64) {
+        self.lock().counted.insert(mac, Counter { mac, down, up });
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -78,5 +85,9 @@ impl Gate for LogGate {
     fn teardown(&self) -> Result<(), Error> {
         self.lock().admitted.clear();
         Ok(())
+    }
+
+    fn counters(&self) -> Result<Vec<Counter>, Error> {
+        Ok(self.lock().counted.values().copied().collect())
     }
 }

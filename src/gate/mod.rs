@@ -39,6 +39,15 @@ pub enum Change {
     Evict { mac: Mac, ip: Option<IpAddr> },
 }
 
+/// Bytes the kernel has counted for one device since its classes were (re)created: whole
+/// Ethernet frames, to the device (`down`) and from it (`up`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counter {
+    pub mac: Mac,
+    pub down: u64,
+    pub up: u64,
+}
+
 /// Why the kernel refused a change.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -66,4 +75,8 @@ pub trait Gate: Send + Sync + 'static {
     fn installed(&self) -> Result<bool, Error>;
     /// Removes everything Lango put in the kernel (clean stop).
     fn teardown(&self) -> Result<(), Error>;
+    /// Every counted device's bytes, read from the kernel at once. Counters restart from 0 when
+    /// a device's classes are re-created (eviction, `sync`): `meter::Meter` turns them into
+    /// increments.
+    fn counters(&self) -> Result<Vec<Counter>, Error>;
 }

@@ -98,6 +98,11 @@ impl Slots {
         Some(slot)
     }
 
+    /// Every shaped MAC with its slot.
+    pub fn iter(&self) -> impl Iterator<Item = (Mac, Slot)> + '_ {
+        self.by_mac.iter().map(|(m, s)| (*m, *s))
+    }
+
     pub fn clear(&mut self) {
         self.by_mac.clear();
         self.used.clear();
@@ -380,6 +385,38 @@ fn leaf(leaf: Leaf, rate: Kbps) -> String {
     }
 }
 
+/// Bytes each per-client class has sent, by class minor, from `tc -s class show dev DEV`. Only
+/// HTB classes count (a leaf fq_codel lists its flows as classes too); the unshaped class 1:1
+/// is nobody's and left out. The kernel counts whole Ethernet frames.
+pub fn parse_sent(out: &str) -> HashMap<u16, u64> {
+    let mut sent = HashMap::new();
+    let mut class: Option<u16> = None;
+    for line in out.lines() {
+        if let Some(rest) = line.strip_prefix("class htb 1:") {
+            class = rest
+                .split_whitespace()
+                .next()
+                .and_then(|minor| u16::from_str_radix(minor, 16).ok())
+                .filter(|&minor| minor != 1);
+        } else if line.starts_with("class ") {
+            class = None;
+        } else if let (Some(minor), Some(rest)) = (class, line.trim_start().strip_prefix("Sent ")) {
+            if let Some(bytes) = rest.split_whitespace().next().and_then(|b| b.parse().ok()) {
+                sent.insert(minor, bytes);
+            }
+            class = None;
+        }
+    }
+    sent
+}
+
+impl Slot {
+    /// The HTB class minor this slot's classes have (`1:minor`).
+    pub fn minor(self) -> u16 {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -576,5 +613,44 @@ qdisc htb 1: dev ifb-lango root refcnt 2 r2q 10 default 0x1 direct_packets_stat 
         let with_guest = format!("{out}qdisc noqueue 0: dev guest root refcnt 2\n");
         assert!(!installed(&guest, &with_guest));
         assert_eq!(devices(out), HashSet::from(["lo", "br-lan", "ifb-lango"]));
+    }
+
+    /// Literal `tc -s class show dev br-lan` output: HTB classes and a leaf fq_codel's flow.
+    const CLASS_STATS: &str = "\
+class htb 1:1 root prio 0 rate 10Gbit ceil 10Gbit burst 0b cburst 0b 
+ Sent 5120 bytes 40 pkt (dropped 0, overlimits 0 requeues 0) 
+ backlog 0b 0p requeues 0
+ lended: 40 borrowed: 0 giants: 0
+ tokens: 15 ctokens: 15
+
+class htb 1:a05 root leaf 8001: prio 0 rate 5232Kbit ceil 5232Kbit burst 6540b cburst 6540b 
+ Sent 21034567 bytes 13901 pkt (dropped 3, overlimits 2210 requeues 0) 
+ backlog 0b 0p requeues 0
+ lended: 13901 borrowed: 0 giants: 0
+ tokens: 40000 ctokens: 40000
+
+class fq_codel 8001:2c parent 8001: 
+ (dropped 0, overlimits 0 requeues 0) 
+ backlog 0b 0p requeues 0
+  deficit 1162 count 0 lastcount 0 ldelay 3us
+
+class htb 1:1e7 root prio 0 rate 1046Kbit ceil 1046Kbit burst 1599b cburst 1599b 
+ Sent 0 bytes 0 pkt (dropped 0, overlimits 0 requeues 0) 
+ backlog 0b 0p requeues 0
+";
+
+    #[test]
+    fn class_stats_give_bytes_per_client_class() {
+        let sent = parse_sent(CLASS_STATS);
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert_eq!(sent[&0xa05], 21_034_567);
+        assert_eq!(sent[&0x1e7], 0);
+        assert!(!sent.contains_key(&1), "the unshaped class is nobody's");
+    }
+
+    #[test]
+    fn class_stats_of_nothing_are_empty() {
+        assert!(parse_sent("").is_empty());
+        assert!(parse_sent("class htb 1:zz root\n Sent 9 bytes 1 pkt\n").is_empty());
     }
 }

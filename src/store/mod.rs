@@ -11,6 +11,7 @@ pub mod reports;
 pub mod retention;
 mod schema;
 pub mod sessions;
+pub mod usage;
 pub mod vouchers;
 
 use crate::mac::Mac;

@@ -135,6 +135,17 @@ const MIGRATIONS: &[&str] = &[
     // 6: a push that left Lango without its answer being recorded (only such a payment may
     // adopt a success callback's CheckoutRequestID).
     "ALTER TABLE payments ADD COLUMN answer_lost INTEGER NOT NULL DEFAULT 0;",
+    // 7: bytes each session moved (whole Ethernet frames, as the kernel counts them), and the
+    // router's traffic per EAT day.
+    "
+    ALTER TABLE sessions ADD COLUMN bytes_down INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN bytes_up INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE traffic_days (
+        day        INTEGER PRIMARY KEY,
+        bytes_down INTEGER NOT NULL,
+        bytes_up   INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// The newest schema version this Lango knows.

@@ -157,6 +157,12 @@ pub struct Lab {
 
 static LABS: AtomicUsize = AtomicUsize::new(0);
 
+/// One iperf3 run: payload bytes the receiver got and the seconds it counted them over.
+pub struct Iperf {
+    pub received: f64,
+    pub seconds: f64,
+}
+
 impl Lab {
     /// Builds the topology with `phones` phones (MAC 02:1a:00:00:00:0N, 192.168.1.1N, fd00:1::1N),
     /// the fw4-like table, a stand-in portal (302) and admin listener on the router, and the wan
@@ -524,13 +530,20 @@ route add default via 192.168.2.1 dev {dev} metric {}
 
     /// Bytes the phone has received so far.
     pub fn rx_bytes(&self, phone: &Phone) -> u64 {
-        self.exec_ok(
-            &phone.ns,
-            &["cat", "/sys/class/net/eth0/statistics/rx_bytes"],
-        )
-        .trim()
-        .parse()
-        .expect("rx_bytes")
+        self.link_bytes(phone, "rx_bytes")
+    }
+
+    /// Bytes the phone has sent so far.
+    pub fn tx_bytes(&self, phone: &Phone) -> u64 {
+        self.link_bytes(phone, "tx_bytes")
+    }
+
+    fn link_bytes(&self, phone: &Phone, what: &str) -> u64 {
+        let path = format!("/sys/class/net/eth0/statistics/{what}");
+        self.exec_ok(&phone.ns, &["cat", &path])
+            .trim()
+            .parse()
+            .expect(what)
     }
 
     /// TCP connects from each device of `ns` to `host:port` at once: device -> ok/refused/timeout.
@@ -556,6 +569,12 @@ route add default via 192.168.2.1 dev {dev} metric {}
     /// before the receiver stops counting, so losses and reordering cannot shift bytes out of
     /// (or into) the measured window, as they can with per-interval figures at low rates.
     pub fn iperf(&self, phone: &Phone, port: u16, download: bool, secs: u32) -> f64 {
+        let run = self.iperf_bytes(phone, port, download, secs);
+        run.received * 8.0 / run.seconds / 1e6
+    }
+
+    /// iperf3 as in `iperf`, in bytes.
+    pub fn iperf_bytes(&self, phone: &Phone, port: u16, download: bool, secs: u32) -> Iperf {
         let (port, secs) = (port.to_string(), secs.to_string());
         let mut args = vec!["iperf3", "-c", WAN4, "-p", &port, "-t", &secs, "-J"];
         if download {
@@ -568,7 +587,10 @@ route add default via 192.168.2.1 dev {dev} metric {}
             received["seconds"].as_f64().unwrap_or(0.0),
         );
         assert!(seconds > 0.0, "iperf3 measured nothing: {j}");
-        bytes * 8.0 / seconds / 1e6
+        Iperf {
+            received: bytes,
+            seconds,
+        }
     }
 
     /// iperf3 from every phone at once (phone i against port 5201 + i): Mbit/s per phone.
