@@ -39,16 +39,22 @@ impl Page<'_> {
         let nav = match self.tab {
             None => String::new(),
             Some(active) => {
-                let mut n = String::from("<nav class=\"tabs\">");
+                // The tabs on a wide screen; on a phone the same links in a menu that opens
+                // without JavaScript (LuCI's bootstrap theme does the same).
+                let mut links = String::new();
+                let mut here = "";
                 for (path, label) in TABS {
                     let class = if *path == active {
-                        " class=\"active\""
+                        here = label;
+                        " class=\"active\" aria-current=\"page\""
                     } else {
                         ""
                     };
-                    n += &format!("<a href=\"{path}\"{class}>{label}</a>");
+                    links += &format!("<a href=\"{path}\"{class}>{label}</a>");
                 }
-                n + "</nav>"
+                format!(
+                    "<nav class=\"tabs\">{links}</nav><details class=\"menu\"><summary>Menu · {here}</summary><nav>{links}</nav></details>"
+                )
             }
         };
         let logout = match self.csrf {
@@ -233,12 +239,15 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], empty: &str) -> String {
     for r in rows {
         h += "<tr class=\"tr\">";
         for (i, cell) in r.iter().enumerate() {
-            let class = match headers.get(i) {
-                Some(t) if t.starts_with('#') => "td num",
-                Some(&"") => "td actions",
+            let header = headers.get(i).copied().unwrap_or("");
+            let class = match header {
+                t if t.starts_with('#') => "td num",
+                "" => "td actions",
                 _ => "td",
             };
-            h += &format!("<td class=\"{class}\">{cell}</td>");
+            // On a phone each row is a card; its cells show their column's name from here.
+            let title = escape(header.trim_start_matches('#'));
+            h += &format!("<td class=\"{class}\" data-title=\"{title}\">{cell}</td>");
         }
         h += "</tr>";
     }

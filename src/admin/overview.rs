@@ -67,7 +67,10 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
         ),
     );
     body += "</div>";
-    body += &html::section("Revenue per day, last 30 days", &chart::revenue(&days));
+    body += &html::section(
+        "Revenue per day, last 30 days",
+        &(chart::revenue(&days) + &last_week(&days)),
+    );
     body += &html::section(
         "Last 10 payments",
         &(payment_table(&recent, Phones::Masked)
@@ -149,4 +152,15 @@ pub fn daraja_alert(h: &Health) -> String {
         ),
         Health::Ok { .. } | Health::Unchecked => String::new(),
     }
+}
+
+/// The chart's last 7 days as a table under it, newest first: the values read without hovering.
+fn last_week(days: &[(i64, crate::units::Kes)]) -> String {
+    let rows: Vec<Vec<String>> = days
+        .iter()
+        .rev()
+        .take(7)
+        .map(|(day, k)| vec![crate::clock::eat_date(*day), html::kes(u64::from(k.0))])
+        .collect();
+    html::table(&["Day", "#Revenue"], &rows, "No days yet")
 }
