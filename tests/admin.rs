@@ -434,9 +434,18 @@ async fn payments_filter_and_export_a_csv_a_spreadsheet_opens_safely() {
     );
     assert!(!overview.body.contains("254708374149"));
     let p = o.get("/payments?state=paid&phone=0708+374+149").await;
-    assert!(p.body.contains("1 payments."), "{}", p.body);
+    assert!(p.body.contains(">1 payment."), "{}", p.body);
     let p = o.get("/payments?from=2001-13-01").await;
     assert!(p.body.contains("A date looks like 2025-01-31."));
+    // From after To is a mistake to fix, not an empty list.
+    let p = o.get("/payments?from=2026-03-02&to=2026-03-01").await;
+    assert!(
+        p.body.contains("The To date is before the From date.")
+            && p.body.contains("Fix the filter above")
+            && !p.body.contains("No payments"),
+        "{}",
+        p.body
+    );
 
     let r = o.get("/payments.csv?state=paid").await;
     assert_eq!(r.status, 200);
