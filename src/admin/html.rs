@@ -114,7 +114,8 @@ pub fn csrf_field(token: &str) -> String {
     )
 }
 
-/// One labelled form row: label 180 px on the left, the control, its hint and its error.
+/// One labelled form row: label 180 px on the left, the control, and its error or else its hint
+/// (an error says what is allowed; saying it twice only adds noise).
 pub fn field(id: &str, label: &str, control: &str, hint: &str, error: Option<&str>) -> String {
     let mut h = format!(
         "<div class=\"cbi-value{}\"><label class=\"cbi-value-title\" for=\"{id}\">{}</label><div class=\"cbi-value-field\">{control}",
@@ -127,7 +128,7 @@ pub fn field(id: &str, label: &str, control: &str, hint: &str, error: Option<&st
             escape(e)
         );
     }
-    if !hint.is_empty() {
+    if !hint.is_empty() && error.is_none() {
         h += &format!("<div class=\"cbi-value-description\">{hint}</div>");
     }
     h + "</div></div>"
