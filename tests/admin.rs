@@ -607,8 +607,29 @@ async fn vouchers_generate_print_revoke_and_export() {
     assert!(sheet
         .body
         .contains(&format!("{}-{}", &codes[0][..5], &codes[0][5..])));
+    assert_eq!(
+        sheet
+            .body
+            .matches("open any page, enter this code.")
+            .count(),
+        30,
+        "each card says how to use it"
+    );
+    assert_eq!(sheet.body.matches("fungua ukurasa wowote").count(), 30);
     let css = o.get("/static/print.css").await;
     assert!(css.body.contains("@page{size:A4"));
+    // The batch's page: Print first, then the list; revoking one code asks first.
+    let list = o.get(&batch_page).await;
+    let print = list.body.find("Print sheet").unwrap();
+    let table = list.body.find("<table").unwrap();
+    assert!(print < table, "Print is above the codes");
+    assert_eq!(
+        list.body.matches("Its printed card stops working.").count(),
+        30,
+        "{}",
+        list.body
+    );
+    assert!(!list.body.contains("cbi-button-negative cbi-button-small"));
 
     // Revoke one: the portal refuses it; another still works.
     o.get(&batch_page).await;
