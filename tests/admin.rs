@@ -618,6 +618,24 @@ async fn vouchers_generate_print_revoke_and_export() {
     assert_eq!(sheet.body.matches("fungua ukurasa wowote").count(), 30);
     let css = o.get("/static/print.css").await;
     assert!(css.body.contains("@page{size:A4"));
+    // Assets have versioned URLs and are kept: a changed file gets a new URL.
+    assert!(
+        sheet.body.contains("/static/print.css?v="),
+        "{}",
+        sheet.body
+    );
+    let overview = o.get("/").await;
+    for asset in ["/static/admin.css?v=", "/static/admin.js?v="] {
+        let at = overview.body.find(asset).expect(asset) + asset.len();
+        let v = &overview.body[at..at + 10];
+        assert!(v.bytes().all(|b| b.is_ascii_hexdigit()), "{v}");
+        let r = o.get(&format!("{asset}{v}")).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.headers["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+    }
     // The batch's page: Print first, then the list; revoking one code asks first.
     let list = o.get(&batch_page).await;
     let print = list.body.find("Print sheet").unwrap();

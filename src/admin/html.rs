@@ -84,10 +84,21 @@ impl Page<'_> {
                 ("nav", &nav),
                 ("content", &content),
                 ("version", env!("CARGO_PKG_VERSION")),
+                ("css_v", &asset_version(CSS)),
+                ("js_v", &asset_version(JS)),
                 ("fingerprint", &escape(self.fingerprint)),
             ],
         )
     }
+}
+
+/// A short fingerprint of a file for its URL (`?v=`, FNV-1a): a changed file gets a new URL, so
+/// browsers may keep each one for a year without ever using a stale copy.
+pub fn asset_version(body: &str) -> String {
+    let h = body.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{:010x}", h >> 24)
 }
 
 /// `<div class="alert-message KIND">`: `success`, `warning` or `error`. `text` is escaped.

@@ -62,6 +62,8 @@ pub fn print(site: &str, batch: &str, codes: &[Voucher], package: Option<&Packag
             ("count", &unused.len().to_string()),
             ("package", &pkg),
             ("pages", &pages),
+            ("css_v", &html::asset_version(PRINT_CSS)),
+            ("js_v", &html::asset_version(html::JS)),
         ],
     );
     server::html(StatusCode::OK, body)
