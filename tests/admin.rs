@@ -807,6 +807,24 @@ async fn settings_are_written_in_place_and_applied_without_dropping_anyone() {
         "a bad config is never written"
     );
 
+    // Every bad field is reported at once, not only the first.
+    let many = settings_form(&[
+        ("trusted", "aa:bb:cc:dd:ee:0g"),
+        ("callback_url", "not a url"),
+        ("shortcode", "12x"),
+    ]);
+    let p = o.post("/settings", &many).await;
+    assert_eq!(p.status, 400);
+    for id in ["trusted-error", "callback_url-error", "shortcode-error"] {
+        assert!(p.body.contains(&format!("id=\"{id}\"")), "{id}: {}", p.body);
+    }
+    assert!(
+        p.body.contains("correct the 3 fields marked below"),
+        "{}",
+        p.body
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+
     let p = o.post("/settings", &form("AA:BB:CC:DD:EE:01")).await;
     assert_eq!((p.status, p.location()), (303, "/settings"));
     let p = o.get("/settings").await;
