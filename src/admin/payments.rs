@@ -50,6 +50,15 @@ fn filter(cx: &Ctx) -> (Filter, Vec<(&'static str, String)>) {
     (f, errors)
 }
 
+/// The filter form, folded away behind a button on a phone (open when a filter is in use); no
+/// JavaScript: a checkbox and its label do the folding.
+fn fold(form: &str, open: bool) -> String {
+    format!(
+        "<input type=\"checkbox\" id=\"filter-open\" class=\"fold-toggle\"{}><label class=\"fold-label cbi-button\" for=\"filter-open\">Show the filter</label><div class=\"fold\">{form}</div>",
+        if open { " checked" } else { "" }
+    )
+}
+
 /// `GET /payments`.
 pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
     let (f, errors) = filter(cx);
@@ -114,7 +123,7 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
     };
     let attention = super::attention::section(a, cx).await?;
     let body = html::section("Attention", &attention)
-        + &html::section("Filter", &form)
+        + &html::section("Filter", &fold(&form, !cx.query.is_empty()))
         + &html::section("Payments", &list_html);
     Ok(a.page(
         cx,

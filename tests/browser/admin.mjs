@@ -83,7 +83,7 @@ async function overflows(p) {
  *  as WCAG 2.5.8 allows; a radio or checkbox is measured by its label). */
 async function smallTargets(p) {
   return p.evaluate(() => {
-    const sel = 'button, a.cbi-button, a.btn, a.lang, input:not([type=hidden]), select, textarea, summary, nav a';
+    const sel = 'button, a.cbi-button, label.cbi-button, a.btn, a.lang, input:not([type=hidden]), select, textarea, summary, nav a';
     const small = [];
     for (const el of document.querySelectorAll(sel)) {
       let box = el;
@@ -356,6 +356,16 @@ try {
       const cell = ph.locator('td[data-title="Amount"]').first();
       check(await cell.isVisible(), `${tag}: payment rows show their amount`);
       check((await cell.evaluate((e) => getComputedStyle(e, '::before').content)) === '"Amount"', `${tag}: each cell is labelled`);
+      // The filter folds away; its button opens it.
+      check(!(await ph.locator('#state').isVisible()), `${tag}: the payments filter is folded away`);
+      // Tapped where a thumb would: Playwright's click() would aim at the hidden checkbox.
+      const fold = ph.locator('label[for=filter-open]');
+      await fold.scrollIntoViewIfNeeded();
+      const box = await fold.boundingBox();
+      await ph.touchscreen.tap(box.x + box.width / 2, box.y + box.height / 2);
+      check(await ph.locator('#state').isVisible(), `${tag}: "Show the filter" opens it`);
+      await checkPage(ph, `${tag} payments filter open`, true);
+      await shot(`${tag}-owner-payments-filter`, ph);
       // The chart's values are in a table under it.
       await ph.goto(admin + '/');
       check((await ph.locator('td[data-title="Revenue"]').count()) === 7, `${tag}: the last 7 days' takings read without hovering`);
