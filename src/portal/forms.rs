@@ -20,6 +20,14 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
         };
         return server::html(StatusCode::OK, f.index(&packages, &chosen));
     };
+    // Back from "Try again" or "Change number": the same package (and number) chosen.
+    let package = server::form_value(&cx.query, "package").and_then(|v| v.parse().ok());
+    let phone = server::form_value(&cx.query, "phone").unwrap_or_default();
+    let chosen = Chosen {
+        package,
+        phone: &phone,
+        error: None,
+    };
     match p.sessions.active(mac).await {
         Ok(Some(s)) => {
             let now = p.clock.now();
@@ -32,23 +40,13 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
                 p.paid_late_notice(mac, now, cx).await
             };
             let how = p.how_paid(&s, cx).await;
-            let page = f.online(&s, now, &packages, notice, how.as_deref());
+            let page = f.online(&s, now, &packages, notice, how.as_deref(), &chosen);
             server::html(StatusCode::OK, page)
         }
-        Ok(None) => {
-            // Back from "Try again" or "Change number": the same package (and number) chosen.
-            let package = server::form_value(&cx.query, "package").and_then(|v| v.parse().ok());
-            let phone = server::form_value(&cx.query, "phone").unwrap_or_default();
-            if package.is_none() && phone.is_empty() {
-                return server::html(StatusCode::OK, p.pages.shop(&cx.settings, &f, &packages));
-            }
-            let chosen = Chosen {
-                package,
-                phone: &phone,
-                error: None,
-            };
-            server::html(StatusCode::OK, f.index(&packages, &chosen))
+        Ok(None) if package.is_none() && phone.is_empty() => {
+            server::html(StatusCode::OK, p.pages.shop(&cx.settings, &f, &packages))
         }
+        Ok(None) => server::html(StatusCode::OK, f.index(&packages, &chosen)),
         Err(e) => page_refusal(p, cx, Refusal::internal(cx, &e)),
     }
 }

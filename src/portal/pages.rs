@@ -132,7 +132,7 @@ impl Frame<'_> {
     }
 
     /// "You are online until 21:40", what paid for it, a way out to the internet, and the shop
-    /// to buy more. `how` is what paid ("Paid KES 50 …" or "Voucher …"), if known.
+    /// to buy more (with `chosen` chosen). `how` is what paid ("Paid KES 50 …" or "Voucher …").
     pub fn online(
         &self,
         s: &Session,
@@ -140,6 +140,7 @@ impl Frame<'_> {
         packages: &[Package],
         notice: Option<&str>,
         how: Option<&str>,
+        chosen: &Chosen,
     ) -> String {
         let t = self.t;
         let mut h = String::new();
@@ -172,7 +173,7 @@ impl Frame<'_> {
             "<a class=\"btn\" href=\"{START_BROWSING}\">{}</a></section>",
             t.start_browsing
         );
-        h += &self.shop(packages, &Chosen::default(), t.buy_more);
+        h += &self.shop(packages, chosen, t.buy_more);
         self.page("", &h, "/")
     }
 
