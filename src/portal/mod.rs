@@ -433,7 +433,11 @@ impl Portal {
                     t.paid, pay.amount.0, pay.package_name
                 ))
             }
-            Source::Voucher => Some(format!("{} {r}", t.voucher_used)),
+            Source::Voucher => {
+                let code =
+                    crate::voucher::VoucherCode::parse(r).map_or(r.to_string(), |c| c.to_string());
+                Some(format!("{} {code}", t.voucher_used))
+            }
             Source::Admin => None,
         }
     }

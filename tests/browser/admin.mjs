@@ -248,6 +248,7 @@ try {
   await submit(shop.getByRole('button', { name: 'Use voucher' }), shop);
   const online = await text(shop);
   check(online.includes('Voucher accepted') && online.includes('You are online'), 'the voucher puts the browser online on the portal');
+  check(online.includes(`Voucher ${code}`) && /until \d\d:\d\d/.test(online) && online.includes('Start browsing'), 'the online page says the voucher used, until when, and Start browsing');
   await shot('10-portal-online', shop);
 
   // Clients: the paying client is listed and kicked.
