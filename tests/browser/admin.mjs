@@ -316,10 +316,31 @@ try {
   check(resp.status() === 403 && (await text()).includes('CSRF'), 'a POST without the CSRF token is refused (403)');
   await shot('17-csrf-refused');
 
-  // Every owner page at desktop size.
+  // The checks themselves catch what they look for: grey text, a tiny button, a too-wide block.
+  await page.goto(admin + '/');
+  await page.evaluate(() => {
+    const p = document.createElement('p');
+    p.textContent = 'probe text';
+    p.style.color = '#aaaaaa';
+    const b = document.createElement('button');
+    b.textContent = 'x';
+    b.style.cssText = 'min-height:0;min-width:0;width:20px;height:20px;padding:0';
+    const wide = document.createElement('div');
+    wide.style.width = '3000px';
+    wide.textContent = 'wide';
+    document.body.append(p, b, wide);
+  });
+  check((await lowContrast(page)).some((x) => x.startsWith('"probe text"')), 'the contrast check catches #aaa on white');
+  check((await smallTargets(page)).some((x) => x.includes('20×20')), 'the tap target check catches a 20×20 button');
+  check((await overflows(page)) !== '', 'the overflow check catches a 3000 px block');
+
+  // Every owner page at desktop size, light and dark.
   for (const [path, name] of OWNER_PAGES) {
     await page.goto(admin + path);
     await checkPage(page, `desktop ${name}`, false);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await checkPage(page, `desktop ${name} dark`, false);
+    await page.emulateMedia({ colorScheme: 'light' });
   }
 
   // The owner on a phone, and a customer on one: a touch screen at 360×740 and 390×844, logged
