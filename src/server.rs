@@ -237,11 +237,15 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response {
     respond(status, "application/json", value.to_string())
 }
 
-/// A static asset that may be cached by the phone.
+/// Pages link assets by versioned URLs (`?v=` and a fingerprint of the file): a URL's bytes never
+/// change, so browsers keep them a year.
+const ASSET_CACHE: &str = "public, max-age=31536000, immutable";
+
+/// A static asset that may be cached by the browser.
 pub fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
     let mut r = respond(StatusCode::OK, content_type, Bytes::from_static(body));
     r.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("max-age=86400"));
+        .insert(CACHE_CONTROL, HeaderValue::from_static(ASSET_CACHE));
     r
 }
 

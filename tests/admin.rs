@@ -466,9 +466,18 @@ async fn payments_filter_and_export_a_csv_a_spreadsheet_opens_safely() {
     );
     assert!(!overview.body.contains("254708374149"));
     let p = o.get("/payments?state=paid&phone=0708+374+149").await;
-    assert!(p.body.contains("1 payments."), "{}", p.body);
+    assert!(p.body.contains(">1 payment."), "{}", p.body);
     let p = o.get("/payments?from=2001-13-01").await;
     assert!(p.body.contains("A date looks like 2025-01-31."));
+    // From after To is a mistake to fix, not an empty list.
+    let p = o.get("/payments?from=2026-03-02&to=2026-03-01").await;
+    assert!(
+        p.body.contains("The To date is before the From date.")
+            && p.body.contains("Fix the filter above")
+            && !p.body.contains("No payments"),
+        "{}",
+        p.body
+    );
 
     let r = o.get("/payments.csv?state=paid").await;
     assert_eq!(r.status, 200);
@@ -630,8 +639,47 @@ async fn vouchers_generate_print_revoke_and_export() {
     assert!(sheet
         .body
         .contains(&format!("{}-{}", &codes[0][..5], &codes[0][5..])));
+    assert_eq!(
+        sheet
+            .body
+            .matches("open any page, enter this code.")
+            .count(),
+        30,
+        "each card says how to use it"
+    );
+    assert_eq!(sheet.body.matches("fungua ukurasa wowote").count(), 30);
     let css = o.get("/static/print.css").await;
     assert!(css.body.contains("@page{size:A4"));
+    // Assets have versioned URLs and are kept: a changed file gets a new URL.
+    assert!(
+        sheet.body.contains("/static/print.css?v="),
+        "{}",
+        sheet.body
+    );
+    let overview = o.get("/").await;
+    for asset in ["/static/admin.css?v=", "/static/admin.js?v="] {
+        let at = overview.body.find(asset).expect(asset) + asset.len();
+        let v = &overview.body[at..at + 10];
+        assert!(v.bytes().all(|b| b.is_ascii_hexdigit()), "{v}");
+        let r = o.get(&format!("{asset}{v}")).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.headers["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+    }
+    // The batch's page: Print first, then the list; revoking one code asks first.
+    let list = o.get(&batch_page).await;
+    let print = list.body.find("Print sheet").unwrap();
+    let table = list.body.find("<table").unwrap();
+    assert!(print < table, "Print is above the codes");
+    assert_eq!(
+        list.body.matches("Its printed card stops working.").count(),
+        30,
+        "{}",
+        list.body
+    );
+    assert!(!list.body.contains("cbi-button-negative cbi-button-small"));
 
     // Revoke one: the portal refuses it; another still works.
     o.get(&batch_page).await;
@@ -790,6 +838,24 @@ async fn settings_are_written_in_place_and_applied_without_dropping_anyone() {
         before,
         "a bad config is never written"
     );
+
+    // Every bad field is reported at once, not only the first.
+    let many = settings_form(&[
+        ("trusted", "aa:bb:cc:dd:ee:0g"),
+        ("callback_url", "not a url"),
+        ("shortcode", "12x"),
+    ]);
+    let p = o.post("/settings", &many).await;
+    assert_eq!(p.status, 400);
+    for id in ["trusted-error", "callback_url-error", "shortcode-error"] {
+        assert!(p.body.contains(&format!("id=\"{id}\"")), "{id}: {}", p.body);
+    }
+    assert!(
+        p.body.contains("correct the 3 fields marked below"),
+        "{}",
+        p.body
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
 
     let p = o.post("/settings", &form("AA:BB:CC:DD:EE:01")).await;
     assert_eq!((p.status, p.location()), (303, "/settings"));

@@ -201,12 +201,26 @@ async fn the_owner_runs_the_hotspot_from_a_browser() {
     let pages = pdf.windows(11).filter(|w| w == b"/Type /Page").count()
         - pdf.windows(12).filter(|w| w == b"/Type /Pages").count();
     assert_eq!(pages, 2, "A4 pages in the printed sheet");
-    for name in [
+    let mut names = vec![
         "03-overview",
         "08-voucher-print",
         "11-clients",
         "18-throttled",
-    ] {
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect::<Vec<_>>();
+    for w in [360, 390] {
+        for page in [
+            "overview", "clients", "packages", "payments", "vouchers", "settings", "password",
+            "menu",
+        ] {
+            names.push(format!("phone-{w}-owner-{page}"));
+        }
+        names.push(format!("phone-{w}-portal-error"));
+    }
+    names.push("phone-360-portal-waiting".into());
+    for name in names {
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
     }
 }

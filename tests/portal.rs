@@ -9,6 +9,11 @@ use std::time::Duration;
 
 const FAST: Duration = Duration::from_millis(150);
 
+/// A page's words as read: "M-Pesa" is wrapped to keep it on one line.
+fn plain(page: &str) -> String {
+    page.replace("<span class=\"nw\">M-Pesa</span>", "M-Pesa")
+}
+
 #[tokio::test]
 async fn every_captive_probe_is_sent_to_the_portal() {
     let lab = Lab::start("probes", FAST).await;
@@ -114,7 +119,7 @@ async fn each_failure_is_explained_and_grants_nothing() {
         let (_, status) = phone.get_json("/api/status").await;
         assert_eq!(status["online"], false, "{number}");
         // The HTML page says it in words too, and offers to try again.
-        let page = phone.get(&format!("/pay/{id}")).await.text().await.unwrap();
+        let page = plain(&phone.get(&format!("/pay/{id}")).await.text().await.unwrap());
         assert!(page.contains(words) && page.contains("Try again"), "{page}");
     }
     assert!(lab.gate.admitted().is_empty());
@@ -318,7 +323,7 @@ async fn bad_input_gets_a_clear_answer() {
         .post_form("/pay", "package_id=1&phone=0808+374+149")
         .await;
     assert_eq!(r.status(), 400);
-    let page = r.text().await.unwrap();
+    let page = plain(&r.text().await.unwrap());
     assert!(
         page.contains("not an M-Pesa number") && page.contains("value=\"0808 374 149\""),
         "{page}"
@@ -371,7 +376,7 @@ async fn the_html_journey_works_without_javascript_in_swahili() {
     let page = phone.get("/?lang=sw").await.text().await.unwrap();
     assert!(
         page.contains("Chagua kifurushi")
-            && page.contains("Lipa kwa M-Pesa")
+            && page.contains("Lipa kwa <span class=\"nw\">M-Pesa</span>")
             && page.contains("lang=\"sw\"")
     );
     assert!(
@@ -387,7 +392,7 @@ async fn the_html_journey_works_without_javascript_in_swahili() {
         loc.starts_with("/pay/") && loc.ends_with("lang=sw"),
         "{loc}"
     );
-    let waiting = phone.get(&loc).await.text().await.unwrap();
+    let waiting = plain(&phone.get(&loc).await.text().await.unwrap());
     assert!(
         waiting.contains("http-equiv=\"refresh\""),
         "pending page refreshes itself"
@@ -446,4 +451,134 @@ async fn the_shop_page_follows_package_and_settings_changes() {
     assert!(page.contains("Mama Mboga Wi-Fi") && page.contains("Jioni"));
     let sw = phone.get("/?lang=sw").await.text().await.unwrap();
     assert!(sw.contains("Mama Mboga Wi-Fi") && sw.contains("Chagua kifurushi"));
+}
+
+#[tokio::test]
+async fn the_chosen_package_and_number_survive_an_error_and_try_again() {
+    let lab = Lab::start("chosen", FAST).await;
+    let phone = lab.phone(11);
+    // A bad number: Premium (3) stays chosen, the number stays typed, the error is at the field.
+    let r = phone
+        .post_form("/pay", "package_id=3&phone=0808+374+149")
+        .await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("value=\"3\" checked"), "{page}");
+    assert!(!page.contains("value=\"1\" checked"), "{page}");
+    assert!(
+        page.contains(
+            "value=\"0808 374 149\" aria-invalid=\"true\" aria-describedby=\"phone-err\""
+        ),
+        "{page}"
+    );
+    let err = page
+        .find("id=\"phone-err\"")
+        .expect("error next to the phone field");
+    let label = page.find("for=\"phone\"").unwrap();
+    let input = page.find("id=\"phone\"").unwrap();
+    assert!(label < err && err < input, "{page}");
+
+    // A payment that fails: "Try again" comes back with the same package and number.
+    let id = phone.pay(3, "0712341032").await;
+    assert_eq!(lab.wait_final(&phone, id).await["state"], "cancelled");
+    let failed = phone.get(&format!("/pay/{id}")).await.text().await.unwrap();
+    let again = "/?lang=en&amp;package=3&amp;phone=254712341032";
+    assert!(failed.contains(again), "{failed}");
+    let page = phone
+        .get(&again.replace("&amp;", "&"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("value=\"3\" checked"), "{page}");
+    assert!(page.contains("value=\"254712341032\""), "{page}");
+    assert!(
+        !page.contains("aria-invalid=\"true\""),
+        "no error after Try again: {page}"
+    );
+}
+
+#[tokio::test]
+async fn the_waiting_page_shows_where_the_prompt_went_and_lets_the_number_change() {
+    let lab = Lab::start("waiting", FAST).await;
+    let phone = lab.phone(12);
+    // 0712341037 never answers: the payment waits.
+    let id = phone.pay(2, "0712341037").await;
+    let page = phone.get(&format!("/pay/{id}")).await.text().await.unwrap();
+    assert!(
+        page.contains("PIN prompt sent to <b>2547****037</b>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Waiting for ") && page.contains(" s</p>"),
+        "{page}"
+    );
+    assert!(page.contains("<span class=\"nw\">M-Pesa</span>"), "{page}");
+    assert_eq!(page.matches("role=\"status\"").count(), 1, "{page}");
+    assert!(!page.contains("aria-live=\"assertive\""), "{page}");
+    assert!(
+        page.contains("class=\"btn alt\""),
+        "Continue looks secondary: {page}"
+    );
+
+    // Paying again while it waits: the error links to the waiting payment, package kept.
+    let r = phone
+        .post_form("/pay", "package_id=4&phone=0708374149")
+        .await;
+    assert_eq!(r.status(), 409);
+    let busy = r.text().await.unwrap();
+    assert!(
+        busy.contains(&format!(
+            "<a href=\"/pay/{id}?lang=en\">See that payment</a>"
+        )),
+        "{busy}"
+    );
+    assert!(
+        busy.contains("value=\"4\" checked") && busy.contains("value=\"0708374149\""),
+        "{busy}"
+    );
+
+    // "No prompt? Change number" ends the attempt in Lango and keeps the package.
+    assert!(
+        page.contains(&format!("action=\"/pay/{id}/cancel?lang=en\"")),
+        "{page}"
+    );
+    assert!(page.contains("No prompt? Change number"), "{page}");
+    let r = phone
+        .post_form(&format!("/pay/{id}/cancel?lang=en"), "")
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/?lang=en&package=2");
+    assert_eq!(lab.payment(id).state.as_str(), "cancelled");
+    let shop = phone.get("/?lang=en&package=2").await.text().await.unwrap();
+    assert!(shop.contains("value=\"2\" checked"), "{shop}");
+    // Another phone cannot cancel it; a new payment may start now.
+    let other = lab.phone(13);
+    let r = other.post_form(&format!("/pay/{id}/cancel"), "").await;
+    assert_eq!(r.status(), 404);
+    let again = phone.pay(2, "0708374149").await;
+    assert!(again > id);
+}
+
+#[tokio::test]
+async fn the_online_page_says_until_when_and_what_paid() {
+    let lab = Lab::start("until", FAST).await;
+    let phone = lab.phone(14);
+    let id = phone.pay(2, "0708374149").await;
+    assert_eq!(lab.wait_final(&phone, id).await["state"], "paid");
+    let page = phone.get("/").await.text().await.unwrap();
+    let ends = lab.payment(id).updated_at + 3 * 3600 + 3 * 3600;
+    let local = ends.rem_euclid(86_400);
+    let until = format!("until {:02}:{:02}", local / 3600, local % 3600 / 60);
+    let minute_later = {
+        let l = (ends + 60).rem_euclid(86_400);
+        format!("until {:02}:{:02}", l / 3600, l % 3600 / 60)
+    };
+    assert!(
+        page.contains(&until) || page.contains(&minute_later),
+        "{until}: {page}"
+    );
+    assert!(page.contains("Paid KES 50 (Standard)"), "{page}");
+    assert!(page.contains(">Start browsing</a>"), "{page}");
+    assert_eq!(page.matches("You are online").count(), 1, "{page}");
 }

@@ -39,16 +39,22 @@ impl Page<'_> {
         let nav = match self.tab {
             None => String::new(),
             Some(active) => {
-                let mut n = String::from("<nav class=\"tabs\">");
+                // The tabs on a wide screen; on a phone the same links in a menu that opens
+                // without JavaScript (LuCI's bootstrap theme does the same).
+                let mut links = String::new();
+                let mut here = "";
                 for (path, label) in TABS {
                     let class = if *path == active {
-                        " class=\"active\""
+                        here = label;
+                        " class=\"active\" aria-current=\"page\""
                     } else {
                         ""
                     };
-                    n += &format!("<a href=\"{path}\"{class}>{label}</a>");
+                    links += &format!("<a href=\"{path}\"{class}>{label}</a>");
                 }
-                n + "</nav>"
+                format!(
+                    "<nav class=\"tabs\">{links}</nav><details class=\"menu\"><summary>Menu · {here}</summary><nav>{links}</nav></details>"
+                )
             }
         };
         let logout = match self.csrf {
@@ -78,10 +84,21 @@ impl Page<'_> {
                 ("nav", &nav),
                 ("content", &content),
                 ("version", env!("CARGO_PKG_VERSION")),
+                ("css_v", &asset_version(CSS)),
+                ("js_v", &asset_version(JS)),
                 ("fingerprint", &escape(self.fingerprint)),
             ],
         )
     }
+}
+
+/// A short fingerprint of a file for its URL (`?v=`, FNV-1a): a changed file gets a new URL, so
+/// browsers may keep each one for a year without ever using a stale copy.
+pub fn asset_version(body: &str) -> String {
+    let h = body.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{:010x}", h >> 24)
 }
 
 /// `<div class="alert-message KIND">`: `success`, `warning` or `error`. `text` is escaped.
@@ -108,7 +125,8 @@ pub fn csrf_field(token: &str) -> String {
     )
 }
 
-/// One labelled form row: label 180 px on the left, the control, its hint and its error.
+/// One labelled form row: label 180 px on the left, the control, and its error or else its hint
+/// (an error says what is allowed; saying it twice only adds noise).
 pub fn field(id: &str, label: &str, control: &str, hint: &str, error: Option<&str>) -> String {
     let mut h = format!(
         "<div class=\"cbi-value{}\"><label class=\"cbi-value-title\" for=\"{id}\">{}</label><div class=\"cbi-value-field\">{control}",
@@ -121,7 +139,7 @@ pub fn field(id: &str, label: &str, control: &str, hint: &str, error: Option<&st
             escape(e)
         );
     }
-    if !hint.is_empty() {
+    if !hint.is_empty() && error.is_none() {
         h += &format!("<div class=\"cbi-value-description\">{hint}</div>");
     }
     h + "</div></div>"
@@ -233,12 +251,15 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], empty: &str) -> String {
     for r in rows {
         h += "<tr class=\"tr\">";
         for (i, cell) in r.iter().enumerate() {
-            let class = match headers.get(i) {
-                Some(t) if t.starts_with('#') => "td num",
-                Some(&"") => "td actions",
+            let header = headers.get(i).copied().unwrap_or("");
+            let class = match header {
+                t if t.starts_with('#') => "td num",
+                "" => "td actions",
                 _ => "td",
             };
-            h += &format!("<td class=\"{class}\">{cell}</td>");
+            // On a phone each row is a card; its cells show their column's name from here.
+            let title = escape(header.trim_start_matches('#'));
+            h += &format!("<td class=\"{class}\" data-title=\"{title}\">{cell}</td>");
         }
         h += "</tr>";
     }

@@ -77,7 +77,10 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
         ),
     );
     body += "</div>";
-    body += &html::section("Revenue per day, last 30 days", &chart::revenue(&days));
+    body += &html::section(
+        "Revenue per day, last 30 days",
+        &(chart::revenue(&days) + &last_week(&days)),
+    );
     body += &html::section(
         "Last 10 payments",
         &(payment_table(&recent, Phones::Masked)
@@ -151,12 +154,68 @@ pub fn daraja_alert(h: &Health) -> String {
         ),
         Health::Refused { reason, .. } => html::alert(
             "error",
-            &format!("Daraja refused the M-Pesa settings: {reason}. Check them under Settings."),
+            &format!(
+                "M-Pesa payments fail because {}: fix it under Settings. (Daraja said: {reason})",
+                field_to_fix(reason)
+            ),
         ),
         Health::Unreachable { reason, .. } => html::alert(
             "warning",
             &format!("Daraja could not be reached to check the M-Pesa settings ({reason}); Lango keeps trying."),
         ),
         Health::Ok { .. } | Health::Unchecked => String::new(),
+    }
+}
+
+/// Which setting a Daraja refusal points at, in one plain clause, from the words it carries
+/// (the OAuth refusal, ResultCode 2028, Daraja's error messages).
+fn field_to_fix(reason: &str) -> &'static str {
+    let r = reason.to_ascii_lowercase();
+    if r.contains("consumer key") || r.contains("credentials") || r.contains("oauth") {
+        "Daraja refused the Consumer key or Consumer secret (or they belong to the other environment)"
+    } else if r.contains("password") || r.contains("passkey") {
+        "Daraja refused the Passkey"
+    } else if r.contains("2028") || r.contains("partyb") || r.contains("shortcode") {
+        "the Shortcode does not match its Type (Paybill or Till) or the Till number"
+    } else if r.contains("callback") {
+        "Daraja refused the Callback URL"
+    } else {
+        "Daraja refused the M-Pesa settings"
+    }
+}
+
+/// The chart's last 7 days as a table under it, newest first: the values read without hovering.
+fn last_week(days: &[(i64, crate::units::Kes)]) -> String {
+    let rows: Vec<Vec<String>> = days
+        .iter()
+        .rev()
+        .take(7)
+        .map(|(day, k)| vec![crate::clock::eat_date(*day), html::kes(u64::from(k.0))])
+        .collect();
+    html::table(&["Day", "#Revenue"], &rows, "No days yet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_daraja_refusal_names_the_field_to_fix() {
+        assert!(
+            field_to_fix("STK push: OAuth: Daraja refused the consumer key/secret (HTTP 400)")
+                .contains("Consumer key")
+        );
+        assert!(
+            field_to_fix("ResultCode 2028: SETUP ERROR: shortcode type / PartyB mismatch")
+                .contains("Shortcode does not match")
+        );
+        assert!(
+            field_to_fix("M-Pesa refused: 400.002.02 Bad Request - Invalid Password")
+                .contains("Passkey")
+        );
+        assert_eq!(
+            field_to_fix("something new"),
+            "Daraja refused the M-Pesa settings"
+        );
     }
 }

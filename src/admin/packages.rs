@@ -97,6 +97,7 @@ pub fn validate(f: &Form) -> Result<Package, Errors> {
         }
     };
     let speed = |v: &str, field: &'static str, errors: &mut Errors| -> Option<Kbps> {
+        // A decimal comma on purpose: phones set to many locales type "2,5" for 2.5.
         match v.replace(',', ".").parse::<f64>() {
             Ok(m) if m.is_finite() && (0.0..=1e7).contains(&m) => {
                 let k = (m * 1000.0).round() as u32;
@@ -116,8 +117,8 @@ pub fn validate(f: &Form) -> Result<Package, Errors> {
     };
     let down = speed(&f.down, "down", &mut errors);
     let up = speed(&f.up, "up", &mut errors);
-    let price = match f.price.replace([',', ' '], "").parse::<u32>() {
-        Ok(p) if (1..=MAX_PRICE).contains(&p) => Some(Kes(p)),
+    let price = match whole_shillings(&f.price) {
+        Some(p) if (1..=MAX_PRICE).contains(&p) => Some(Kes(p)),
         _ => {
             errors.push((
                 "price",
@@ -259,14 +260,14 @@ fn form_page(
             "down",
             "Download speed",
             &format!("<div class=\"inline\">{} Mbps</div>", html::input("text", "down", &f.down, "inputmode=\"decimal\" required")),
-            "0.1 to 1000 Mbps.",
+            "0.1 to 1000 Mbps; 2,5 means 2.5.",
             err("down"),
         ),
         html::field(
             "up",
             "Upload speed",
             &format!("<div class=\"inline\">{} Mbps</div>", html::input("text", "up", &f.up, "inputmode=\"decimal\" required")),
-            "0.1 to 1000 Mbps.",
+            "0.1 to 1000 Mbps; 2,5 means 2.5.",
             err("up"),
         ),
         html::field(
@@ -391,6 +392,25 @@ pub async fn toggle(a: &Admin, cx: &Ctx, id: i64) -> Answer {
     Ok(a.done(cx, Notice::Done(msg), "/packages"))
 }
 
+/// A price as typed: `1250`, `1,250` or `1 250`. A comma only groups thousands, so `2,5` is not
+/// read as 25 (nor as 2.5: prices are whole shillings).
+fn whole_shillings(typed: &str) -> Option<u32> {
+    let t = typed.replace(' ', "");
+    let mut groups = t.split(',');
+    let first = groups.next()?;
+    let mut digits = first.to_string();
+    for g in groups {
+        if g.len() != 3 || first.is_empty() || first.len() > 3 {
+            return None;
+        }
+        digits += g;
+    }
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,6 +429,14 @@ mod tests {
 
     #[test]
     fn a_good_package_is_built() {
+        assert_eq!(whole_shillings("1,250"), Some(1250));
+        assert_eq!(whole_shillings("1 250"), Some(1250));
+        assert_eq!(whole_shillings("2,5"), None, "not 25 by accident");
+        assert_eq!(whole_shillings("1250,000"), None);
+        assert_eq!(whole_shillings(",500"), None);
+        assert_eq!(whole_shillings("+5"), None);
+        let p = validate(&form("Half day", "12", "h", "2,5", "2", "1,000")).unwrap();
+        assert_eq!(p.down, Kbps(2500), "a decimal comma in a speed on purpose");
         let p = validate(&form("Half day", "12", "h", "7.5", "2", "1,000")).unwrap();
         assert_eq!(
             (p.duration_s, p.down, p.up, p.price),

@@ -42,7 +42,21 @@ fn filter(cx: &Ctx) -> (Filter, Vec<(&'static str, String)>) {
             None => errors.push((key, "A date looks like 2025-01-31.".to_string())),
         }
     }
+    if let (Some(from), Some(to)) = (f.from_day, f.to_day) {
+        if from > to {
+            errors.push(("to", "The To date is before the From date.".to_string()));
+        }
+    }
     (f, errors)
+}
+
+/// The filter form, folded away behind a button on a phone (open when a filter is in use); no
+/// JavaScript: a checkbox and its label do the folding.
+fn fold(form: &str, open: bool) -> String {
+    format!(
+        "<input type=\"checkbox\" id=\"filter-open\" class=\"fold-toggle\"{}><label class=\"fold-label cbi-button\" for=\"filter-open\">Show the filter</label><div class=\"fold\">{form}</div>",
+        if open { " checked" } else { "" }
+    )
 }
 
 /// `GET /payments`.
@@ -90,20 +104,26 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
         .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
         .collect::<Vec<_>>()
         .join("&");
-    let shown = if count > u64::from(PAGE_ROWS) {
-        format!("The newest {PAGE_ROWS} of {count} payments; the CSV has them all.")
-    } else {
-        format!("{count} payments.")
+    let shown = match count {
+        n if n > u64::from(PAGE_ROWS) => {
+            format!("The newest {PAGE_ROWS} of {n} payments; the CSV has them all.")
+        }
+        1 => "1 payment.".to_string(),
+        n => format!("{n} payments."),
     };
-    let list_html = format!(
+    let list_html = if !errors.is_empty() {
+        "<p class=\"cbi-section-descr\">Fix the filter above to see payments.</p>".to_string()
+    } else {
+        format!(
         "<p class=\"cbi-section-descr\">{shown} Paid among them: <b>{}</b>.</p>{}<div class=\"cbi-page-actions\"><a class=\"cbi-button cbi-button-apply\" href=\"/payments.csv?{}\" download>Export CSV</a></div>",
         html::kes(u64::from(paid.0)),
-        payment_table(&list, Phones::Whole),
-        escape(&query)
-    );
+            payment_table(&list, Phones::Whole),
+            escape(&query)
+        )
+    };
     let attention = super::attention::section(a, cx).await?;
     let body = html::section("Attention", &attention)
-        + &html::section("Filter", &form)
+        + &html::section("Filter", &fold(&form, !cx.query.is_empty()))
         + &html::section("Payments", &list_html);
     Ok(a.page(
         cx,

@@ -17,7 +17,8 @@ const SECRETS: &[&str] = &["consumer_key", "consumer_secret", "passkey"];
 struct View<'a> {
     form: Option<&'a [(String, String)]>,
     config: &'a Config,
-    error: Option<(String, String)>,
+    /// Every refused field, as (option, why).
+    errors: Vec<(String, String)>,
 }
 
 impl View<'_> {
@@ -53,9 +54,9 @@ impl View<'_> {
     }
 
     fn error(&self, option: &str) -> Option<&str> {
-        self.error
-            .as_ref()
-            .filter(|(o, _)| o == option)
+        self.errors
+            .iter()
+            .find(|(o, _)| o == option)
             .map(|(_, m)| m.as_str())
     }
 
@@ -126,7 +127,7 @@ pub fn show(a: &Admin, cx: &Ctx) -> Answer {
     let v = View {
         form: None,
         config: &cx.settings.config,
-        error: None,
+        errors: vec![],
     };
     Ok(render(a, cx, &v, StatusCode::OK, None))
 }
@@ -265,6 +266,42 @@ fn edit(text: &str, form: &[(String, String)]) -> Result<String, EditError> {
     Ok(doc.render())
 }
 
+/// Every field of `form` the config would refuse, not only the first: `Config::parse` stops at
+/// the first bad option, so each one found is put back to the running value and the form tried
+/// again. Validation stays in one place (`config.rs`).
+fn every_error(text: &str, form: &[(String, String)], running: &Config) -> Vec<(String, String)> {
+    let now = View {
+        form: None,
+        config: running,
+        errors: vec![],
+    };
+    let mut trial = form.to_vec();
+    let mut errors: Vec<(String, String)> = vec![];
+    // Each round fixes one option; a form has fewer than this many.
+    for _ in 0..32 {
+        let found = match edit(text, &trial).map(|t| Config::parse(&t, "settings")) {
+            Err(EditError::ControlCharacter(option)) => (
+                option,
+                "Control characters (tab, new line, NUL…) are not allowed.".to_string(),
+            ),
+            Err(_) | Ok(Ok(_)) => break,
+            Ok(Err(config::Error::Value { option, msg, .. })) => (option, msg),
+            Ok(Err(config::Error::Missing { msg, .. })) if msg.contains("option till") => {
+                ("till".into(), "A till needs its till number.".into())
+            }
+            Ok(Err(_)) => break,
+        };
+        if errors.iter().any(|(o, _)| *o == found.0) {
+            break; // putting it back did not help: it is not the form's to fix
+        }
+        let back = now.value(&found.0);
+        trial.retain(|(k, _)| *k != found.0);
+        trial.push((found.0.clone(), back));
+        errors.push(found);
+    }
+    errors
+}
+
 /// `POST /settings`.
 pub async fn save(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
     let Some(path) = cx.settings.config.path.clone() else {
@@ -273,11 +310,11 @@ pub async fn save(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
         ));
     };
     let _one = a.saving.lock().await;
-    let refused = |error: Option<(String, String)>, banner: &str| {
+    let refused = |errors: Vec<(String, String)>, banner: &str| {
         let v = View {
             form: Some(form),
             config: &cx.settings.config,
-            error,
+            errors,
         };
         Ok(render(a, cx, &v, StatusCode::BAD_REQUEST, Some(banner)))
     };
@@ -288,18 +325,17 @@ pub async fn save(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
         Ok(Err(e)) => return Err(Failure::Internal(format!("{}: {e}", path.display()))),
         Err(e) => return Err(Failure::Internal(e.to_string())),
     };
+    let errors = every_error(&text, form, &cx.settings.config);
+    if !errors.is_empty() {
+        let banner = match errors.len() {
+            1 => "Not saved: please correct the field marked below.".to_string(),
+            n => format!("Not saved: please correct the {n} fields marked below."),
+        };
+        return refused(errors, &banner);
+    }
     let new_text = match edit(&text, form) {
         Ok(t) => t,
-        Err(EditError::ControlCharacter(option)) => {
-            return refused(
-                Some((
-                    option,
-                    "Control characters (tab, new line, NUL…) are not allowed.".into(),
-                )),
-                "Not saved: please correct the field marked below.",
-            )
-        }
-        Err(e) => return refused(None, &format!("Not saved: the config file: {e}")),
+        Err(e) => return refused(vec![], &format!("Not saved: the config file: {e}")),
     };
     let p = path.clone();
     let written = tokio::task::spawn_blocking(move || Config::write(&p, &new_text))
@@ -307,19 +343,7 @@ pub async fn save(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
         .map_err(|e| Failure::Internal(e.to_string()))?;
     let config = match written {
         Ok(c) => c,
-        Err(config::Error::Value { option, msg, .. }) => {
-            return refused(
-                Some((option, msg)),
-                "Not saved: please correct the field marked below.",
-            )
-        }
-        Err(config::Error::Missing { msg, .. }) if msg.contains("option till") => {
-            return refused(
-                Some(("till".into(), "A till needs its till number.".into())),
-                "Not saved: please correct the field marked below.",
-            )
-        }
-        Err(e) => return refused(None, &format!("Not saved: {e}")),
+        Err(e) => return refused(vec![], &format!("Not saved: {e}")),
     };
     log::info!("admin: settings saved to {}", path.display());
     let notice = match a.live.reload(config).await {

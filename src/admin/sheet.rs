@@ -38,13 +38,17 @@ pub fn print(site: &str, batch: &str, codes: &[Voucher], package: Option<&Packag
     let valid = codes[0].expires_at.map_or(String::new(), |e| {
         format!("use by {}", eat_date(eat_day(e - 1)))
     });
+    // How to use it, for whoever picks the card up, in English and Swahili.
+    let how = format!(
+        "Join the Wi-Fi {site}, open any page, enter this code.<br>Jiunge na Wi-Fi {site}, fungua ukurasa wowote, weka namba hii."
+    );
     let unused: Vec<&Voucher> = codes.iter().filter(|v| v.state == "unused").collect();
     let mut pages = String::new();
     for page in unused.chunks(PER_PAGE) {
         pages += "<section class=\"page\">";
         for v in page {
             pages += &format!(
-                "<div class=\"card\"><div class=\"site\">{site}</div><div class=\"pkg\">{pkg}</div><div class=\"code\">{}</div><div class=\"foot\"><span class=\"price\">{price}</span><span>{valid}</span></div></div>",
+                "<div class=\"card\"><div class=\"site\">{site}</div><div class=\"pkg\">{pkg}</div><div class=\"code\">{}</div><div class=\"how\">{how}</div><div class=\"foot\"><span class=\"price\">{price}</span><span>{valid}</span></div></div>",
                 printed(&v.code)
             );
         }
@@ -58,6 +62,8 @@ pub fn print(site: &str, batch: &str, codes: &[Voucher], package: Option<&Packag
             ("count", &unused.len().to_string()),
             ("package", &pkg),
             ("pages", &pages),
+            ("css_v", &html::asset_version(PRINT_CSS)),
+            ("js_v", &html::asset_version(html::JS)),
         ],
     );
     server::html(StatusCode::OK, body)

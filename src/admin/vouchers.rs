@@ -261,8 +261,11 @@ fn codes_page(
                     csrf,
                     &[("code", &v.code), ("batch", batch)],
                     "Revoke",
-                    "cbi-button-negative cbi-button-small",
-                    None,
+                    "cbi-button-small",
+                    Some(&format!(
+                        "Revoke {}? Its printed card stops working.",
+                        printed(&v.code)
+                    )),
                 )
             } else {
                 String::new()
@@ -306,7 +309,7 @@ fn codes_page(
     let body = html::section(
         &format!("Batch {batch}"),
         &format!(
-            "<p class=\"cbi-section-descr\">{} codes for {}. {}</p>{}{actions}",
+            "<p class=\"cbi-section-descr\">{} codes for {}. {}</p>{actions}{}",
             codes.len(),
             escape(&pkg),
             codes[0]

@@ -239,6 +239,19 @@ impl Payments {
         Ok(self.get(payment.id).await?.expect("payment exists"))
     }
 
+    /// The customer gave up waiting for a prompt that never came ("change number"): the payment
+    /// ends cancelled in Lango so the phone may start another. If M-Pesa confirms it after all,
+    /// it is paid late like any other. False if it had already ended.
+    pub async fn abandon(&self, id: i64) -> Result<bool, Error> {
+        let desc = "the customer changed the number before M-Pesa answered".to_string();
+        let before = self.get(id).await?.map(|p| p.state.is_final());
+        self.sessions
+            .settle(id, PaymentState::Cancelled, None, desc, None)
+            .await?;
+        log::info!("payment {id} abandoned by the customer");
+        Ok(before == Some(false))
+    }
+
     pub async fn get(&self, id: i64) -> Result<Option<Payment>, store::Error> {
         self.store.call(move |c| payments::get(c, id)).await
     }

@@ -44,7 +44,7 @@ impl PageCache {
                 return r.page.clone();
             }
         }
-        let page = Bytes::from(frame.index(packages, None, ""));
+        let page = Bytes::from(frame.index(packages, &super::pages::Chosen::default()));
         *last = Some(Rendered {
             settings: settings.clone(),
             mpesa: frame.mpesa,

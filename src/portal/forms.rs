@@ -1,6 +1,7 @@
 //! The portal's HTML side: the page with packages, the pay and voucher forms, the payment page.
 //! Works without JavaScript and cookies; every answer is a full page or a 303 to one.
 
+use super::pages::{About, Chosen};
 use super::{read_body, Ctx, PayRequest, Portal, Refusal};
 use crate::server::{self, Request, Response};
 use hyper::StatusCode;
@@ -13,10 +14,19 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
     };
     let f = p.frame(cx);
     let Some(mac) = p.mac_of(cx.peer.remote.ip()).await else {
-        return server::html(
-            StatusCode::OK,
-            f.index(&packages, Some(cx.t().unknown_device), ""),
-        );
+        let chosen = Chosen {
+            error: Some((cx.t().unknown_device, About::Page)),
+            ..Chosen::default()
+        };
+        return server::html(StatusCode::OK, f.index(&packages, &chosen));
+    };
+    // Back from "Try again" or "Change number": the same package (and number) chosen.
+    let package = server::form_value(&cx.query, "package").and_then(|v| v.parse().ok());
+    let phone = server::form_value(&cx.query, "phone").unwrap_or_default();
+    let chosen = Chosen {
+        package,
+        phone: &phone,
+        error: None,
     };
     match p.sessions.active(mac).await {
         Ok(Some(s)) => {
@@ -29,9 +39,14 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
             } else {
                 p.paid_late_notice(mac, now, cx).await
             };
-            server::html(StatusCode::OK, f.online(&s, now, &packages, notice))
+            let how = p.how_paid(&s, cx).await;
+            let page = f.online(&s, now, &packages, notice, how.as_deref(), &chosen);
+            server::html(StatusCode::OK, page)
         }
-        Ok(None) => server::html(StatusCode::OK, p.pages.shop(&cx.settings, &f, &packages)),
+        Ok(None) if package.is_none() && phone.is_empty() => {
+            server::html(StatusCode::OK, p.pages.shop(&cx.settings, &f, &packages))
+        }
+        Ok(None) => server::html(StatusCode::OK, f.index(&packages, &chosen)),
         Err(e) => page_refusal(p, cx, Refusal::internal(cx, &e)),
     }
 }
@@ -46,18 +61,37 @@ pub async fn pay(p: &Portal, cx: &Ctx, req: Request) -> Response {
         Ok(pay) => server::see_other(&format!("/pay/{}?lang={}", pay.id, cx.lang.code())),
         Err(r) => {
             let packages = p.packages().await.unwrap_or_default();
-            server::html(
-                r.status,
-                p.frame(cx).index(&packages, Some(&r.message), &phone),
-            )
+            let chosen = Chosen {
+                package: package_id,
+                phone: &phone,
+                error: Some((&r.message, r.about)),
+            };
+            server::html(r.status, p.frame(cx).index(&packages, &chosen))
         }
     }
+}
+
+/// `POST /pay/{id}/cancel`: "No prompt? Change number". Ends the attempt in Lango and goes back
+/// to the shop with the same package chosen.
+pub async fn cancel(p: &Portal, cx: &Ctx, id: &str) -> Response {
+    let pay = match p.own_payment(cx, id).await {
+        Ok(pay) => pay,
+        Err(r) => return page_refusal(p, cx, r),
+    };
+    if let Err(e) = cx.settings.payments.abandon(pay.id).await {
+        return page_refusal(p, cx, Refusal::internal(cx, &e));
+    }
+    server::see_other(&format!(
+        "/?lang={}&package={}",
+        cx.lang.code(),
+        pay.package_id
+    ))
 }
 
 /// `GET /pay/{id}`: waiting (refreshes itself), online, or why not.
 pub async fn payment(p: &Portal, cx: &Ctx, id: &str) -> Response {
     match p.own_payment(cx, id).await {
-        Ok(pay) => server::html(StatusCode::OK, p.frame(cx).payment(&pay)),
+        Ok(pay) => server::html(StatusCode::OK, p.frame(cx).payment(&pay, p.clock.now())),
         Err(r) => page_refusal(p, cx, r),
     }
 }
@@ -90,7 +124,19 @@ async fn after_code(p: &Portal, cx: &Ctx, done: Result<(), Refusal>, flag: &str)
         Ok(()) => server::see_other(&format!("/?lang={}&{flag}=1", cx.lang.code())),
         Err(r) => {
             let packages = p.packages().await.unwrap_or_default();
-            server::html(r.status, p.frame(cx).index(&packages, Some(&r.message), ""))
+            // Words about the code stand next to the field it was typed in.
+            let about = match (r.about, flag) {
+                (About::Page, _) if r.code == "unknown_device" || r.code == "internal" => {
+                    About::Page
+                }
+                (_, "voucher") => About::Voucher,
+                _ => About::Reconnect,
+            };
+            let chosen = Chosen {
+                error: Some((&r.message, about)),
+                ..Chosen::default()
+            };
+            server::html(r.status, p.frame(cx).index(&packages, &chosen))
         }
     }
 }

@@ -154,6 +154,10 @@ impl Portal {
             (Method::POST, "/api/reconnect") => Box::pin(api::reconnect(self, cx, req)).await,
             (Method::GET, "/") => forms::index(self, cx).await,
             (Method::POST, "/pay") => Box::pin(forms::pay(self, cx, req)).await,
+            (Method::POST, p) if p.starts_with("/pay/") && p.ends_with("/cancel") => {
+                let id = &p["/pay/".len()..p.len() - "/cancel".len()];
+                Box::pin(forms::cancel(self, cx, id)).await
+            }
             (Method::GET, p) if p.starts_with("/pay/") => {
                 Box::pin(forms::payment(self, cx, &p["/pay/".len()..])).await
             }
@@ -194,6 +198,8 @@ struct Refusal {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Where on the shop page the words go.
+    about: pages::About,
 }
 
 impl Refusal {
@@ -202,7 +208,13 @@ impl Refusal {
             status,
             code,
             message: message.into(),
+            about: pages::About::Page,
         }
+    }
+
+    /// The same refusal, shown next to `about`.
+    fn about(self, about: pages::About) -> Self {
+        Refusal { about, ..self }
     }
 
     /// An abuse limit: 429 with when to try again.
@@ -241,29 +253,29 @@ impl Portal {
     ) -> Result<crate::store::payments::Payment, Refusal> {
         let t = cx.t();
         let mac = self.device(cx).await?;
-        let package_id = package_id.ok_or_else(|| {
+        let unknown_package = || {
             Refusal::new(
                 StatusCode::BAD_REQUEST,
                 "unknown_package",
                 t.unknown_package,
             )
+            .about(pages::About::Package)
+        };
+        let package_id = package_id.ok_or_else(unknown_package)?;
+        let phone: crate::phone::Msisdn = phone.parse().map_err(|_| {
+            Refusal::new(StatusCode::BAD_REQUEST, "bad_phone", t.bad_phone())
+                .about(pages::About::Phone)
         })?;
-        let phone: crate::phone::Msisdn = phone
-            .parse()
-            .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "bad_phone", t.bad_phone()))?;
         let ip = Some(cx.peer.remote.ip().to_canonical());
         match cx.settings.payments.start(mac, ip, package_id, phone).await {
             Ok(p) => Ok(p),
-            Err(crate::payments::Error::UnknownPackage(_)) => Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "unknown_package",
-                t.unknown_package,
-            )),
-            Err(crate::payments::Error::AlreadyPending(_)) => Err(Refusal::new(
-                StatusCode::CONFLICT,
-                "already_pending",
-                t.already_pending,
-            )),
+            Err(crate::payments::Error::UnknownPackage(_)) => Err(unknown_package()),
+            Err(crate::payments::Error::AlreadyPending(id)) => {
+                Err(
+                    Refusal::new(StatusCode::CONFLICT, "already_pending", t.already_pending)
+                        .about(pages::About::Pending(id)),
+                )
+            }
             Err(crate::payments::Error::TooMany(l)) => Err(Refusal::too_many(cx, &l)),
             Err(crate::payments::Error::NotSetUp(_)) => Err(Refusal::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -405,6 +417,28 @@ impl Portal {
                 log::error!("portal: {e}");
                 None
             }
+        }
+    }
+
+    /// What paid for a session, in the phone's words: "Paid KES 50 (Premium)", "Voucher ABCDE-FGH23".
+    async fn how_paid(&self, s: &crate::store::sessions::Session, cx: &Ctx) -> Option<String> {
+        use crate::store::sessions::Source;
+        let t = cx.t();
+        let r = s.source_ref.as_deref()?;
+        match s.source {
+            Source::Payment => {
+                let pay = cx.settings.payments.get(r.parse().ok()?).await.ok()??;
+                Some(format!(
+                    "{} KES {} ({})",
+                    t.paid, pay.amount.0, pay.package_name
+                ))
+            }
+            Source::Voucher => {
+                let code =
+                    crate::voucher::VoucherCode::parse(r).map_or(r.to_string(), |c| c.to_string());
+                Some(format!("{} {code}", t.voucher_used))
+            }
+            Source::Admin => None,
         }
     }
 

@@ -45,43 +45,51 @@ impl Frame<'_> {
                 ("css", CSS),
                 ("lang_href", &format!("{lang_href}?lang={other}")),
                 ("other_lang", self.t.other_lang),
-                ("content", content),
+                ("content", &keep_together(content)),
             ],
         )
     }
 
-    /// The packages with the pay form, and the voucher form.
-    fn shop(
-        &self,
-        packages: &[Package],
-        error: Option<&str>,
-        phone: &str,
-        heading: &str,
-    ) -> String {
+    /// The packages with the pay form, and the voucher form; what the customer chose and typed
+    /// stays chosen, and an error stands next to the field it is about.
+    fn shop(&self, packages: &[Package], chosen: &Chosen, heading: &str) -> String {
         let t = self.t;
+        let q = self.q();
         let mut h = String::with_capacity(4096);
         if !self.welcome.is_empty() {
             h += &format!("<p class=\"welcome\">{}</p>", escape(self.welcome));
         }
-        match error {
-            Some(e) => h += &format!("<p class=\"err\" role=\"alert\">{}</p>", escape(e)),
-            None if self.mpesa && self.mpesa_down => {
+        match chosen.error {
+            Some((e, About::Page)) => h += &alert("page", e, ""),
+            Some((e, About::Pending(id))) => {
+                h += &alert(
+                    "page",
+                    e,
+                    &format!(" <a href=\"/pay/{id}{q}\">{}</a>", t.see_pending),
+                )
+            }
+            _ if self.mpesa && self.mpesa_down => {
                 h += &format!(
                     "<p class=\"err\" role=\"status\">{}</p>",
                     t.mpesa_unavailable
                 )
             }
-            None => {}
+            _ => {}
         }
+        let (pkg_err, pkg_attrs) = chosen.at(About::Package, "pkg");
         h += &format!(
-            "<form class=\"card\" method=\"post\" action=\"/pay{}\"><h2>{heading}</h2>",
-            self.q()
+            "<form class=\"card\" method=\"post\" action=\"/pay{q}\"><h2>{heading}</h2>{pkg_err}"
         );
-        for (i, p) in packages.iter().enumerate() {
+        let selected = packages
+            .iter()
+            .find(|p| Some(p.id) == chosen.package)
+            .or(packages.first())
+            .map(|p| p.id);
+        for p in packages {
             h += &format!(
-                "<label class=\"pkg\"><input type=\"radio\" name=\"package_id\" value=\"{}\"{}><span><b>{}</b><span>{} {} {}</span></span><span class=\"price\">KES {}</span></label>",
+                "<label class=\"pkg\"><input type=\"radio\" name=\"package_id\" value=\"{}\"{}{pkg_attrs}><span><b>{}</b><span>{} {} {}</span></span><span class=\"price\">KES {}</span></label>",
                 p.id,
-                if i == 0 { " checked" } else { "" },
+                if Some(p.id) == selected { " checked" } else { "" },
                 escape(&p.name),
                 t.duration(u64::from(p.duration_s)),
                 t.at,
@@ -90,26 +98,27 @@ impl Frame<'_> {
             );
         }
         if self.mpesa {
+            let (err, attrs) = chosen.at(About::Phone, "phone");
             h += &format!(
-                "<label class=\"f\" for=\"phone\">{}</label><input id=\"phone\" type=\"tel\" name=\"phone\" inputmode=\"tel\" autocomplete=\"tel\" placeholder=\"07XX XXX XXX\" required value=\"{}\"><button type=\"submit\">{}</button><p class=\"hint\">{}</p></form>",
+                "<label class=\"f\" for=\"phone\">{}</label>{err}<input id=\"phone\" type=\"tel\" name=\"phone\" inputmode=\"tel\" autocomplete=\"tel\" placeholder=\"07XX XXX XXX\" required value=\"{}\"{attrs}><button type=\"submit\">{}</button><p class=\"hint\">{}</p></form>",
                 t.phone_label,
-                escape(phone),
+                escape(chosen.phone),
                 t.pay,
                 t.pay_hint
             );
         } else {
             h += &format!("<p class=\"hint\">{}</p></form>", t.mpesa_not_set_up);
         }
+        let (err, attrs) = chosen.at(About::Voucher, "code");
         h += &format!(
-            "<form class=\"card\" method=\"post\" action=\"/voucher{}\"><h2>{}</h2><label class=\"f\" for=\"code\">{}</label><input id=\"code\" type=\"text\" name=\"code\" autocapitalize=\"characters\" autocomplete=\"off\" placeholder=\"ABCDE-FGH23\" required><button class=\"alt\" type=\"submit\">{}</button></form>",
-            self.q(),
+            "<form class=\"card\" method=\"post\" action=\"/voucher{q}\"><h2>{}</h2><label class=\"f\" for=\"code\">{}</label>{err}<input id=\"code\" type=\"text\" name=\"code\" autocapitalize=\"characters\" autocomplete=\"off\" placeholder=\"ABCDE-FGH23\" required{attrs}><button class=\"alt\" type=\"submit\">{}</button></form>",
             t.voucher_q,
             t.voucher_label,
             t.redeem
         );
+        let (err, attrs) = chosen.at(About::Reconnect, "rc");
         h += &format!(
-            "<form class=\"card\" method=\"post\" action=\"/reconnect{}\"><h2>{}</h2><label class=\"f\" for=\"rc\">{}</label><input id=\"rc\" type=\"text\" name=\"code\" autocapitalize=\"characters\" autocomplete=\"off\" placeholder=\"K7Q-3MP\" required><button class=\"alt\" type=\"submit\">{}</button></form>",
-            self.q(),
+            "<form class=\"card\" method=\"post\" action=\"/reconnect{q}\"><h2>{}</h2><label class=\"f\" for=\"rc\">{}</label>{err}<input id=\"rc\" type=\"text\" name=\"code\" autocapitalize=\"characters\" autocomplete=\"off\" placeholder=\"K7Q-3MP\" required{attrs}><button class=\"alt\" type=\"submit\">{}</button></form>",
             t.reconnect_q,
             t.reconnect_label,
             t.reconnect_button
@@ -117,18 +126,21 @@ impl Frame<'_> {
         h
     }
 
-    /// The first page a phone sees.
-    pub fn index(&self, packages: &[Package], error: Option<&str>, phone: &str) -> String {
-        self.page("", &self.shop(packages, error, phone, self.t.choose), "/")
+    /// The first page a phone sees, or the same page again with what went wrong.
+    pub fn index(&self, packages: &[Package], chosen: &Chosen) -> String {
+        self.page("", &self.shop(packages, chosen, self.t.choose), "/")
     }
 
-    /// "You are online — 2 h 59 min left", with the shop to buy more.
+    /// "You are online until 21:40", what paid for it, a way out to the internet, and the shop
+    /// to buy more (with `chosen` chosen). `how` is what paid ("Paid KES 50 …" or "Voucher …").
     pub fn online(
         &self,
         s: &Session,
         now: i64,
         packages: &[Package],
         notice: Option<&str>,
+        how: Option<&str>,
+        chosen: &Chosen,
     ) -> String {
         let t = self.t;
         let mut h = String::new();
@@ -136,12 +148,17 @@ impl Frame<'_> {
             h += &format!("<p class=\"ok\" role=\"status\">{}</p>", escape(n));
         }
         h += &format!(
-            "<section class=\"card\"><h2>{}</h2><p class=\"big\">{}</p><p class=\"hint\">{}: {} ↓ / {} ↑</p>",
+            "<section class=\"card\"><h2>{}</h2><p class=\"big\">{}</p><p>{}</p>",
             t.online,
+            t.until(s.expires_at),
             t.time_left(s.seconds_left(now)),
-            t.speed,
-            s.down,
-            s.up
+        );
+        if let Some(how) = how {
+            h += &format!("<p>{}</p>", escape(how));
+        }
+        h += &format!(
+            "<p class=\"hint\">{}: {} ↓ / {} ↑</p>",
+            t.speed, s.down, s.up
         );
         if let Some(code) = &s.code {
             let code = crate::reconnect::ReconnectCode::from_stored(code.clone());
@@ -152,37 +169,51 @@ impl Frame<'_> {
                 t.reconnect_hint
             );
         }
-        h += "</section>";
-        h += &self.shop(packages, None, "", t.buy_more);
+        h += &format!(
+            "<a class=\"btn\" href=\"{START_BROWSING}\">{}</a></section>",
+            t.start_browsing
+        );
+        h += &self.shop(packages, chosen, t.buy_more);
         self.page("", &h, "/")
     }
 
-    /// A payment on its way: refreshes itself until final.
-    pub fn payment(&self, p: &Payment) -> String {
+    /// A payment on its way: refreshes itself until final. `now` says how long it has waited.
+    pub fn payment(&self, p: &Payment, now: i64) -> String {
         let t = self.t;
+        let q = self.q();
         let msg = crate::payments::messages::for_payment(p, t.lang);
         let here = format!("/pay/{}", p.id);
+        // The same package and number, back on the shop page.
+        let again = format!("/{q}&package={}&phone={}", p.package_id, p.phone.as_str());
         let (head, body) = match p.state {
             PaymentState::Created | PaymentState::Pushed => (
-                format!("<meta http-equiv=\"refresh\" content=\"3;url={here}{}\">", self.q()),
+                format!("<meta http-equiv=\"refresh\" content=\"3;url={here}{q}\">"),
                 format!(
-                    "<section class=\"card\"><h2><span class=\"spin\"></span>{}</h2><p>{}</p><p class=\"big\">KES {}</p><p class=\"hint\">{} — {}</p><a class=\"btn alt\" href=\"{here}{}\">{}</a></section>",
+                    "<section class=\"card\"><h2><span class=\"spin\"></span>{}</h2><p role=\"status\">{}</p><p>{} <b>{}</b></p><p class=\"big\">KES {}</p><p class=\"hint\">{} — {}</p><p class=\"hint\">{} {}</p><form method=\"post\" action=\"{here}/cancel{q}\"><button class=\"alt\" type=\"submit\">{}</button></form><a class=\"btn alt\" href=\"{here}{q}\">{}</a></section>",
                     t.waiting,
                     msg,
+                    t.prompt_to,
+                    p.phone.masked(),
                     p.amount.0,
                     escape(&p.package_name),
                     t.duration(u64::from(p.duration_s)),
-                    self.q(),
+                    t.waited,
+                    t.seconds(u64::try_from(now - p.created_at).unwrap_or(0)),
+                    t.change_number,
                     t.continue_
                 ),
             ),
             PaymentState::Paid => (
-                format!("<meta http-equiv=\"refresh\" content=\"2;url=/{}\">", self.q()),
-                format!("<p class=\"ok\" role=\"status\">{msg}</p><a class=\"btn\" href=\"/{}\">{}</a>", self.q(), t.continue_),
+                format!("<meta http-equiv=\"refresh\" content=\"2;url=/{q}\">"),
+                format!("<p class=\"ok\" role=\"status\">{msg}</p><a class=\"btn\" href=\"/{q}\">{}</a>", t.continue_),
             ),
             _ => (
                 String::new(),
-                format!("<p class=\"err\" role=\"alert\">{msg}</p><a class=\"btn\" href=\"/{}\">{}</a>", self.q(), t.try_again),
+                format!(
+                    "<p class=\"err\" role=\"alert\">{msg}</p><a class=\"btn\" href=\"{}\">{}</a>",
+                    escape(&again),
+                    t.try_again
+                ),
             ),
         };
         self.page(&head, &body, &here)
@@ -198,6 +229,57 @@ impl Frame<'_> {
         );
         self.page("", &body, "/")
     }
+}
+
+/// Which part of the shop page an error is about, so it is shown there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum About {
+    /// The whole page (the device, the hotspot, M-Pesa).
+    Page,
+    Package,
+    Phone,
+    /// "Your previous payment is still waiting": links to that payment.
+    Pending(i64),
+    Voucher,
+    Reconnect,
+}
+
+/// What the customer chose and typed, kept when the shop page comes back, and what went wrong.
+#[derive(Default)]
+pub struct Chosen<'a> {
+    pub package: Option<i64>,
+    pub phone: &'a str,
+    pub error: Option<(&'a str, About)>,
+}
+
+impl Chosen<'_> {
+    /// For the field `id`: the error shown above it and the attributes that mark it, if the
+    /// error is about `here`; empty strings otherwise.
+    fn at(&self, here: About, id: &str) -> (String, String) {
+        match self.error {
+            Some((e, about)) if about == here => (
+                alert(id, e, ""),
+                format!(" aria-invalid=\"true\" aria-describedby=\"{id}-err\""),
+            ),
+            _ => (String::new(), String::new()),
+        }
+    }
+}
+
+/// An error paragraph with id `{id}-err`; `extra` is trusted HTML after the escaped words.
+fn alert(id: &str, words: &str, extra: &str) -> String {
+    format!(
+        "<p class=\"err\" id=\"{id}-err\" role=\"alert\">{}{extra}</p>",
+        escape(words)
+    )
+}
+
+/// Where "Start browsing" goes: any page opens the internet once the gate lets the phone out.
+const START_BROWSING: &str = "http://neverssl.com/";
+
+/// "M-Pesa" kept on one line: a phone's narrow screen must not break it at the hyphen.
+fn keep_together(html: &str) -> String {
+    html.replace("M-Pesa", "<span class=\"nw\">M-Pesa</span>")
 }
 
 /// Replaces each `{{key}}` in `template` once, in a single pass (values are not re-scanned).

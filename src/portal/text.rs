@@ -5,6 +5,9 @@ use crate::config::Lang;
 use crate::limits::{Limit, Limited};
 use crate::sessions::VoucherProblem;
 
+/// Kenya keeps East Africa Time all year: no daylight saving to look up.
+const NAIROBI_OFFSET_S: i64 = 3 * 3600;
+
 pub struct Text {
     pub lang: Lang,
     pub choose: &'static str,
@@ -45,6 +48,15 @@ pub struct Text {
     pub reconnect_unknown: &'static str,
     pub reconnect_used_up: &'static str,
     pub bad_reconnect: &'static str,
+    /// The link in "your previous payment is still waiting".
+    pub see_pending: &'static str,
+    /// "The PIN prompt went to 2547****149".
+    pub prompt_to: &'static str,
+    pub waited: &'static str,
+    pub change_number: &'static str,
+    pub start_browsing: &'static str,
+    pub paid: &'static str,
+    pub voucher_used: &'static str,
 }
 
 pub const EN: Text = Text {
@@ -57,7 +69,7 @@ pub const EN: Text = Text {
     voucher_q: "Have a voucher?",
     voucher_label: "Voucher code",
     redeem: "Use voucher",
-    voucher_ok: "Voucher accepted. You are online.",
+    voucher_ok: "Voucher accepted.",
     online: "You are online",
     left: "left",
     speed: "Speed",
@@ -84,10 +96,17 @@ pub const EN: Text = Text {
     reconnect_button: "Move my time here",
     reconnect_code: "Your reconnect code",
     reconnect_hint: "On another device, or if you get disconnected, enter it under “Already paid?” to move your time there.",
-    moved_ok: "Your time was moved to this device. You are online.",
+    moved_ok: "Your time was moved to this device.",
     reconnect_unknown: "That code is not known. Check it on your other device or in the M-Pesa SMS.",
     reconnect_used_up: "The time paid with that code has run out.",
     bad_reconnect: "A reconnect code looks like K7Q-3MP, an M-Pesa code like NLJ7RT61SV.",
+    see_pending: "See that payment",
+    prompt_to: "PIN prompt sent to",
+    waited: "Waiting for",
+    change_number: "No prompt? Change number",
+    start_browsing: "Start browsing",
+    paid: "Paid",
+    voucher_used: "Voucher",
 };
 
 pub const SW: Text = Text {
@@ -100,7 +119,7 @@ pub const SW: Text = Text {
     voucher_q: "Una vocha?",
     voucher_label: "Namba ya vocha",
     redeem: "Tumia vocha",
-    voucher_ok: "Vocha imekubaliwa. Uko mtandaoni.",
+    voucher_ok: "Vocha imekubaliwa.",
     online: "Uko mtandaoni",
     left: "zimebaki",
     speed: "Kasi",
@@ -127,10 +146,17 @@ pub const SW: Text = Text {
     reconnect_button: "Hamishia muda wangu hapa",
     reconnect_code: "Namba yako ya kuunganisha",
     reconnect_hint: "Kwenye kifaa kingine, au ukikatika, iweke chini ya “Umeshalipa?” kuhamishia muda wako huko.",
-    moved_ok: "Muda wako umehamishiwa kifaa hiki. Uko mtandaoni.",
+    moved_ok: "Muda wako umehamishiwa kifaa hiki.",
     reconnect_unknown: "Namba hiyo haijulikani. Iangalie kwenye kifaa chako kingine au kwenye SMS ya M-Pesa.",
     reconnect_used_up: "Muda uliolipiwa kwa namba hiyo umekwisha.",
     bad_reconnect: "Namba ya kuunganisha inafanana na K7Q-3MP, namba ya M-Pesa inafanana na NLJ7RT61SV.",
+    see_pending: "Angalia malipo hayo",
+    prompt_to: "Ombi la PIN limetumwa kwa",
+    waited: "Tumesubiri",
+    change_number: "Hukupata ombi? Badilisha namba",
+    start_browsing: "Anza kuvinjari",
+    paid: "Umelipa",
+    voucher_used: "Vocha",
 };
 
 pub fn text(lang: Lang) -> &'static Text {
@@ -161,6 +187,30 @@ impl Text {
         match self.lang {
             Lang::En => format!("{} {}", self.duration(secs), self.left),
             Lang::Sw => format!("{} {}", self.left, self.duration(secs)),
+        }
+    }
+
+    /// `until 21:40` / `hadi 21:40`, in Nairobi time (EAT, UTC+3 all year).
+    pub fn until(&self, at: i64) -> String {
+        let local = (at + NAIROBI_OFFSET_S).rem_euclid(86_400);
+        let clock = format!("{:02}:{:02}", local / 3600, local % 3600 / 60);
+        match self.lang {
+            Lang::En => format!("until {clock}"),
+            Lang::Sw => format!("hadi {clock}"),
+        }
+    }
+
+    /// How long a payment has waited: `12 s`, `1 min 5 s` (`sekunde 12`, `dakika 1 sekunde 5`).
+    pub fn seconds(&self, secs: u64) -> String {
+        let (m, s) = (secs / 60, secs % 60);
+        let (min, sec) = match self.lang {
+            Lang::En => (format!("{m} {}", self.minutes), format!("{s} s")),
+            Lang::Sw => (format!("{} {m}", self.minutes), format!("sekunde {s}")),
+        };
+        if m == 0 {
+            sec
+        } else {
+            format!("{min} {sec}")
         }
     }
 
@@ -235,6 +285,11 @@ mod tests {
         assert_eq!(EN.duration(20), "1 min");
         assert_eq!(SW.duration(10800), "saa 3");
         assert_eq!(SW.time_left(10740), "zimebaki saa 2 dakika 59");
+        // 18:40 UTC is 21:40 in Nairobi.
+        assert_eq!(EN.until(1_764_547_200 + 18 * 3600 + 40 * 60), "until 21:40");
+        assert_eq!(SW.until(1_764_547_200 + 22 * 3600), "hadi 01:00");
+        assert_eq!(EN.seconds(65), "1 min 5 s");
+        assert_eq!(SW.seconds(12), "sekunde 12");
     }
 
     #[test]
