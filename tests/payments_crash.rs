@@ -717,7 +717,7 @@ fn a_late_success_after_timeout_is_granted_once_across_sigkill() {
         assert_eq!(status["online"], true, "phone {i}: {status}");
         let page = net.names.http(i, "GET", "/?lang=en", None).1;
         assert!(
-            page.contains("M-Pesa confirmed your payment late"),
+            page.contains("<span class=\"nw\">M-Pesa</span> confirmed your payment late"),
             "phone {i}"
         );
     }
