@@ -3,7 +3,7 @@
 //! `config retention`'s defaults. Prints the database's size at the end, its largest size during
 //! the year, and whether the revenue per day (what the totals and the chart read) is the same as
 //! what was paid. Run with `cargo bench --bench retention`. Nothing here asserts: budgets live in
-//! DESIGN.md (under 8 MB), figures here.
+//! docs/design.md (under 8 MB), figures here.
 
 use lango::clock::{eat_day, eat_timestamp, Unix};
 use lango::config::Config;

@@ -21,7 +21,7 @@ const PHONE_TIMEOUT: Duration = Duration::from_secs(15);
 const KEEP_ALIVE_SECS: f64 = 3.0;
 /// RSS is read this often while a load runs: short enough to catch the peak of a burst.
 const RSS_EVERY: Duration = Duration::from_millis(20);
-/// DESIGN.md's budget is for RSS this long after a load.
+/// docs/design.md's budget is for RSS this long after a load.
 const SETTLE: Duration = Duration::from_secs(10);
 
 /// Rows that served fewer phones than asked; the bench fails when there are any.
