@@ -73,11 +73,21 @@ impl Live {
     /// take effect only after a restart.
     pub async fn reload(&self, config: Config) -> anyhow::Result<Vec<&'static str>> {
         let _one = self.reloading.lock().await;
-        if self.certs.differs(&config.admin_cert, &config.admin_key) {
-            // A bad new certificate refuses the whole reload: the running one stays.
-            let (cert, key) = (config.admin_cert.clone(), config.admin_key.clone());
-            let loaded =
-                tokio::task::spawn_blocking(move || crate::certs::load(&cert, &key)).await??;
+        // Files are looked at off the event loop. A bad new certificate refuses the whole
+        // reload: the running one stays.
+        let (certs, cert, key) = (
+            self.certs.clone(),
+            config.admin_cert.clone(),
+            config.admin_key.clone(),
+        );
+        let changed = tokio::task::spawn_blocking(move || {
+            certs
+                .differs(&cert, &key)
+                .then(|| crate::certs::load(&cert, &key))
+                .transpose()
+        })
+        .await??;
+        if let Some(loaded) = changed {
             log::info!(
                 "reload: owner's page certificate {} (SHA-256 {})",
                 config.admin_cert.display(),
