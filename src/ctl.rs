@@ -134,11 +134,15 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 }
 
 impl Control {
-    /// Serves requests until the task is dropped.
+    /// Serves requests until the task is dropped (its connections end with it).
     pub async fn serve(self: Arc<Self>, listener: UnixListener) {
         let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+        // Connections end with this task (a restart in place), like the HTTP listeners'.
+        let mut connections = tokio::task::JoinSet::new();
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
+            let accepted = listener.accept().await;
+            while connections.try_join_next().is_some() {}
+            let Ok((mut stream, _)) = accepted else {
                 // EMFILE and friends: back off instead of spinning.
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
@@ -155,7 +159,7 @@ impl Control {
                 continue;
             };
             let me = self.clone();
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 me.connection(stream).await;
                 drop(permit);
             });

@@ -26,7 +26,8 @@ use crate::live::{Live, Settings};
 use crate::server::{self, Peer, Request, Response};
 use crate::sessions::Sessions;
 use crate::store::Store;
-use auth::{Auth, Current, Notice};
+pub use auth::Auth;
+use auth::{Current, Notice};
 use hyper::header::{HeaderName, HeaderValue, COOKIE, HOST, ORIGIN};
 use hyper::{Method, StatusCode};
 use std::sync::Arc;
@@ -54,7 +55,7 @@ pub struct Admin {
     /// Bytes per device (Clients) and today's traffic (Overview).
     usage: Arc<crate::usage::Usage>,
     clock: Arc<dyn Clock>,
-    auth: Auth,
+    auth: Arc<Auth>,
     /// scrypt takes 8 MiB: one password check at a time.
     hashing: tokio::sync::Semaphore,
     /// One Settings save at a time (read, edit, write the config file).
@@ -115,6 +116,7 @@ impl Admin {
         usage: Arc<crate::usage::Usage>,
         clock: Arc<dyn Clock>,
         certs: Arc<crate::certs::Certs>,
+        auth: Arc<Auth>,
     ) -> Arc<Admin> {
         Arc::new(Admin {
             certs,
@@ -123,7 +125,7 @@ impl Admin {
             sessions,
             usage,
             clock,
-            auth: Auth::new(),
+            auth,
             hashing: tokio::sync::Semaphore::new(1),
             saving: tokio::sync::Mutex::new(()),
             hostnames: own_hostnames(),
@@ -267,6 +269,7 @@ impl Admin {
             "/vouchers" => vouchers::generate(self, cx, form).await,
             "/vouchers/revoke" => vouchers::revoke(self, cx, form).await,
             "/settings" => settings::save(self, cx, form).await,
+            "/settings/apply" => settings::apply(self, cx),
             "/password" => account::change(self, cx, form).await,
             p => {
                 if let Some(rest) = p.strip_prefix("/packages/") {
