@@ -123,6 +123,7 @@ impl Daemon {
         })?;
 
         let control_path = config.control_socket.clone();
+        let garden_hosts = config.walled_garden_hosts.clone();
         let guesses = crate::limits::Guesses::new(config.limits.voucher_guesses);
         let neighbours = Arc::new(parts.neighbours);
         let live = Live::new(
@@ -183,6 +184,11 @@ impl Daemon {
                 move |req, peer| admin.clone().handle(req, peer)
             })),
             tokio::spawn(control.serve(control_listener)),
+            tokio::spawn(crate::garden::run(
+                garden_hosts,
+                parts.gate.clone(),
+                crate::dns::system_resolver(),
+            )),
             tokio::spawn(crate::spoofing::watch(
                 neighbours,
                 sessions.clone(),

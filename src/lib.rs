@@ -22,6 +22,8 @@
 //! - `listen`   — listening sockets with a backlog sized for a crowd (somaxconn, not 128)
 //! - `uci`      — UCI words and in-place editing of the config file (comments kept)
 //! - `upkeep`   — the nightly copy of the database and pruning per `config retention`
+//! - `garden`   — the walled garden's host names: looked up, their addresses kept in the gate
+//! - `dns`      — a minimal DNS stub for `garden`: A/AAAA questions to the router's resolver
 //! - `usage`    — bytes per device from the gate's counters, read each second, persisted each minute
 //! - `password`, `scrypt` — the owner's password: rules and stored form; the KDF (RFC 7914)
 //! - `tty`      — the CLI's password prompt (echo off)
@@ -36,6 +38,8 @@ pub mod connections;
 pub mod ctl;
 pub mod daemon;
 pub mod demo;
+pub mod dns;
+pub mod garden;
 pub mod gate;
 pub mod https;
 pub mod limits;

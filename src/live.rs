@@ -196,7 +196,11 @@ pub fn needs_restart(running: &Config, new: &Config) -> Vec<&'static str> {
         "control_socket",
     );
     check(running.trusted != new.trusted, "trusted");
-    check(running.walled_garden != new.walled_garden, "walled_garden");
+    check(
+        running.walled_garden != new.walled_garden
+            || running.walled_garden_hosts != new.walled_garden_hosts,
+        "walled_garden",
+    );
     check(running.shaping != new.shaping, "shaping");
     check(
         running.daraja.callback_listen != new.daraja.callback_listen,

@@ -34,7 +34,12 @@ impl View<'_> {
             "language" => c.language.code().into(),
             "interface" => c.interfaces.join(" "),
             "trusted" => lines(c.trusted.iter()),
-            "walled_garden" => lines(c.walled_garden.iter()),
+            "walled_garden" => lines(
+                c.walled_garden
+                    .iter()
+                    .map(ToString::to_string)
+                    .chain(c.walled_garden_hosts.iter().cloned()),
+            ),
             "environment" => match d.environment {
                 Environment::Sandbox => "sandbox".into(),
                 Environment::Production => "production".into(),
@@ -211,7 +216,7 @@ fn render(
         ) + &v.area(
             "walled_garden",
             "Walled garden",
-            &format!("Networks reachable without paying, one per line, e.g. <code>196.201.214.0/24</code>. {restart}"),
+            &format!("Reachable without paying, one per line: networks such as <code>196.201.214.0/24</code> or host names such as <code>safaricom.co.ke</code> (their addresses are kept current through the router's resolver). {restart}"),
         ) + &v.area(
             "trusted",
             "Trusted devices",
