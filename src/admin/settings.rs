@@ -248,7 +248,7 @@ fn apply_section(a: &Admin, cx: &Ctx) -> String {
         return failed;
     }
     failed + &format!(
-        "<div class=\"alert-message warning\" role=\"status\">Saved, not yet in force: <b>{}</b>. Applying restarts the portal and this page for a moment; online clients stay online.{}</div>",
+        "<div class=\"alert-message warning\" role=\"status\"><p>Saved, not yet in force: <b>{}</b>. Applying restarts the portal and this page for a moment; online clients stay online.</p>{}</div>",
         escape(&pending.join(", ")),
         html::post_button("/settings/apply", &cx.session.csrf, &[], "Apply", "cbi-button-apply", None)
     )
