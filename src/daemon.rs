@@ -157,10 +157,10 @@ impl Daemon {
             store: store.clone(),
             sessions: sessions.clone(),
             usage: usage.clone(),
-            payments: payments.clone(),
+            live: live.clone(),
             clock: parts.clock.clone(),
             started_at,
-            admin: admin.clone(),
+            logins: logins.clone(),
         });
         let current = live.clone();
         tasks.extend([

@@ -61,13 +61,15 @@ pub async fn run(
         portal_listen: Some(portal),
     };
     let started = async |daemon: &Daemon| -> anyhow::Result<()> {
-        let codes = crate::ctl::generate_vouchers(
+        let codes = crate::owner::generate_vouchers(
             &daemon.store,
             1,
             3,
+            None,
             crate::clock::Clock::now(&crate::clock::SystemClock),
         )
         .await
+        .map(|b| b.codes)
         .map_err(anyhow::Error::msg)?;
         println!(
             "\nLango demo is running.\n\n  Portal (the phone's view):  http://{}/\n  Owner's page:               https://{}/  (choose its password on first visit)\n  Its certificate (self-signed; the browser warns once), SHA-256:\n    {}\n  Simulated M-Pesa (Daraja):  {sim_url}\n  Database:                   {}\n",

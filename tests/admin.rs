@@ -37,8 +37,9 @@ async fn give_an_hour(lab: &Lab, mac: lango::mac::Mac) {
 
 /// Phone 7 is online with a voucher of package 1.
 async fn phone_7_redeems_a_voucher(lab: &Lab) {
-    let voucher = lango::ctl::generate_vouchers(&lab.daemon().store, 1, 1, lab.now())
+    let voucher = lango::owner::generate_vouchers(&lab.daemon().store, 1, 1, None, lab.now())
         .await
+        .map(|b| b.codes)
         .unwrap();
     let (s, _) = lab
         .phone(7)
@@ -910,6 +911,16 @@ async fn settings_are_written_in_place_and_applied_without_dropping_anyone() {
         v["state"], "failed",
         "the simulator refuses the new secret: {v}"
     );
+    // `lango status` reports the new settings' health, not the start-up ones'.
+    let mut daraja = serde_json::Value::Null;
+    for _ in 0..100 {
+        daraja = lab.ctl(lango::ctl::Request::Status).await["daraja"].clone();
+        if daraja["state"] == "refused" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(daraja["state"], "refused", "{daraja}");
 
     // A passkey removed by hand: the overview says M-Pesa is not set up.
     let text = std::fs::read_to_string(&path).unwrap();
@@ -1125,4 +1136,64 @@ async fn apply_restarts_the_services_in_place_and_keeps_everyone_on() {
     assert!(lab.gate.admitted().contains_key(&phone_mac(7)));
     drop(taken);
     serving.abort();
+}
+
+#[tokio::test]
+async fn the_owners_page_and_the_cli_follow_one_rule_per_action() {
+    use lango::ctl::Request;
+    let lab = lab("admin-rules").await;
+    let mut o = owner(&lab).await;
+    let a_year = (366 * 24 * 60).to_string();
+    // A gift of a year is within the rule, through either door.
+    o.get("/clients").await;
+    fn gift(minutes: &str) -> [(&'static str, &str); 3] {
+        [
+            ("mac", "02:aa:00:00:00:09"),
+            ("minutes", minutes),
+            ("speed", "unlimited"),
+        ]
+    }
+    let p = o.post("/clients/grant", &gift(&a_year)).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let auth = |minutes| Request::Auth {
+        mac: phone_mac(10),
+        minutes,
+        down_kbps: None,
+        up_kbps: None,
+    };
+    assert_eq!(lab.ctl(auth(366 * 24 * 60)).await["ok"], true);
+    // A minute more is refused by both, each naming its own field or flag.
+    let p = o.post("/clients/grant", &gift("527041")).await;
+    assert!(
+        p.body
+            .contains("Minutes must be a whole number from 1 to 527040."),
+        "{}",
+        p.body
+    );
+    let socket = lab.config().control_socket;
+    let refused = |req| {
+        let socket = socket.clone();
+        async move { lango::ctl::ask(&socket, &req).await.unwrap_err() }
+    };
+    assert_eq!(
+        refused(auth(527_041)).await,
+        "--minutes: 527041 minutes: must be 1 to 527040 (a year)"
+    );
+    // No such package: the CLI names its flag; the owner's page shows no CLI flag.
+    let v = refused(Request::VouchersGenerate {
+        package: 99,
+        count: 1,
+        valid_days: None,
+    })
+    .await;
+    assert_eq!(v, "--package: package 99: no such package");
+    o.get("/vouchers").await;
+    let p = o
+        .post(
+            "/vouchers",
+            &[("package", "99"), ("count", "1"), ("expires", "")],
+        )
+        .await;
+    assert!(p.body.contains("package 99: no such package"), "{}", p.body);
+    assert!(!p.body.contains("--package"), "{}", p.body);
 }

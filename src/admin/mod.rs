@@ -100,6 +100,15 @@ impl From<crate::store::Error> for Failure {
     }
 }
 
+impl From<crate::owner::Error> for Failure {
+    fn from(e: crate::owner::Error) -> Self {
+        match e {
+            crate::owner::Error::Refused { why, .. } => Failure::BadRequest(why),
+            e => Failure::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<crate::sessions::Error> for Failure {
     fn from(e: crate::sessions::Error) -> Self {
         Failure::Internal(e.to_string())
