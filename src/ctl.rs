@@ -137,8 +137,11 @@ impl Control {
         // Connections end with this task (a restart in place), like the HTTP listeners'.
         let mut connections = tokio::task::JoinSet::new();
         loop {
-            let accepted = listener.accept().await;
-            while connections.try_join_next().is_some() {}
+            let accepted = tokio::select! {
+                biased;
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+                accepted = listener.accept() => accepted,
+            };
             let Ok((mut stream, _)) = accepted else {
                 // EMFILE and friends: back off instead of spinning.
                 tokio::time::sleep(Duration::from_millis(50)).await;

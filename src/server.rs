@@ -96,8 +96,13 @@ async fn accept_loop<H, F>(
     // left talking to the services it replaced.
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        let accepted = listener.accept().await;
-        while connections.try_join_next().is_some() {}
+        // A finished connection's task is let go at once: its memory returns when it ends,
+        // not at the next accept.
+        let accepted = tokio::select! {
+            biased;
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            accepted = listener.accept() => accepted,
+        };
         let (stream, remote) = match accepted {
             Ok(x) => x,
             Err(e) => {
