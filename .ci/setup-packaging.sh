@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what scripts/build-ipk.sh and tests/packaging.sh need: the musl Rust targets, the
-# nightly that scripts/build-ipk.sh pins (with rust-src, for -Zbuild-std on mipsel and ARMv7,
-# and llvm-tools),
+# Installs what scripts/build-ipk.sh and tests/packaging.sh need: the x86_64 musl Rust target,
+# the nightly that scripts/build-ipk.sh pins (with rust-src, for -Zbuild-std on aarch64, mipsel
+# and ARMv7, and llvm-tools),
 # zig + cargo-zigbuild (PyPI), qemu-user-static, shellcheck, busybox, file and curl (Debian).
 # Idempotent: each step is skipped when its tool is already there, so a warm machine pays ~1 s.
 set -euo pipefail
@@ -26,7 +26,7 @@ if ((${#need_apt[@]})); then
 fi
 
 installed_targets=$(rustup target list --installed)
-for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+for t in x86_64-unknown-linux-musl; do
 	if ! grep -qx "$t" <<<"$installed_targets"; then
 		echo "setup-packaging: rustup target add $t"
 		rustup target add "$t"

@@ -18,8 +18,10 @@
 # What goes into a package comes from one place each: the version and license from Cargo.toml;
 # the maintainer, dependencies, description and conffiles from openwrt-package/lango/Makefile
 # (the SDK recipe); the installed files from openwrt-package/lango/files/.
-# mipsel and ARMv7 have no prebuilt std for musl here: they build std from source with the
-# nightly toolchain pinned below (-Zbuild-std); x86_64 and aarch64 use the stable toolchain.
+# The router targets (aarch64, mipsel, ARMv7) build std from source with the nightly toolchain
+# pinned below (-Zbuild-std): mipsel and ARMv7 have no prebuilt std for musl here, and a std
+# built for size makes the aarch64 binary 253 KB smaller (3,686,920 -> 3,433,968 bytes), room the
+# 2 MB package budget needs. x86_64 uses the stable toolchain and its prebuilt std.
 # Environment: CARGO_TARGET_DIR (shared build cache), DIST (output directory),
 # SOURCE_DATE_EPOCH (file times in the archives; default: the last commit's time), PKG_RELEASE
 # (instead of the Makefile's, e.g. to try an upgrade).
@@ -52,10 +54,10 @@ rust_target() {
 	esac
 }
 
-# Targets rustup ships no std for: built with $NIGHTLY and -Zbuild-std.
+# Targets built with $NIGHTLY and -Zbuild-std (the routers').
 needs_build_std() {
 	case "$1" in
-	mipsel-* | armv7-*) return 0 ;;
+	aarch64-* | mipsel-* | armv7-*) return 0 ;;
 	*) return 1 ;;
 	esac
 }
@@ -149,6 +151,7 @@ if ((${#nightly[@]})); then
 	std=("-Zbuild-std=std,panic_abort" -Zbuild-std-features=optimize_for_size)
 	echo "build-ipk: cargo +$NIGHTLY zigbuild --release ${std[*]} ${nightly[*]}"
 	(cd "$root" && CARGO_TARGET_DIR=$target_dir \
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS=$static \
 		CARGO_TARGET_MIPSEL_UNKNOWN_LINUX_MUSL_RUSTFLAGS=$static \
 		CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_RUSTFLAGS=$static \
 		nice -n 19 cargo "+$NIGHTLY" zigbuild --release --locked "${std[@]}" "${nightly[@]}")
