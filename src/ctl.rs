@@ -254,6 +254,7 @@ impl Control {
                     // Unshaped unless asked: the owner's gift at full speed.
                     down: Kbps(down_kbps.unwrap_or(UNSHAPED_KBPS)),
                     up: Kbps(up_kbps.unwrap_or(UNSHAPED_KBPS)),
+                    data: None,
                 };
                 let s = self.sessions.grant(g).await.map_err(|e| internal(&e))?;
                 Ok(json!({ "ok": true, "mac": mac, "seconds_remaining": s.seconds_left(now) }))

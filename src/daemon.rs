@@ -65,7 +65,12 @@ impl Daemon {
         };
         let sessions = Sessions::new(store.clone(), parts.gate.clone(), parts.clock.clone());
         sessions.restore().await.context("restoring sessions")?;
-        let usage = Usage::new(store.clone(), parts.gate.clone(), parts.clock.clone());
+        let usage = Usage::new(
+            store.clone(),
+            parts.gate.clone(),
+            parts.clock.clone(),
+            sessions.clone(),
+        );
         let daraja = Daraja::new(&config.daraja).context("setting up the Daraja client")?;
         let payments = Payments::new(
             store.clone(),

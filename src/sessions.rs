@@ -7,7 +7,9 @@
 //! Touches: the store and the gate. Never: HTTP, Daraja.
 
 use crate::clock::{Clock, Unix};
+use crate::ctl::UNSHAPED_KBPS;
 use crate::gate::{self, Change, Gate};
+use crate::units::Kbps;
 
 use crate::mac::Mac;
 use crate::reconnect::{Key, ReconnectCode};
@@ -333,6 +335,7 @@ impl Sessions {
                     duration_s: pkg.duration_s,
                     down: pkg.down,
                     up: pkg.up,
+                    data: pkg.data_bytes(),
                 };
                 let s = store::sessions::grant(tx, &g, now)?;
                 events::record(
@@ -447,6 +450,48 @@ impl Sessions {
             self.refresh(vec![(s.mac, s.ip)]).await;
         }
         Ok(ended)
+    }
+
+    /// Ends the sessions of `macs` whose persisted bytes have reached their data allowance
+    /// (checked again in the transaction) and evicts them in one batch, the way a kick does:
+    /// element, classes and connections. Returns the sessions that were ended.
+    pub async fn end_used_up(&self, macs: Vec<Mac>) -> Result<Vec<Session>, Error> {
+        let now = self.now();
+        let ended = self
+            .store
+            .transact(move |tx| {
+                let mut ended = vec![];
+                for mac in macs {
+                    if let Some(s) = store::sessions::end_used_up(tx, mac, now)? {
+                        let detail =
+                            format!("{} of {} bytes", s.used.total(), s.data_limit.unwrap_or(0));
+                        events::record(tx, now, "session.data_used_up", Some(mac), None, &detail)?;
+                        ended.push(s);
+                    }
+                }
+                Ok(ended)
+            })
+            .await?;
+        for s in &ended {
+            log::info!(
+                "session ended mac={} data used up bytes={}",
+                s.mac,
+                s.used.total()
+            );
+        }
+        if !ended.is_empty() {
+            self.refresh(ended.iter().map(|s| (s.mac, s.ip)).collect())
+                .await;
+        }
+        Ok(ended)
+    }
+
+    /// The newest session of `mac`, open or ended.
+    pub async fn latest(&self, mac: Mac) -> Result<Option<Session>, Error> {
+        Ok(self
+            .store
+            .call(move |c| store::sessions::latest_for(c, mac))
+            .await?)
     }
 
     /// The session of `mac` with time left, if any.
@@ -731,6 +776,7 @@ fn grant_paid(
         duration_s: p.duration_s,
         down: p.down,
         up: p.up,
+        data: store::packages::mb_to_bytes(p.data_mb),
     };
     let s = store::sessions::grant(tx, &g, now)?;
     events::record(
@@ -744,12 +790,16 @@ fn grant_paid(
     Ok(s)
 }
 
+/// The gate's view of a session. Every session gets a class both ways, so every device is
+/// counted and a data allowance can be enforced: "unlimited" speed is a class at
+/// `UNSHAPED_KBPS`, never the gate's rate 0 (no class).
 fn client(s: &Session, now: Unix) -> gate::Client {
+    let counted = |k: Kbps| if k.0 == 0 { Kbps(UNSHAPED_KBPS) } else { k };
     gate::Client {
         mac: s.mac,
         ip: s.ip,
         seconds: s.seconds_left(now),
-        down: s.down,
-        up: s.up,
+        down: counted(s.down),
+        up: counted(s.up),
     }
 }

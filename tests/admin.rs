@@ -30,6 +30,7 @@ async fn give_an_hour(lab: &Lab, mac: lango::mac::Mac) {
             duration_s: 3600,
             down: lango::units::Kbps(2000),
             up: lango::units::Kbps(1000),
+            data: None,
         })
         .await
         .unwrap();

@@ -107,6 +107,19 @@ config shaping 'shaping'
 
     /// Adds a package to the database (before the first start); returns its id.
     fn add_package(&self, name: &str, duration_s: u32, down: u32, up: u32) -> i64 {
+        self.add_bundle(name, duration_s, down, up, None)
+    }
+
+    /// Adds a package with a data allowance in MB (`None`: unlimited) to the database (before
+    /// the first start); returns its id.
+    fn add_bundle(
+        &self,
+        name: &str,
+        duration_s: u32,
+        down: u32,
+        up: u32,
+        data_mb: Option<u32>,
+    ) -> i64 {
         use lango::store::{packages, Store};
         use lango::units::{Kbps, Kes};
         let store = Store::open(&self.dir.join("lango.db")).expect("database");
@@ -122,6 +135,7 @@ config shaping 'shaping'
                         up: Kbps(up),
                         price: Kes(10),
                         active: true,
+                        data_mb,
                     },
                 )
             })

@@ -231,6 +231,8 @@ pub async fn extend(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
         duration_s: minutes * 60,
         down: s.down,
         up: s.up,
+        // Time only: a data allowance stays what it was.
+        data: s.data_limit.map(|_| 0),
     };
     let s = a.sessions.grant(g).await?;
     log::info!("admin: added {minutes} min for mac={mac}");
@@ -293,6 +295,8 @@ pub async fn grant(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
             duration_s: minutes * 60,
             down,
             up,
+            // The owner's gift is time; its data is unlimited.
+            data: None,
         })
         .await?;
     log::info!("admin: gave {minutes} min to mac={mac}");
