@@ -133,6 +133,7 @@ impl Daemon {
             live: live.clone(),
             store: store.clone(),
             sessions: sessions.clone(),
+            usage: usage.clone(),
             neighbours: neighbours.clone(),
             clock: parts.clock.clone(),
             guesses,

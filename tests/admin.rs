@@ -303,6 +303,8 @@ async fn packages_are_validated_and_show_on_the_portal_at_once() {
                 ("up", "2000"),
                 ("price", "0"),
                 ("active", "1"),
+                ("data", "1001"),
+                ("data_unit", "GB"),
             ],
         )
         .await;
@@ -313,6 +315,7 @@ async fn packages_are_validated_and_show_on_the_portal_at_once() {
         ("down", "A speed is 0.1 to 1000 Mbps."),
         ("up", "A speed is 0.1 to 1000 Mbps."),
         ("price", "A price is KES 1 to 250,000"),
+        ("data", "Data is 1 MB to 1 TB"),
     ] {
         let at = p
             .body
@@ -336,6 +339,8 @@ async fn packages_are_validated_and_show_on_the_portal_at_once() {
                 ("up", "2.5"),
                 ("price", "1,000"),
                 ("active", "1"),
+                ("data", "1,5"),
+                ("data_unit", "GB"),
             ],
         )
         .await;
@@ -355,9 +360,20 @@ async fn packages_are_validated_and_show_on_the_portal_at_once() {
             pkg["duration_s"].as_u64(),
             pkg["down"].as_u64(),
             pkg["up"].as_u64(),
-            pkg["price"].as_u64()
+            pkg["price"].as_u64(),
+            pkg["data_mb"].as_u64()
         ),
-        (Some(7 * 86_400), Some(8000), Some(2500), Some(1000))
+        (
+            Some(7 * 86_400),
+            Some(8000),
+            Some(2500),
+            Some(1000),
+            Some(1500)
+        )
+    );
+    assert!(
+        list.body.contains("1.5 GB"),
+        "the Packages page shows the data"
     );
     let id = pkg["id"].as_i64().unwrap();
 
