@@ -113,14 +113,7 @@ async fn clients_shows_the_bytes_the_gate_counted() {
     assert!(human.contains("unlimited"), "the owner's gift: {human}");
 
     // A data bundle: its allowance and what is left.
-    lab.daemon()
-        .store
-        .with(|c| {
-            let mut p = lango::store::packages::get(c, 1)?.unwrap();
-            p.data_mb = Some(20);
-            lango::store::packages::update(c, &p)
-        })
-        .unwrap();
+    lab.set_data(1, Some(20));
     lab.online_by_voucher(8, 1).await;
     let bundle = phone_mac(8);
     lab.gate.count(bundle, 4_000_000, 1_000_000);

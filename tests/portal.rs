@@ -587,14 +587,7 @@ async fn the_online_page_says_until_when_and_what_paid() {
 async fn a_data_bundle_shows_its_data_left_is_cut_off_when_used_up_and_grows_when_bought_again() {
     let lab = Lab::start("bundle", FAST).await;
     let daemon = lab.daemon();
-    daemon
-        .store
-        .with(|c| {
-            let mut p = lango::store::packages::get(c, 1)?.unwrap();
-            p.data_mb = Some(20);
-            lango::store::packages::update(c, &p)
-        })
-        .unwrap();
+    lab.set_data(1, Some(20));
     let phone = lab.phone(17);
     let mac = phone_mac(17);
     let shop = phone.get("/").await.text().await.unwrap();
