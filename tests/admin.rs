@@ -177,11 +177,27 @@ async fn clients_and_overview_show_the_data_counted() {
         "{}",
         p.body
     );
+    assert!(
+        !p.body.contains(" left</span>"),
+        "an hour with unlimited data"
+    );
+    // A 50 MB bundle bought with a voucher: what is left of it shows too.
+    lab.set_data(1, Some(50));
+    lab.online_by_voucher(4, 1).await;
+    lab.gate.count(phone_mac(4), 9_000_000, 1_000_000);
+    lab.daemon().usage.read().await;
+    let p = o.get("/clients").await;
+    assert!(
+        p.body
+            .contains("<span class=\"muted\">40 MB of 50 MB left</span>"),
+        "{}",
+        p.body
+    );
     let p = o.get("/").await;
     assert!(
         p.body.contains("Traffic today")
-            && p.body.contains("13 MB")
-            && p.body.contains("12 MB down, 1.5 MB up"),
+            && p.body.contains("23 MB")
+            && p.body.contains("21 MB down, 2.5 MB up"),
         "{}",
         p.body
     );
