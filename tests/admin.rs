@@ -620,8 +620,14 @@ async fn overview_adds_up_eat_days_and_masks_phones() {
 #[tokio::test]
 async fn vouchers_generate_print_revoke_and_export() {
     let lab = lab("admin-vouchers").await;
+    lab.set_data(2, Some(1500));
     let mut o = owner(&lab).await;
-    o.get("/vouchers").await;
+    let p = o.get("/vouchers").await;
+    assert!(
+        p.body.contains("Standard — 1.5 GB, 3 h, 5 Mbps"),
+        "{}",
+        p.body
+    );
     let p = o
         .post("/vouchers", &[("package", "2"), ("count", "1001")])
         .await;
@@ -647,6 +653,11 @@ async fn vouchers_generate_print_revoke_and_export() {
     let batch = batch_page.trim_start_matches("/vouchers/").to_string();
     let p = o.get(&batch_page).await;
     assert!(p.body.contains("30 vouchers generated."));
+    assert!(
+        p.body.contains("(1.5 GB, 3 h, 5 Mbps ↓, KES 50)"),
+        "{}",
+        p.body
+    );
     assert!(p.body.contains(&format!("Valid until {last_day}")));
     let codes: Vec<String> = lab
         .daemon()
