@@ -760,7 +760,7 @@ fn a_20_mb_bundle_is_cut_off_after_20_mb_and_the_portal_says_the_data_is_used_up
         return;
     }
     let _alone = ALONE.lock().unwrap_or_else(|p| p.into_inner());
-    let lab = Lab::without_portal("dbundle", 1);
+    let lab = Lab::without_portal("dbundle", 2);
     let mut lango = Lango::prepare(&lab, "bundle");
     // 4 Mbit/s: a read a second lets at most ~0.5 MB (2.5 %) through past the allowance.
     let bundle = lango.add_bundle("Bundle", 3600, 4000, 2000, Some(20));
@@ -860,5 +860,33 @@ fn a_20_mb_bundle_is_cut_off_after_20_mb_and_the_portal_says_the_data_is_used_up
     let v: Value = serde_json::from_str(&api.body).expect("captive json");
     let left = v["bytes-remaining"].as_u64().expect("bytes-remaining");
     assert!(left > ALLOWANCE - 100_000 && left <= ALLOWANCE, "{v}");
+
+    // A device at unlimited speed (the owner's free time) is counted too: it has its classes.
+    let c = &lab.phones[1];
+    lango.ctl(&["auth", &c.mac.to_string(), "--minutes", "5"]);
+    online_within(&lab, c, Duration::from_secs(1));
+    let rx0 = lab.rx_bytes(c);
+    let out = Command::new("ip")
+        .args(["netns", "exec", &c.ns, "curl", "-s", "-o", "/dev/null"])
+        .args(["--limit-rate", "2M", "--max-time", "3"])
+        .arg(format!("http://{WAN4}/stream"))
+        .output()
+        .expect("curl");
+    assert_eq!(out.status.code(), Some(28), "ran its 3 s");
+    let rx = lab.rx_bytes(c) - rx0;
+    std::thread::sleep(Duration::from_millis(1500));
+    let v: Value = serde_json::from_str(&lango.ctl(&["--json", "clients"])).expect("json");
+    let counted = v["clients"]
+        .as_array()
+        .expect("clients")
+        .iter()
+        .find(|x| x["mac"] == c.mac.to_string())
+        .and_then(|x| x["bytes_down"].as_u64())
+        .expect("the free device is listed");
+    println!("unlimited speed: counted {counted} B of {rx} B received");
+    assert!(
+        (0.98..=1.02).contains(&(counted as f64 / rx as f64)),
+        "counted {counted} of {rx}"
+    );
     lango.stop();
 }
