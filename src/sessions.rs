@@ -49,6 +49,8 @@ pub enum ReconnectProblem {
     Unknown,
     #[error("the time it paid for has run out")]
     NothingLeft,
+    #[error("the data it paid for is used up")]
+    DataUsedUp,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -388,7 +390,19 @@ impl Sessions {
                     },
                 };
                 let Some(from) = from else {
-                    return Ok(Err(ReconnectProblem::Unknown));
+                    // Not movable: say so if what it paid for was cut off as used up.
+                    let last = match &key {
+                        Key::Code(code) => store::sessions::last_by_code(tx, code)?,
+                        Key::Receipt(r) => match payments::by_receipt(tx, r)? {
+                            Some(p) => store::sessions::latest_for(tx, p.mac)?,
+                            None => None,
+                        },
+                    };
+                    return Ok(Err(if last.is_some_and(|s| s.data_used_up()) {
+                        ReconnectProblem::DataUsedUp
+                    } else {
+                        ReconnectProblem::Unknown
+                    }));
                 };
                 if from.expires_at <= now {
                     return Ok(Err(ReconnectProblem::NothingLeft));

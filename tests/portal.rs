@@ -632,7 +632,29 @@ async fn a_data_bundle_shows_its_data_left_is_cut_off_when_used_up_and_grows_whe
     );
     let sw = phone.get("/?lang=sw").await.text().await.unwrap();
     assert!(sw.contains("Data yako imekwisha."), "{sw}");
-    // A device that never had a bundle is not told so.
-    let other = lab.phone(18).get("/").await.text().await.unwrap();
-    assert!(!other.contains("Your data is used up."));
+    // A device that never had a bundle is not told so, and the cut session's reconnect code
+    // moves nothing to it: its data is used up.
+    let other = lab.phone(18);
+    assert!(!other
+        .get("/")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Your data is used up."));
+    let cut = daemon.sessions.latest(mac).await.unwrap().unwrap();
+    let (s, v) = other
+        .post_json(
+            "/api/reconnect",
+            &format!(r#"{{"code":"{}"}}"#, cut.code.unwrap()),
+        )
+        .await;
+    assert_eq!((s, v["error"].as_str()), (400, Some("reconnect_refused")));
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("data paid with that code is used up"),
+        "{v}"
+    );
 }

@@ -394,6 +394,7 @@ impl Portal {
                 let words = match p {
                     ReconnectProblem::Unknown => t.reconnect_unknown,
                     ReconnectProblem::NothingLeft => t.reconnect_used_up,
+                    ReconnectProblem::DataUsedUp => t.reconnect_data_used_up,
                 };
                 Err(Refusal::new(
                     StatusCode::BAD_REQUEST,

@@ -49,6 +49,7 @@ pub struct Text {
     pub moved_ok: &'static str,
     pub reconnect_unknown: &'static str,
     pub reconnect_used_up: &'static str,
+    pub reconnect_data_used_up: &'static str,
     pub bad_reconnect: &'static str,
     /// The link in "your previous payment is still waiting".
     pub see_pending: &'static str,
@@ -105,6 +106,7 @@ pub const EN: Text = Text {
     moved_ok: "Your time was moved to this device.",
     reconnect_unknown: "That code is not known. Check it on your other device or in the M-Pesa SMS.",
     reconnect_used_up: "The time paid with that code has run out.",
+    reconnect_data_used_up: "The data paid with that code is used up. Buy a package to continue.",
     bad_reconnect: "A reconnect code looks like K7Q-3MP, an M-Pesa code like NLJ7RT61SV.",
     see_pending: "See that payment",
     prompt_to: "PIN prompt sent to",
@@ -158,6 +160,7 @@ pub const SW: Text = Text {
     moved_ok: "Muda wako umehamishiwa kifaa hiki.",
     reconnect_unknown: "Namba hiyo haijulikani. Iangalie kwenye kifaa chako kingine au kwenye SMS ya M-Pesa.",
     reconnect_used_up: "Muda uliolipiwa kwa namba hiyo umekwisha.",
+    reconnect_data_used_up: "Data iliyolipiwa kwa namba hiyo imekwisha. Nunua kifurushi ili uendelee.",
     bad_reconnect: "Namba ya kuunganisha inafanana na K7Q-3MP, namba ya M-Pesa inafanana na NLJ7RT61SV.",
     see_pending: "Angalia malipo hayo",
     prompt_to: "Ombi la PIN limetumwa kwa",

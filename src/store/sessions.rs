@@ -261,6 +261,16 @@ pub fn by_code(c: &Connection, code: &ReconnectCode) -> Result<Option<Session>> 
     Ok(query(c, "WHERE code = ?1 AND ended_at IS NULL", [code.as_str()])?.pop())
 }
 
+/// The newest session that had reconnect code `code`, open or ended.
+pub fn last_by_code(c: &Connection, code: &ReconnectCode) -> Result<Option<Session>> {
+    Ok(query(
+        c,
+        "WHERE code = ?1 ORDER BY id DESC LIMIT 1",
+        [code.as_str()],
+    )?
+    .pop())
+}
+
 /// The newest session of `mac`, open or ended.
 pub fn latest_for(c: &Connection, mac: Mac) -> Result<Option<Session>> {
     Ok(query(c, "WHERE mac = ?1 ORDER BY id DESC LIMIT 1", [mac])?.pop())
