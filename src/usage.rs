@@ -403,4 +403,46 @@ mod tests {
         assert!(gate.admitted().contains_key(&b), "unlimited data runs on");
         assert!(sessions.active(b).await.unwrap().is_some());
     }
+
+    #[tokio::test]
+    async fn after_a_restart_the_allowance_counts_what_was_persisted_before_it() {
+        let store = Store::open_in_memory().unwrap();
+        let clock = Arc::new(ManualClock::new(1_790_000_000));
+        let a = mac("02:00:00:00:00:0a");
+        let first = Arc::new(LogGate::new());
+        let sessions = Sessions::new(store.clone(), first.clone(), clock.clone());
+        let usage = Usage::new(
+            store.clone(),
+            first.clone(),
+            clock.clone(),
+            sessions.clone(),
+        );
+        sessions.grant(paid_hour(a, Some(20_000))).await.unwrap();
+        first.count(a, 12_000, 0);
+        usage.read().await;
+        usage.persist().await;
+        // Counted after the last persist and lost in a crash: in the customer's favour.
+        first.count(a, 15_000, 0);
+        usage.read().await;
+
+        // A new process: the kernel's counters start from 0 again, the database has 12000.
+        let gate = Arc::new(LogGate::new());
+        let sessions = Sessions::new(store.clone(), gate.clone(), clock.clone());
+        sessions.restore().await.unwrap();
+        let usage = Usage::new(store.clone(), gate.clone(), clock, sessions.clone());
+        gate.count(a, 7_999, 0);
+        usage.read().await;
+        assert_eq!(usage.of(a).await.unwrap().total(), 19_999);
+        assert!(
+            sessions.active(a).await.unwrap().is_some(),
+            "19999 of 20000"
+        );
+        gate.count(a, 8_000, 0);
+        usage.read().await;
+        assert!(
+            sessions.active(a).await.unwrap().is_none(),
+            "20000 of 20000"
+        );
+        assert!(!gate.admitted().contains_key(&a));
+    }
 }
