@@ -44,6 +44,7 @@ fn paged(layout: &Layout) -> bool {
 unsafe impl GlobalAlloc for Paged {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if !paged(&layout) {
+            // SAFETY: the caller's layout, passed on unchanged.
             return unsafe { System.alloc(layout) };
         }
         take(layout.size()).unwrap_or_else(|| map(layout.size()))
@@ -51,10 +52,12 @@ unsafe impl GlobalAlloc for Paged {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if !paged(&layout) {
+            // SAFETY: the caller's layout, passed on unchanged.
             return unsafe { System.alloc_zeroed(layout) };
         }
         match take(layout.size()) {
             Some(p) => {
+                // SAFETY: a kept block of at least `size` bytes, owned by nobody else now.
                 unsafe { p.write_bytes(0, layout.size()) };
                 p
             }
@@ -65,19 +68,23 @@ unsafe impl GlobalAlloc for Paged {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if !paged(&layout) {
+            // SAFETY: a small block comes from System with this layout (see `paged`).
             return unsafe { System.dealloc(ptr, layout) };
         }
         if !keep(ptr, layout.size()) {
+            // SAFETY: a big block is our own mapping of `size` bytes, given back once.
             unsafe { libc::munmap(ptr.cast(), layout.size()) };
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY (of the layout): the caller guarantees new_size, rounded to align, fits isize.
+        // SAFETY: the caller guarantees new_size, rounded up to align, fits isize.
         let new = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
         match (paged(&layout), paged(&new)) {
+            // SAFETY: a small block comes from System with this layout.
             (false, false) => unsafe { System.realloc(ptr, layout, new_size) },
             (true, true) => {
+                // SAFETY: our own mapping of `layout.size()` bytes; the kernel moves it if needed.
                 let p = unsafe {
                     libc::mremap(ptr.cast(), layout.size(), new_size, libc::MREMAP_MAYMOVE)
                 };
@@ -89,8 +96,11 @@ unsafe impl GlobalAlloc for Paged {
             }
             // Crossing PAGED_FROM: a new block of the other kind, the bytes copied over.
             _ => {
+                // SAFETY: `new` is a valid layout (above).
                 let p = unsafe { self.alloc(new) };
                 if !p.is_null() {
+                    // SAFETY: both blocks are live and distinct; the shorter length is copied,
+                    // then the old block returns to where it came from.
                     unsafe {
                         std::ptr::copy_nonoverlapping(ptr, p, layout.size().min(new_size));
                         self.dealloc(ptr, layout);
@@ -157,6 +167,7 @@ mod tests {
     #[test]
     fn big_blocks_are_pages_that_grow_shrink_and_cross_back() {
         let a = Paged;
+        // SAFETY: each block is used within its size and freed once with its own layout.
         unsafe {
             let l = Layout::from_size_align(10_000, 8).unwrap();
             let p = a.alloc_zeroed(l);

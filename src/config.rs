@@ -47,8 +47,10 @@ pub struct Config {
     pub dhcp_leases: PathBuf,
     /// Owner devices: never captive, may reach the admin page.
     pub trusted: Vec<Mac>,
-    /// Destinations reachable without paying (e.g. an M-Pesa help page).
+    /// Destinations reachable without paying (e.g. an M-Pesa help page): networks, and host
+    /// names whose addresses `garden` keeps current.
     pub walled_garden: Vec<Cidr>,
+    pub walled_garden_hosts: Vec<String>,
     pub daraja: DarajaConfig,
     pub shaping: ShapingConfig,
     pub limits: LimitsConfig,
@@ -339,7 +341,11 @@ impl Config {
             ),
             (
                 "walled_garden",
-                self.walled_garden.iter().map(|c| c.to_string()).collect(),
+                self.walled_garden
+                    .iter()
+                    .map(|c| c.to_string())
+                    .chain(self.walled_garden_hosts.iter().cloned())
+                    .collect(),
             ),
         ];
         for (name, values) in lists {
@@ -461,6 +467,7 @@ struct Builder<'a> {
     dhcp_leases: PathBuf,
     trusted: Vec<Mac>,
     walled_garden: Vec<Cidr>,
+    walled_garden_hosts: Vec<String>,
     environment: Environment,
     base_url: Option<String>,
     ca_file: Option<PathBuf>,
@@ -509,6 +516,7 @@ impl<'a> Builder<'a> {
             dhcp_leases: "/tmp/dhcp.leases".into(),
             trusted: vec![],
             walled_garden: vec![],
+            walled_garden_hosts: vec![],
             environment: Environment::Sandbox,
             base_url: None,
             ca_file: None,
@@ -643,13 +651,17 @@ impl<'a> Builder<'a> {
                     v.parse()
                         .map_err(|e: crate::mac::BadMac| self.bad(line, k, e.to_string()))?,
                 ),
-                "walled_garden" => self.walled_garden.push(v.parse().map_err(|_| {
-                    self.bad(
+                "walled_garden" => match v.parse() {
+                    Ok(net) => self.walled_garden.push(net),
+                    Err(()) if crate::dns::is_host_name(v) => self
+                        .walled_garden_hosts
+                        .push(v.trim_end_matches('.').to_ascii_lowercase()),
+                    Err(()) => return Err(self.bad(
                         line,
                         k,
-                        format!("{v:?} is not an IP network such as 203.0.113.0/24"),
-                    )
-                })?),
+                        format!("{v:?} is neither an IP network such as 196.201.214.0/24 nor a host name such as safaricom.co.ke"),
+                    )),
+                },
                 _ => self.unknown(s, k, line),
             }
         }
@@ -967,6 +979,7 @@ impl<'a> Builder<'a> {
             dhcp_leases: self.dhcp_leases,
             trusted: self.trusted,
             walled_garden: self.walled_garden,
+            walled_garden_hosts: self.walled_garden_hosts,
             daraja: DarajaConfig {
                 environment: self.environment,
                 base_url,
@@ -1108,6 +1121,7 @@ config lango 'main'
 	option site_name 'Mama Mboga Wi-Fi'
 	list trusted 'AA:BB:CC:DD:EE:01'
 	list walled_garden '196.201.214.0/24'
+	list walled_garden 'Safaricom.co.ke.'
 
 config daraja 'daraja'
 	option environment 'production'
@@ -1129,6 +1143,7 @@ config shaping 'shaping'
         assert_eq!(c.site_name, "Mama Mboga Wi-Fi");
         assert_eq!(c.trusted[0].to_string(), "aa:bb:cc:dd:ee:01");
         assert_eq!(c.walled_garden[0].to_string(), "196.201.214.0/24");
+        assert_eq!(c.walled_garden_hosts, ["safaricom.co.ke"]);
         assert_eq!(c.daraja.base_url, "https://api.safaricom.co.ke");
         assert_eq!(c.daraja.kind, ShortcodeKind::Till("123456".into()));
         assert_eq!(c.daraja.poll_first, Duration::from_millis(500));
@@ -1175,6 +1190,8 @@ config shaping 'shaping'
             ("admin_host", "evil.example/x"),
             ("admin_host", "a..b"),
             ("walled_garden", "10.0.0.0/33"),
+            ("walled_garden", "pay_here.example"),
+            ("walled_garden", "localhost"),
             ("interface", "way-too-long-interface-name"),
         ] {
             let text = format!("config lango 'main'\n\toption {opt} '{val}'\n");

@@ -2,14 +2,12 @@
 //! request per line over a unix socket (mode 0600: root only), one JSON answer per line.
 //! Touches: the socket, sessions, the store (through its modules). Never: nft or SQL directly.
 
-use crate::admin::Admin;
-use crate::clock::{Clock, Unix};
+use crate::admin::Auth;
+use crate::clock::Clock;
 use crate::mac::Mac;
-use crate::payments::Payments;
+use crate::owner;
 use crate::sessions::Sessions;
-use crate::store::sessions::{Grant, Source};
-use crate::store::{self, packages, vouchers, Store};
-use crate::units::Kbps;
+use crate::store::{self, vouchers, Store};
 use crate::voucher::VoucherCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -29,8 +27,6 @@ const MAX_LINE: usize = 64 * 1024;
 pub const IDLE: Duration = Duration::from_secs(10);
 /// Control connections open at once (the CLI opens one per command).
 pub const MAX_CONNECTIONS: usize = 32;
-/// At most this many vouchers in one batch (a printable sheet run, not a flood).
-pub const MAX_VOUCHERS: u32 = 1000;
 
 /// What the CLI can ask.
 #[derive(Debug, Serialize, Deserialize)]
@@ -80,11 +76,12 @@ pub struct Control {
     pub sessions: Arc<Sessions>,
     /// Bytes per device (`clients`).
     pub usage: Arc<crate::usage::Usage>,
-    pub payments: Arc<Payments>,
+    /// The settings in force: `status` reports the current Daraja account's health.
+    pub live: Arc<crate::live::Live>,
     pub clock: Arc<dyn Clock>,
     pub started_at: std::time::Instant,
     /// A new password logs every owner's page session out.
-    pub admin: Arc<Admin>,
+    pub logins: Arc<Auth>,
 }
 
 /// `lango backup FILE`: a consistent copy of `database`, whether or not the daemon runs.
@@ -134,11 +131,18 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 }
 
 impl Control {
-    /// Serves requests until the task is dropped.
+    /// Serves requests until the task is dropped (its connections end with it).
     pub async fn serve(self: Arc<Self>, listener: UnixListener) {
         let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+        // Connections end with this task (a restart in place), like the HTTP listeners'.
+        let mut connections = tokio::task::JoinSet::new();
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
+            let accepted = tokio::select! {
+                biased;
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+                accepted = listener.accept() => accepted,
+            };
+            let Ok((mut stream, _)) = accepted else {
                 // EMFILE and friends: back off instead of spinning.
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
@@ -155,7 +159,7 @@ impl Control {
                 continue;
             };
             let me = self.clone();
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 me.connection(stream).await;
                 drop(permit);
             });
@@ -209,7 +213,7 @@ impl Control {
                     "online": online.len(),
                     "uptime_s": self.started_at.elapsed().as_secs(),
                     "version": env!("CARGO_PKG_VERSION"),
-                    "daraja": self.payments.health(),
+                    "daraja": self.live.get().payments.health(),
                     "payments": figures,
                     "admin_certificate_sha256": self.certs.fingerprint(),
                 }))
@@ -234,34 +238,19 @@ impl Control {
                 down_kbps,
                 up_kbps,
             } => {
-                if minutes == 0 || minutes > 60 * 24 * 366 {
-                    return Err(format!("--minutes {minutes}: must be 1 to 527040"));
-                }
-                for (name, v) in [("--down-kbps", down_kbps), ("--up-kbps", up_kbps)] {
-                    if v.is_some_and(|k| !(100..=10_000_000).contains(&k)) {
-                        return Err(format!(
-                            "{name} {}: must be 100 to 10000000",
-                            v.unwrap_or(0)
-                        ));
-                    }
-                }
-                let g = Grant {
-                    mac,
-                    ip: None,
-                    source: Source::Admin,
-                    source_ref: None,
-                    package_id: None,
-                    duration_s: minutes * 60,
-                    // Unshaped unless asked: the owner's gift at full speed.
-                    down: Kbps(down_kbps.unwrap_or(UNSHAPED_KBPS)),
-                    up: Kbps(up_kbps.unwrap_or(UNSHAPED_KBPS)),
-                    data: None,
+                let speed = owner::Speed::Kbps {
+                    down: down_kbps,
+                    up: up_kbps,
                 };
-                let s = self.sessions.grant(g).await.map_err(|e| internal(&e))?;
+                let s = owner::give(&self.sessions, &self.store, mac, None, minutes, speed)
+                    .await
+                    .map_err(flagged)?;
                 Ok(json!({ "ok": true, "mac": mac, "seconds_remaining": s.seconds_left(now) }))
             }
             Request::Deauth { mac } => {
-                let ended = self.sessions.revoke(mac).await.map_err(|e| internal(&e))?;
+                let ended = owner::disconnect(&self.sessions, mac)
+                    .await
+                    .map_err(flagged)?;
                 Ok(json!({ "ok": true, "mac": mac, "was_online": ended.is_some() }))
             }
             Request::VouchersGenerate {
@@ -269,20 +258,15 @@ impl Control {
                 count,
                 valid_days,
             } => {
-                if count == 0 || count > MAX_VOUCHERS {
-                    return Err(format!("--count {count}: must be 1 to {MAX_VOUCHERS}"));
-                }
-                let expires_at = match valid_days {
-                    None => None,
-                    Some(d @ 1..=3660) => Some(crate::clock::eat_day_start(
-                        crate::clock::eat_day(now) + i64::from(d),
-                    )),
-                    Some(d) => return Err(format!("--valid-days {d}: must be 1 to 3660")),
-                };
-                let (batch, codes) =
-                    generate_batch(&self.store, package, count, expires_at, now).await?;
+                let expires_at = valid_days
+                    .map(|d| owner::valid_through(d, now))
+                    .transpose()
+                    .map_err(flagged)?;
+                let b = owner::generate_vouchers(&self.store, package, count, expires_at, now)
+                    .await
+                    .map_err(flagged)?;
                 Ok(
-                    json!({ "ok": true, "package": package, "batch": batch, "expires_at": expires_at, "codes": codes }),
+                    json!({ "ok": true, "package": package, "batch": b.id, "expires_at": b.expires_at, "codes": b.codes }),
                 )
             }
             Request::VouchersList { batch: None } => {
@@ -313,43 +297,16 @@ impl Control {
                 Ok(json!({ "ok": true, "batch": batch, "codes": codes }))
             }
             Request::VouchersRevoke { code } => {
-                let parsed = VoucherCode::parse(&code).map_err(|e| format!("{code:?}: {e}"))?;
-                let c = parsed.as_str().to_string();
-                let revoked = self
-                    .store
-                    .transact(move |tx| {
-                        let done = vouchers::revoke(tx, &c)?;
-                        if done {
-                            store::events::record(tx, now, "vouchers.revoked", None, None, &c)?;
-                        }
-                        Ok(done)
-                    })
+                let revoked = owner::revoke_voucher(&self.store, &code, now)
                     .await
-                    .map_err(|e| internal(&e))?;
-                if !revoked {
-                    return Err(format!("{parsed}: no such unused voucher"));
-                }
-                Ok(json!({ "ok": true, "code": parsed.to_string() }))
+                    .map_err(flagged)?;
+                Ok(json!({ "ok": true, "code": revoked.to_string() }))
             }
             Request::Passwd { hash } => {
-                if !crate::password::is_hash(&hash) {
-                    return Err("not a password hash this Lango understands".into());
-                }
-                self.store
-                    .transact(move |tx| {
-                        store::admin::set_password_hash(tx, &hash, now)?;
-                        store::events::record(
-                            tx,
-                            now,
-                            "admin.password",
-                            None,
-                            None,
-                            "set with lango passwd",
-                        )
-                    })
+                owner::set_password(&self.store, hash, owner::PasswordBy::Cli, now)
                     .await
-                    .map_err(|e| internal(&e))?;
-                self.admin.log_out_everyone();
+                    .map_err(flagged)?;
+                self.logins.end_all();
                 log::info!("admin: password set over the control socket; owner sessions ended");
                 Ok(json!({ "ok": true }))
             }
@@ -382,53 +339,24 @@ impl Control {
     }
 }
 
-/// "No limit" for the owner's gifts: 10 Gbit/s.
-pub const UNSHAPED_KBPS: u32 = 10_000_000;
-
-/// Draws `count` fresh codes for `package` in one batch; returns them formatted for print.
-pub async fn generate_vouchers(
-    store: &Store,
-    package: i64,
-    count: u32,
-    now: i64,
-) -> Result<Vec<String>, String> {
-    Ok(generate_batch(store, package, count, None, now).await?.1)
-}
-
-/// Draws `count` fresh codes for `package` in one batch that stops working at `expires_at`;
-/// returns the batch id and the codes formatted for print.
-pub async fn generate_batch(
-    store: &Store,
-    package: i64,
-    count: u32,
-    expires_at: Option<Unix>,
-    now: Unix,
-) -> Result<(String, Vec<String>), String> {
-    store
-        .transact(move |tx| {
-            if packages::get(tx, package)?.is_none() {
-                return Ok(Err(format!("--package {package}: no such package")));
-            }
-            let batch = format!("{now}-{}", crate::random::hex::<3>());
-            let mut codes = Vec::with_capacity(count as usize);
-            while codes.len() < count as usize {
-                let code = VoucherCode::random();
-                if vouchers::insert(tx, code.as_str(), package, &batch, expires_at, now)? {
-                    codes.push(code.to_string());
-                }
-            }
-            store::events::record(
-                tx,
-                now,
-                "vouchers.generated",
-                None,
-                None,
-                &format!("{count} for package {package} batch {batch}"),
-            )?;
-            Ok(Ok((batch, codes)))
-        })
-        .await
-        .map_err(|e| e.to_string())?
+/// An owner's action refused, named by the CLI flag it is about.
+fn flagged(e: owner::Error) -> String {
+    match e {
+        owner::Error::Refused { input, why } => {
+            let flag = match input {
+                owner::Input::Minutes => "--minutes",
+                owner::Input::DownKbps => "--down-kbps",
+                owner::Input::UpKbps => "--up-kbps",
+                owner::Input::Package => "--package",
+                owner::Input::Count => "--count",
+                owner::Input::ValidDays => "--valid-days",
+                owner::Input::Code => "CODE",
+                owner::Input::PasswordHash => "the password",
+            };
+            format!("{flag}: {why}")
+        }
+        e => e.to_string(),
+    }
 }
 
 /// The CLI side: sends one request, returns the answer (or why the daemon could not be asked).

@@ -58,6 +58,15 @@ pub struct Daemon {
 impl Daemon {
     /// Opens the database, restores sessions into the gate, resumes payments and starts serving.
     pub async fn start(config: Config, parts: Parts) -> anyhow::Result<Daemon> {
+        Self::start_with(config, parts, Arc::new(crate::admin::Auth::new())).await
+    }
+
+    /// `start`, keeping the owner's logins of the services this replaces (`serve`'s restarts).
+    async fn start_with(
+        config: Config,
+        parts: Parts,
+        logins: Arc<crate::admin::Auth>,
+    ) -> anyhow::Result<Daemon> {
         let started_at = std::time::Instant::now();
         let store = {
             let path = config.database.clone();
@@ -119,6 +128,7 @@ impl Daemon {
         })?;
 
         let control_path = config.control_socket.clone();
+        let garden_hosts = config.walled_garden_hosts.clone();
         let guesses = crate::limits::Guesses::new(config.limits.voucher_guesses);
         let neighbours = Arc::new(parts.neighbours);
         let live = Live::new(
@@ -146,16 +156,17 @@ impl Daemon {
             usage.clone(),
             parts.clock.clone(),
             certs.clone(),
+            logins.clone(),
         );
         let control = Arc::new(Control {
             certs: certs.clone(),
             store: store.clone(),
             sessions: sessions.clone(),
             usage: usage.clone(),
-            payments: payments.clone(),
+            live: live.clone(),
             clock: parts.clock.clone(),
             started_at,
-            admin: admin.clone(),
+            logins: logins.clone(),
         });
         let current = live.clone();
         tasks.extend([
@@ -179,6 +190,11 @@ impl Daemon {
                 move |req, peer| admin.clone().handle(req, peer)
             })),
             tokio::spawn(control.serve(control_listener)),
+            tokio::spawn(crate::garden::run(
+                garden_hosts,
+                parts.gate.clone(),
+                crate::dns::system_resolver(),
+            )),
             tokio::spawn(crate::spoofing::watch(
                 neighbours,
                 sessions.clone(),
@@ -303,47 +319,86 @@ async fn bind_any(port: u16) -> anyhow::Result<TcpListener> {
 /// `lango run`: the daemon on a router, until SIGTERM/SIGINT (clean stop: the gate is removed).
 /// A crash or SIGKILL leaves the gate in the kernel, so paid clients keep their time and new
 /// phones stay captive until procd restarts Lango.
-///
-/// SIGHUP (`service lango reload`) re-reads the config file; one that does not validate is
-/// refused and the running settings kept. What can change live (site, texts, Daraja account,
-/// limits) changes at once; a change to what the listeners and the gate hold (interfaces, ports,
-/// trusted MACs, walled garden, shaping) restarts the services in place: the gate is re-installed
-/// in one nft transaction, so online clients keep their access throughout.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let parts = |config: &Config| Parts {
+        gate: Arc::new(crate::gate::KernelGate::new(config)),
+        neighbours: Neighbours::kernel(),
+        clock: Arc::new(crate::clock::SystemClock),
+        portal_listen: None,
+    };
+    serve(config, parts, true, async |_| Ok(())).await
+}
+
+/// Runs Lango until SIGTERM or SIGINT; `teardown` removes the gate from the kernel then.
+/// `started` runs once, after the first start.
+///
+/// A reload — SIGHUP (`service lango reload`) or *Apply* on the owner's Settings page —
+/// re-reads the config file; one that does not validate is refused and the running settings
+/// kept. What can change live (site, texts, Daraja account, limits) changes at once; a change to
+/// what the listeners and the gate hold (interfaces, ports, trusted MACs, walled garden, shaping)
+/// restarts the services in place: the gate is re-installed in one nft transaction, so online
+/// clients keep their access throughout. If the new settings cannot start (a port taken, say),
+/// Lango starts again with the ones that ran, rather than leave the hotspot down.
+pub async fn serve(
+    config: Config,
+    parts: impl Fn(&Config) -> Parts,
+    teardown: bool,
+    started: impl AsyncFnOnce(&Daemon) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut config = config;
+    // The settings that ran before a restart, to fall back on.
+    let mut previous: Option<Config> = None;
+    let mut started = Some(started);
+    let logins = Arc::new(crate::admin::Auth::new());
+    let mut failure: Option<String> = None;
     loop {
-        let parts = Parts {
-            gate: Arc::new(crate::gate::KernelGate::new(&config)),
-            neighbours: Neighbours::kernel(),
-            clock: Arc::new(crate::clock::SystemClock),
-            portal_listen: None,
+        let start = Daemon::start_with(config.clone(), parts(&config), logins.clone()).await;
+        let daemon = match (start, previous.take()) {
+            (Ok(d), _) => d,
+            (Err(e), Some(old)) => {
+                log::error!("reload: the new settings cannot start: {e:#}; starting again with the previous ones");
+                failure = Some(format!("{e:#}"));
+                config = old;
+                continue;
+            }
+            (Err(e), None) => return Err(e),
         };
-        let daemon = Daemon::start(config.clone(), parts).await?;
+        if let Some(why) = failure.take() {
+            daemon.live.note_restart_failure(why);
+        }
+        if let Some(f) = started.take() {
+            f(&daemon).await?;
+        }
         let restart_with = loop {
             tokio::select! {
                 _ = term.recv() => break None,
                 _ = int.recv() => break None,
-                _ = hup.recv() => {
-                    if let Some(c) = reload(&daemon, config.path.as_deref()).await {
-                        break Some(c);
-                    }
+                _ = hup.recv() => {}
+                _ = daemon.live.restart_requested() => {
+                    // The owner's browser gets the answer to *Apply* before its connection ends.
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
                 }
+            }
+            if let Some(c) = reload(&daemon, config.path.as_deref()).await {
+                break Some(c);
             }
         };
         match restart_with {
             None => {
-                log::info!("stopping: removing the gate from the kernel");
-                daemon.stop(true).await;
+                if teardown {
+                    log::info!("stopping: removing the gate from the kernel");
+                }
+                daemon.stop(teardown).await;
                 return Ok(());
             }
             Some(c) => {
                 log::info!("reload: restarting the services in place");
                 daemon.stop(false).await;
-                config = c;
+                previous = Some(std::mem::replace(&mut config, c));
             }
         }
     }

@@ -13,6 +13,7 @@
 //! - `certs`    — the owner's page certificate: PEM files, or a self-signed one made at first start
 //! - `admin`    — HTTP for the owner: login, overview, clients, packages, payments, vouchers, settings
 //! - `live`     — the settings a reload swaps while Lango runs (SIGHUP, the Settings page)
+//! - `owner`    — what the owner may do (time, vouchers, password): one rule each, typed errors
 //! - `ctl`      — the unix-socket control protocol behind the CLI
 //! - `daemon`   — wires the rooms together for `lango run` and `lango demo`
 //! - `sim`      — the Daraja simulator
@@ -22,6 +23,8 @@
 //! - `listen`   — listening sockets with a backlog sized for a crowd (somaxconn, not 128)
 //! - `uci`      — UCI words and in-place editing of the config file (comments kept)
 //! - `upkeep`   — the nightly copy of the database and pruning per `config retention`
+//! - `garden`   — the walled garden's host names: looked up, their addresses kept in the gate
+//! - `dns`      — a minimal DNS stub for `garden`: A/AAAA questions to the router's resolver
 //! - `usage`    — bytes per device from the gate's counters, read each second, persisted each minute
 //! - `password`, `scrypt` — the owner's password: rules and stored form; the KDF (RFC 7914)
 //! - `tty`      — the CLI's password prompt (echo off)
@@ -36,6 +39,8 @@ pub mod connections;
 pub mod ctl;
 pub mod daemon;
 pub mod demo;
+pub mod dns;
+pub mod garden;
 pub mod gate;
 pub mod https;
 pub mod limits;
@@ -43,6 +48,7 @@ pub mod listen;
 pub mod live;
 pub mod logger;
 pub mod mac;
+pub mod owner;
 pub mod password;
 pub mod payments;
 pub mod phone;

@@ -38,6 +38,10 @@ pub struct Live {
     checking: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The owner's page certificate: a reload brings changed files in at once.
     certs: Arc<Certs>,
+    /// Set by *Apply* on the Settings page; `daemon::serve` restarts the services in place.
+    restart: tokio::sync::Notify,
+    /// Why the last restart could not start the saved settings (the ones before run instead).
+    restart_failure: std::sync::Mutex<Option<String>>,
 }
 
 impl Live {
@@ -58,7 +62,41 @@ impl Live {
             clock,
             reloading: tokio::sync::Mutex::new(()),
             checking: std::sync::Mutex::new(None),
+            restart: tokio::sync::Notify::new(),
+            restart_failure: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The options saved since the start that only a restart puts in force.
+    pub fn pending(&self) -> Vec<&'static str> {
+        needs_restart(&self.boot, &self.get().config)
+    }
+
+    /// Asks the daemon to re-read its config and restart the services in place (online clients
+    /// stay online). A request made while nobody waits is kept until someone does.
+    pub fn request_restart(&self) {
+        self.restart.notify_one();
+    }
+
+    /// Records that the saved settings could not start, for the owner's Settings page.
+    pub fn note_restart_failure(&self, why: String) {
+        *self
+            .restart_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(why);
+    }
+
+    /// Why the saved settings could not start, if they could not.
+    pub fn restart_failure(&self) -> Option<String> {
+        self.restart_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Waits for `request_restart`.
+    pub async fn restart_requested(&self) {
+        self.restart.notified().await;
     }
 
     /// The settings now in force.
@@ -158,7 +196,11 @@ pub fn needs_restart(running: &Config, new: &Config) -> Vec<&'static str> {
         "control_socket",
     );
     check(running.trusted != new.trusted, "trusted");
-    check(running.walled_garden != new.walled_garden, "walled_garden");
+    check(
+        running.walled_garden != new.walled_garden
+            || running.walled_garden_hosts != new.walled_garden_hosts,
+        "walled_garden",
+    );
     check(running.shaping != new.shaping, "shaping");
     check(
         running.daraja.callback_listen != new.daraja.callback_listen,

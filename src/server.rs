@@ -48,7 +48,8 @@ pub trait DeviceOf: Send + Sync {
     fn lookup(&self, ip: IpAddr) -> Option<Mac>;
 }
 
-/// Serves `handler` on `listener` until the task is dropped; connections count per address
+/// Serves `handler` on `listener` until the task is dropped (its connections end with it);
+/// connections count per address
 /// (IPv6: per /64).
 pub async fn serve<H, F>(listener: TcpListener, handler: H)
 where
@@ -91,8 +92,18 @@ async fn accept_loop<H, F>(
         headroom: HEADROOM,
     });
     let started = Instant::now();
+    // Connections live no longer than their listener's task: when a restart stops it, nobody is
+    // left talking to the services it replaced.
+    let mut connections = tokio::task::JoinSet::new();
     loop {
-        let (stream, remote) = match listener.accept().await {
+        // A finished connection's task is let go at once: its memory returns when it ends,
+        // not at the next accept.
+        let accepted = tokio::select! {
+            biased;
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, remote) = match accepted {
             Ok(x) => x,
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
@@ -110,7 +121,7 @@ async fn accept_loop<H, F>(
             table.clone(),
             device_of.clone(),
         );
-        tokio::spawn(async move {
+        connections.spawn(async move {
             // Most phones are in the neighbour cache already (their first request put them
             // there): only a miss costs a trip to the blocking pool.
             let mac = match device_of {

@@ -7,9 +7,7 @@
 //! Touches: the store and the gate. Never: HTTP, Daraja.
 
 use crate::clock::{Clock, Unix};
-use crate::ctl::UNSHAPED_KBPS;
 use crate::gate::{self, Change, Gate};
-use crate::units::Kbps;
 
 use crate::mac::Mac;
 use crate::reconnect::{Key, ReconnectCode};
@@ -804,16 +802,15 @@ fn grant_paid(
     Ok(s)
 }
 
-/// The gate's view of a session. Every session gets a class both ways, so every device is
-/// counted and a data allowance can be enforced: "unlimited" speed is a class at
-/// `UNSHAPED_KBPS`, never the gate's rate 0 (no class).
+/// The gate's view of a session. A session's speeds are never 0 (packages, the owner's gifts
+/// and `lango auth` all give a rate; "unlimited" is `owner::UNSHAPED_KBPS`), so every session
+/// gets a class both ways: every device is counted and a data allowance can be enforced.
 fn client(s: &Session, now: Unix) -> gate::Client {
-    let counted = |k: Kbps| if k.0 == 0 { Kbps(UNSHAPED_KBPS) } else { k };
     gate::Client {
         mac: s.mac,
         ip: s.ip,
         seconds: s.seconds_left(now),
-        down: counted(s.down),
-        up: counted(s.up),
+        down: s.down,
+        up: s.up,
     }
 }

@@ -36,6 +36,19 @@ async fn give_an_hour(lab: &Lab, mac: lango::mac::Mac) {
         .unwrap();
 }
 
+/// Phone 7 is online with a voucher of package 1.
+async fn phone_7_redeems_a_voucher(lab: &Lab) {
+    let voucher = lango::owner::generate_vouchers(&lab.daemon().store, 1, 1, None, lab.now())
+        .await
+        .map(|b| b.codes)
+        .unwrap();
+    let (s, _) = lab
+        .phone(7)
+        .post_json("/api/voucher", &format!(r#"{{"code":"{}"}}"#, voucher[0]))
+        .await;
+    assert_eq!(s, 200);
+}
+
 /// An owner at 127.0.0.50 who has set the password and is logged in.
 async fn owner(lab: &Lab) -> Owner {
     let mut o = lab.owner("127.0.0.50");
@@ -847,14 +860,7 @@ async fn settings_are_written_in_place_and_applied_without_dropping_anyone() {
         format!("# Written by hand\n{original}\tlist frobnicate 'kept'\n"),
     )
     .unwrap();
-    let voucher = lango::ctl::generate_vouchers(&lab.daemon().store, 1, 1, lab.now())
-        .await
-        .unwrap();
-    let (s, _) = lab
-        .phone(7)
-        .post_json("/api/voucher", &format!(r#"{{"code":"{}"}}"#, voucher[0]))
-        .await;
-    assert_eq!(s, 200);
+    phone_7_redeems_a_voucher(&lab).await;
     let mut o = owner(&lab).await;
     let page = o.get("/settings").await;
     assert!(page
@@ -905,7 +911,9 @@ async fn settings_are_written_in_place_and_applied_without_dropping_anyone() {
     assert_eq!((p.status, p.location()), (303, "/settings"));
     let p = o.get("/settings").await;
     assert!(
-        p.body.contains("Saved and applied, except trusted"),
+        p.body
+            .contains("Saved. trusted take effect when you press Apply")
+            && p.body.contains("Saved, not yet in force: <b>trusted</b>"),
         "{}",
         p.body
     );
@@ -947,6 +955,16 @@ async fn settings_are_written_in_place_and_applied_without_dropping_anyone() {
         v["state"], "failed",
         "the simulator refuses the new secret: {v}"
     );
+    // `lango status` reports the new settings' health, not the start-up ones'.
+    let mut daraja = serde_json::Value::Null;
+    for _ in 0..100 {
+        daraja = lab.ctl(lango::ctl::Request::Status).await["daraja"].clone();
+        if daraja["state"] == "refused" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(daraja["state"], "refused", "{daraja}");
 
     // A passkey removed by hand: the overview says M-Pesa is not set up.
     let text = std::fs::read_to_string(&path).unwrap();
@@ -1000,4 +1018,226 @@ async fn changing_the_password_logs_other_browsers_out() {
     assert_eq!(other.get("/").await.location(), "/login");
     assert_eq!(other.login(PASSWORD).await.status, 401);
     assert_eq!(other.login("new password 1").await.status, 303);
+}
+
+/// The Settings page once the owner's page on `port` answers again and `ready` holds for it,
+/// within 5 s; the owner must stay logged in throughout.
+async fn settings_once(o: &mut Owner, port: u16, ready: impl Fn(&str) -> bool) -> String {
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            continue;
+        }
+        let p = o.get("/settings").await;
+        assert_eq!(p.status, 200, "still logged in: {}", p.body);
+        if ready(&p.body) {
+            return p.body;
+        }
+    }
+    panic!(
+        "the Settings page never got there: {}",
+        o.get("/settings").await.body
+    );
+}
+
+/// A free loopback port (bound, then let go).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn apply_restarts_the_services_in_place_and_keeps_everyone_on() {
+    let mut lab = lab("admin-apply").await;
+    phone_7_redeems_a_voucher(&lab).await;
+    // The same Lango, now run as `lango run` runs it: by `daemon::serve`, on fixed ports (a
+    // restart binds them again).
+    lab.crash().await;
+    let (admin_port, portal_port) = (free_port(), free_port());
+    let path = lab.config_path();
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("127.0.0.1:0", "127.0.0.1:1")
+        .replacen("127.0.0.1:1", &format!("127.0.0.1:{admin_port}"), 1);
+    std::fs::write(&path, text).unwrap();
+    let config = lango::config::Config::load(&path).unwrap();
+    assert_eq!(config.admin_listen.port(), admin_port, "{config:?}");
+    let portal: std::net::SocketAddr = format!("127.0.0.1:{portal_port}").parse().unwrap();
+    let (gate, clock, arp) = (lab.gate.clone(), lab.clock.clone(), lab.dir.join("arp"));
+    let serving = tokio::spawn(lango::daemon::serve(
+        config,
+        move |_: &lango::config::Config| lango::daemon::Parts {
+            gate: gate.clone(),
+            neighbours: lango::gate::neigh::Neighbours::from_arp_file(arp.clone()),
+            clock: std::sync::Arc::new(clock.clone()),
+            portal_listen: Some(portal),
+        },
+        false,
+        async |_| Ok(()),
+    ));
+    let pem = std::fs::read(lab.config().admin_cert).unwrap();
+    let base = format!("https://127.0.0.1:{admin_port}");
+    let mut o = Owner::new(&base, "127.0.0.50".parse().unwrap(), &pem);
+    let mut up = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", admin_port))
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "the owner's page listens");
+    o.setup().await;
+
+    // Nothing waits: the Settings page offers no Apply.
+    let p = o.get("/settings").await;
+    assert!(!p.body.contains("/settings/apply"), "{}", p.body);
+    let p = o
+        .post(
+            "/settings",
+            &settings_form(&[("walled_garden", "10.9.0.0/24")]),
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    let p = o.get("/settings").await;
+    assert!(
+        p.body
+            .contains("Saved, not yet in force: <b>walled_garden</b>"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains("action=\"/settings/apply\""), "{}", p.body);
+
+    let p = o.post("/settings/apply", &[]).await;
+    assert_eq!(p.status, 200);
+    assert_eq!(p.headers["refresh"], "4; url=/settings");
+    assert!(p.body.contains("Applying walled_garden"), "{}", p.body);
+    // Back within seconds, the owner still logged in, nothing waiting, the phone still online.
+    let p = settings_once(&mut o, admin_port, |b| !b.contains("not yet in force")).await;
+    assert!(
+        p.contains("10.9.0.0/24"),
+        "the restart put the walled garden in force: {p}"
+    );
+    assert!(lab.gate.admitted().contains_key(&phone_mac(7)));
+    let status = reqwest::Client::builder()
+        .local_address(phone_ip(7))
+        .build()
+        .unwrap()
+        .get(format!("http://{portal}/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(status.contains("\"online\":true"), "{status}");
+
+    // Saved settings that cannot start (a port already taken): Lango comes back with the
+    // ones it had and says why.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let http_line = text
+        .lines()
+        .find(|l| l.contains("admin_http_listen"))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &path,
+        text.replace(
+            &http_line,
+            &format!("\toption admin_http_listen '127.0.0.1:{taken_port}'"),
+        ),
+    )
+    .unwrap();
+    o.get("/settings").await;
+    let p = o
+        .post(
+            "/settings",
+            &settings_form(&[("walled_garden", "10.8.0.0/24")]),
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    o.get("/settings").await;
+    assert_eq!(o.post("/settings/apply", &[]).await.status, 200);
+    let explained = settings_once(&mut o, admin_port, |b| b.contains("could not start")).await;
+    assert!(
+        explained.contains(&format!(
+            "admin_http_listen: cannot listen on 127.0.0.1:{taken_port}"
+        )),
+        "{explained}"
+    );
+    assert!(explained.contains("10.9.0.0/24") && !explained.contains("10.8.0.0/24"));
+    assert!(lab.gate.admitted().contains_key(&phone_mac(7)));
+    drop(taken);
+    serving.abort();
+}
+
+#[tokio::test]
+async fn the_owners_page_and_the_cli_follow_one_rule_per_action() {
+    use lango::ctl::Request;
+    let lab = lab("admin-rules").await;
+    let mut o = owner(&lab).await;
+    let a_year = (366 * 24 * 60).to_string();
+    // A gift of a year is within the rule, through either door.
+    o.get("/clients").await;
+    fn gift(minutes: &str) -> [(&'static str, &str); 3] {
+        [
+            ("mac", "02:aa:00:00:00:09"),
+            ("minutes", minutes),
+            ("speed", "unlimited"),
+        ]
+    }
+    let p = o.post("/clients/grant", &gift(&a_year)).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let auth = |minutes| Request::Auth {
+        mac: phone_mac(10),
+        minutes,
+        down_kbps: None,
+        up_kbps: None,
+    };
+    assert_eq!(lab.ctl(auth(366 * 24 * 60)).await["ok"], true);
+    // A minute more is refused by both, each naming its own field or flag.
+    let p = o.post("/clients/grant", &gift("527041")).await;
+    assert!(
+        p.body
+            .contains("Minutes must be a whole number from 1 to 527040."),
+        "{}",
+        p.body
+    );
+    let socket = lab.config().control_socket;
+    let refused = |req| {
+        let socket = socket.clone();
+        async move { lango::ctl::ask(&socket, &req).await.unwrap_err() }
+    };
+    assert_eq!(
+        refused(auth(527_041)).await,
+        "--minutes: 527041 minutes: must be 1 to 527040 (a year)"
+    );
+    // No such package: the CLI names its flag; the owner's page shows no CLI flag.
+    let v = refused(Request::VouchersGenerate {
+        package: 99,
+        count: 1,
+        valid_days: None,
+    })
+    .await;
+    assert_eq!(v, "--package: package 99: no such package");
+    o.get("/vouchers").await;
+    let p = o
+        .post(
+            "/vouchers",
+            &[("package", "99"), ("count", "1"), ("expires", "")],
+        )
+        .await;
+    assert!(p.body.contains("package 99: no such package"), "{}", p.body);
+    assert!(!p.body.contains("--package"), "{}", p.body);
 }

@@ -112,8 +112,9 @@ async fn the_owner_runs_the_hotspot_from_a_browser() {
     let payer = lab.phone(2);
     let id = payer.pay(2, "0708374149").await;
     assert_eq!(lab.wait_final(&payer, id).await["state"], "paid");
-    let codes = lango::ctl::generate_vouchers(&lab.daemon().store, 1, 1, lab.now())
+    let codes = lango::owner::generate_vouchers(&lab.daemon().store, 1, 1, None, lab.now())
         .await
+        .map(|b| b.codes)
         .unwrap();
     let (s, _) = lab
         .phone(3)

@@ -54,8 +54,9 @@ async fn backups_under_load_are_consistent_and_restore_whole() {
         tokio::spawn(async move {
             let mut n = 0u32;
             while !stop.load(Ordering::SeqCst) {
-                let codes = lango::ctl::generate_vouchers(&store, 1, 5, now)
+                let codes = lango::owner::generate_vouchers(&store, 1, 5, None, now)
                     .await
+                    .map(|b| b.codes)
                     .unwrap();
                 for c in codes {
                     n += 1;

@@ -558,3 +558,141 @@ fn a_thousand_clients_cost_one_batch() {
     assert!(thousand < Duration::from_secs(2), "{thousand:?}");
     assert!(restore < Duration::from_secs(3), "{restore:?}");
 }
+
+/// dnsmasq on a loopback address, answering from a hosts file (stopped when dropped).
+struct Resolver {
+    child: std::process::Child,
+    hosts: std::path::PathBuf,
+    addr: std::net::SocketAddr,
+}
+
+impl Resolver {
+    fn start(hosts_text: &str) -> Resolver {
+        let dir = std::env::temp_dir().join(format!("lango-dns-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let hosts = dir.join("hosts");
+        std::fs::write(&hosts, hosts_text).unwrap();
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: std::net::SocketAddr = format!("127.0.0.88:{port}").parse().unwrap();
+        let child = std::process::Command::new("dnsmasq")
+            .args([
+                "--keep-in-foreground",
+                "--conf-file=/dev/null",
+                "--pid-file=",
+                "--user=root",
+                "--bind-interfaces",
+                "--listen-address=127.0.0.88",
+                &format!("--port={port}"),
+                "--no-resolv",
+                "--no-hosts",
+                &format!("--addn-hosts={}", hosts.display()),
+                "--local-ttl=300",
+            ])
+            .spawn()
+            .expect("dnsmasq (see .ci/packages-gate.txt)");
+        Resolver { child, hosts, addr }
+    }
+
+    /// The host moves: dnsmasq re-reads its hosts file on SIGHUP.
+    fn rewrite(&self, hosts_text: &str) {
+        std::fs::write(&self.hosts, hosts_text).unwrap();
+        must(&["kill", "-HUP", &self.child.id().to_string()]);
+    }
+}
+
+impl Drop for Resolver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn walled_garden_host_names_open_their_addresses_and_follow_them() {
+    if skip("walled_garden_host_names_open_their_addresses_and_follow_them") {
+        return;
+    }
+    let _shared = MEASURING.read().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::new("gdn", 1);
+    let phone = &lab.phones[0];
+    for a in ["198.51.100.4/24", "198.51.100.5/24"] {
+        lab.exec_ok(&lab.wan, &["ip", "addr", "add", a, "dev", "eth0"]);
+    }
+    let dns = Resolver::start("198.51.100.4 pay.example\n");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..50 {
+        if rt
+            .block_on(lango::dns::resolve(dns.addr, "pay.example"))
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(up, "dnsmasq answers");
+    let gate: std::sync::Arc<dyn Gate> = std::sync::Arc::new(gate(&lab, &[]));
+    gate.sync(&[]).expect("sync");
+    let url = |ip: &str| format!("http://{ip}/");
+    assert!(lab
+        .curl(phone, &url("198.51.100.4"), SHORT)
+        .redirected_to_portal());
+
+    // Looked up: its address is open to everyone, for the TTL and a margin; nothing else is.
+    let mut known = vec![];
+    let again = rt.block_on(lango::garden::refresh(
+        "pay.example",
+        &gate,
+        dns.addr,
+        &mut known,
+    ));
+    assert_eq!(
+        again,
+        Duration::from_secs(225),
+        "looked up again before the TTL (300 s) ends"
+    );
+    assert_eq!(known, ["198.51.100.4".parse::<std::net::IpAddr>().unwrap()]);
+    assert!(lab.curl(phone, &url("198.51.100.4"), SHORT).reached_wan());
+    assert!(lab.curl(phone, &url(WAN4), SHORT).redirected_to_portal());
+    let set = lab.exec_ok(
+        &lab.router,
+        &["nft", "list", "set", "inet", "lango", "hosts4"],
+    );
+    assert!(set.contains("198.51.100.4 timeout 6m expires"), "{set}");
+
+    // A re-installed gate (restart, `nft flush ruleset`) keeps it open.
+    gate.sync(&[]).expect("sync");
+    assert!(lab.curl(phone, &url("198.51.100.4"), SHORT).reached_wan());
+
+    // The host moves: the next lookup opens the new address.
+    dns.rewrite("198.51.100.5 pay.example\n");
+    std::thread::sleep(Duration::from_millis(300));
+    rt.block_on(lango::garden::refresh(
+        "pay.example",
+        &gate,
+        dns.addr,
+        &mut known,
+    ));
+    assert_eq!(known, ["198.51.100.5".parse::<std::net::IpAddr>().unwrap()]);
+    assert!(lab.curl(phone, &url("198.51.100.5"), SHORT).reached_wan());
+
+    // The resolver dies: the last addresses stay open, looked up again in 30 s.
+    drop(dns);
+    let quiet: std::net::SocketAddr = "127.0.0.88:9".parse().unwrap();
+    let again = rt.block_on(lango::garden::refresh(
+        "pay.example",
+        &gate,
+        quiet,
+        &mut known,
+    ));
+    assert_eq!(again, Duration::from_secs(30));
+    assert!(lab.curl(phone, &url("198.51.100.5"), SHORT).reached_wan());
+}

@@ -241,8 +241,9 @@ async fn without_credentials_the_portal_offers_vouchers_only() {
         serde_json::json!(["consumer_secret", "passkey"])
     );
 
-    let codes = lango::ctl::generate_vouchers(&lab.daemon().store, 1, 1, lab.now())
+    let codes = lango::owner::generate_vouchers(&lab.daemon().store, 1, 1, None, lab.now())
         .await
+        .map(|b| b.codes)
         .unwrap();
     let (s, _) = phone
         .post_json("/api/voucher", &format!(r#"{{"code":"{}"}}"#, codes[0]))
@@ -603,8 +604,9 @@ async fn pushes_are_limited_per_device_and_per_number() {
 #[tokio::test]
 async fn voucher_guessing_is_throttled() {
     let lab = Lab::start_with("guesses", opts(FAST)).await;
-    let codes = lango::ctl::generate_vouchers(&lab.daemon().store, 1, 1, lab.now())
+    let codes = lango::owner::generate_vouchers(&lab.daemon().store, 1, 1, None, lab.now())
         .await
+        .map(|b| b.codes)
         .unwrap();
     let phone = lab.phone(6);
     for guess in [

@@ -57,19 +57,7 @@ pub async fn change(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
         return Ok(show(a, cx, Some(("repeat", "The two passwords differ."))));
     }
     let hash = a.hash(pw).await?;
-    let now = cx.now;
-    a.store
-        .transact(move |tx| {
-            crate::store::admin::set_password_hash(tx, &hash, now)?;
-            crate::store::events::record(
-                tx,
-                now,
-                "admin.password",
-                None,
-                None,
-                "changed on the owner's page",
-            )
-        })
+    crate::owner::set_password(&a.store, hash, crate::owner::PasswordBy::OwnersPage, cx.now)
         .await?;
     log::info!("admin: password changed; other sessions logged out");
     Ok(login::restart_session(

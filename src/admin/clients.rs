@@ -4,16 +4,12 @@
 
 use super::auth::Notice;
 use super::{html, leases, value, Admin, Answer, Ctx, Failure};
-use crate::ctl::UNSHAPED_KBPS;
 use crate::mac::Mac;
+use crate::owner::{self, Speed, MAX_MINUTES};
 use crate::server::escape;
 use crate::store::packages::Package;
-use crate::store::sessions::{Grant, Source};
 use crate::units::{ByteCount, Kbps};
 use hyper::StatusCode;
-
-/// The owner gives at most this much in one go (the longest a package may be).
-const MAX_MINUTES: u32 = 30 * 24 * 60;
 
 /// What the grant form sent back, to show again with its errors.
 #[derive(Default)]
@@ -182,7 +178,7 @@ fn grant_section(csrf: &str, packages: &[Package], g: &GrantForm) -> String {
                 if g.minutes.is_empty() { "60" } else { &g.minutes },
                 &format!("min=\"1\" max=\"{MAX_MINUTES}\" required"),
             ),
-            "1 minute to 30 days (43200).",
+            &format!("1 minute to a year ({MAX_MINUTES})."),
             err("minutes"),
         ),
         html::field("speed", "Speed", &html::select("speed", &speeds, &g.speed), "", err("speed")),
@@ -191,12 +187,10 @@ fn grant_section(csrf: &str, packages: &[Package], g: &GrantForm) -> String {
 }
 
 fn parse_minutes(v: &str) -> Result<u32, String> {
-    match v.parse::<u32>() {
-        Ok(m) if (1..=MAX_MINUTES).contains(&m) => Ok(m),
-        _ => Err(format!(
-            "Minutes must be a whole number from 1 to {MAX_MINUTES}."
-        )),
-    }
+    v.parse::<u32>()
+        .ok()
+        .and_then(|m| owner::minutes(m).ok())
+        .ok_or_else(|| format!("Minutes must be a whole number from 1 to {MAX_MINUTES}."))
 }
 
 fn parse_mac(v: &str) -> Result<Mac, Failure> {
@@ -207,7 +201,7 @@ fn parse_mac(v: &str) -> Result<Mac, Failure> {
 /// `POST /clients/kick` (mac).
 pub async fn kick(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
     let mac = parse_mac(&value(form, "mac"))?;
-    let notice = match a.sessions.revoke(mac).await? {
+    let notice = match owner::disconnect(&a.sessions, mac).await? {
         Some(_) => {
             log::info!("admin: kicked mac={mac}");
             Notice::Done(format!("{mac} was disconnected."))
@@ -224,26 +218,13 @@ pub async fn extend(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
         Ok(m) => m,
         Err(e) => return Ok(a.done(cx, Notice::Warning(e), "/clients")),
     };
-    let Some(s) = a.sessions.active(mac).await? else {
+    let Some(s) = owner::add_time(&a.sessions, mac, minutes).await? else {
         return Ok(a.done(
             cx,
             Notice::Warning(format!("{mac} is no longer online; give it time below.")),
             "/clients",
         ));
     };
-    let g = Grant {
-        mac,
-        ip: s.ip,
-        source: Source::Admin,
-        source_ref: None,
-        package_id: s.package_id,
-        duration_s: minutes * 60,
-        down: s.down,
-        up: s.up,
-        // Time only: a data allowance stays what it was.
-        data: s.data_limit.map(|_| 0),
-    };
-    let s = a.sessions.grant(g).await?;
     log::info!("admin: added {minutes} min for mac={mac}");
     let left = html::duration(s.seconds_left(cx.now));
     Ok(a.done(
@@ -266,24 +247,15 @@ pub async fn grant(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
         .parse::<Mac>()
         .map_err(|e| g.errors.push(("mac", e.to_string())));
     let minutes = parse_minutes(&g.minutes).map_err(|e| g.errors.push(("minutes", e)));
-    let speed = if g.speed == "unlimited" || g.speed.is_empty() {
-        Ok((Kbps(UNSHAPED_KBPS), Kbps(UNSHAPED_KBPS), None))
-    } else {
-        let id: Option<i64> = g.speed.parse().ok();
-        let p = match id {
-            Some(id) => {
-                a.store
-                    .call(move |c| crate::store::packages::get(c, id))
-                    .await?
-            }
-            None => None,
-        };
-        p.map(|p| (p.down, p.up, Some(p.id))).ok_or_else(|| {
-            g.errors
-                .push(("speed", "Choose a speed from the list.".into()))
-        })
+    let choose = "Choose a speed from the list.";
+    let speed = match g.speed.as_str() {
+        "unlimited" | "" => Ok(Speed::Unlimited),
+        id => id
+            .parse()
+            .map(Speed::Package)
+            .map_err(|_| g.errors.push(("speed", choose.into()))),
     };
-    let (Ok(mac), Ok(minutes), Ok((down, up, package_id))) = (mac, minutes, speed) else {
+    let (Ok(mac), Ok(minutes), Ok(speed)) = (mac, minutes, speed) else {
         return render(a, cx, g).await;
     };
     let ip = {
@@ -293,21 +265,19 @@ pub async fn grant(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
             .ok()
             .flatten()
     };
-    let s = a
-        .sessions
-        .grant(Grant {
-            mac,
-            ip,
-            source: Source::Admin,
-            source_ref: None,
-            package_id,
-            duration_s: minutes * 60,
-            down,
-            up,
-            // The owner's gift is time; its data is unlimited.
-            data: None,
-        })
-        .await?;
+    let s = match owner::give(&a.sessions, &a.store, mac, ip, minutes, speed).await {
+        Ok(s) => s,
+        Err(owner::Error::Refused { input, why }) => {
+            let field = match input {
+                owner::Input::Minutes => "minutes",
+                _ => "speed",
+            };
+            let why = if field == "speed" { choose.into() } else { why };
+            g.errors.push((field, why));
+            return render(a, cx, g).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     log::info!("admin: gave {minutes} min to mac={mac}");
     let left = html::duration(s.seconds_left(cx.now));
     Ok(a.done(

@@ -301,7 +301,7 @@ pub fn duration(secs: u64) -> String {
 
 /// A speed, or "unlimited" for the owner's unshaped gifts.
 pub fn speed(k: Kbps) -> String {
-    if k.0 >= crate::ctl::UNSHAPED_KBPS {
+    if k.0 >= crate::owner::UNSHAPED_KBPS {
         "unlimited".into()
     } else {
         k.to_string()
@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(duration(86_400 + 4 * 3600 + 60), "1 d 4 h");
         assert_eq!(duration(20), "20 s");
         assert_eq!(speed(Kbps(5000)), "5 Mbps");
-        assert_eq!(speed(Kbps(crate::ctl::UNSHAPED_KBPS)), "unlimited");
+        assert_eq!(speed(Kbps(crate::owner::UNSHAPED_KBPS)), "unlimited");
     }
 
     #[test]

@@ -76,24 +76,8 @@ pub async fn setup(a: &Admin, req: Request, cookies: &str) -> Answer {
     }
     let hash = a.hash(pw).await?;
     let now = a.clock.now();
-    let first = a
-        .store
-        .transact(move |tx| {
-            if crate::store::admin::password_hash(tx)?.is_some() {
-                return Ok(false);
-            }
-            crate::store::admin::set_password_hash(tx, &hash, now)?;
-            crate::store::events::record(
-                tx,
-                now,
-                "admin.password",
-                None,
-                None,
-                "first password set",
-            )?;
-            Ok(true)
-        })
-        .await?;
+    let first =
+        crate::owner::set_password(&a.store, hash, crate::owner::PasswordBy::FirstRun, now).await?;
     if !first {
         // Someone else was quicker: they chose the password; log in with it.
         return Ok(server::see_other("/login"));

@@ -26,7 +26,8 @@ use crate::live::{Live, Settings};
 use crate::server::{self, Peer, Request, Response};
 use crate::sessions::Sessions;
 use crate::store::Store;
-use auth::{Auth, Current, Notice};
+pub use auth::Auth;
+use auth::{Current, Notice};
 use hyper::header::{HeaderName, HeaderValue, COOKIE, HOST, ORIGIN};
 use hyper::{Method, StatusCode};
 use std::sync::Arc;
@@ -54,7 +55,7 @@ pub struct Admin {
     /// Bytes per device (Clients) and today's traffic (Overview).
     usage: Arc<crate::usage::Usage>,
     clock: Arc<dyn Clock>,
-    auth: Auth,
+    auth: Arc<Auth>,
     /// scrypt takes 8 MiB: one password check at a time.
     hashing: tokio::sync::Semaphore,
     /// One Settings save at a time (read, edit, write the config file).
@@ -99,6 +100,15 @@ impl From<crate::store::Error> for Failure {
     }
 }
 
+impl From<crate::owner::Error> for Failure {
+    fn from(e: crate::owner::Error) -> Self {
+        match e {
+            crate::owner::Error::Refused { why, .. } => Failure::BadRequest(why),
+            e => Failure::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<crate::sessions::Error> for Failure {
     fn from(e: crate::sessions::Error) -> Self {
         Failure::Internal(e.to_string())
@@ -115,6 +125,7 @@ impl Admin {
         usage: Arc<crate::usage::Usage>,
         clock: Arc<dyn Clock>,
         certs: Arc<crate::certs::Certs>,
+        auth: Arc<Auth>,
     ) -> Arc<Admin> {
         Arc::new(Admin {
             certs,
@@ -123,7 +134,7 @@ impl Admin {
             sessions,
             usage,
             clock,
-            auth: Auth::new(),
+            auth,
             hashing: tokio::sync::Semaphore::new(1),
             saving: tokio::sync::Mutex::new(()),
             hostnames: own_hostnames(),
@@ -267,6 +278,7 @@ impl Admin {
             "/vouchers" => vouchers::generate(self, cx, form).await,
             "/vouchers/revoke" => vouchers::revoke(self, cx, form).await,
             "/settings" => settings::save(self, cx, form).await,
+            "/settings/apply" => settings::apply(self, cx),
             "/password" => account::change(self, cx, form).await,
             p => {
                 if let Some(rest) = p.strip_prefix("/packages/") {

@@ -34,7 +34,12 @@ impl View<'_> {
             "language" => c.language.code().into(),
             "interface" => c.interfaces.join(" "),
             "trusted" => lines(c.trusted.iter()),
-            "walled_garden" => lines(c.walled_garden.iter()),
+            "walled_garden" => lines(
+                c.walled_garden
+                    .iter()
+                    .map(ToString::to_string)
+                    .chain(c.walled_garden_hosts.iter().cloned()),
+            ),
             "environment" => match d.environment {
                 Environment::Sandbox => "sandbox".into(),
                 Environment::Production => "production".into(),
@@ -141,12 +146,13 @@ fn render(
 ) -> super::Response {
     let d = &cx.settings.config.daraja;
     let restart =
-        "<b>Takes effect at the next</b> <code>service lango reload</code> (online clients stay online).";
+        "Takes effect when you press <b>Apply</b> after saving (online clients stay online).";
     let mut body = String::new();
     if let Some(b) = banner {
         body += &html::alert("error", b);
     }
     body += &super::overview::daraja_alert(&cx.settings.payments.health());
+    body += &apply_section(a, cx);
     if cx.settings.config.path.is_none() {
         body += &html::alert(
             "warning",
@@ -210,7 +216,7 @@ fn render(
         ) + &v.area(
             "walled_garden",
             "Walled garden",
-            &format!("Networks reachable without paying, one per line, e.g. <code>196.201.214.0/24</code>. {restart}"),
+            &format!("Reachable without paying, one per line: networks such as <code>196.201.214.0/24</code> or host names such as <code>safaricom.co.ke</code> (their addresses are kept current through the router's resolver). {restart}"),
         ) + &v.area(
             "trusted",
             "Trusted devices",
@@ -227,6 +233,59 @@ fn render(
         None => String::new(),
     };
     a.page_with(cx, status, "/settings", "Settings", &descr, &body)
+}
+
+/// Saved options not yet in force, and the button that puts them in force.
+fn apply_section(a: &Admin, cx: &Ctx) -> String {
+    let failed = a.live.restart_failure().map_or(String::new(), |why| {
+        html::alert(
+            "error",
+            &format!("The saved settings could not start ({why}), so Lango runs with the ones it had before, shown below. Fix what this names, then save and apply again."),
+        )
+    });
+    let pending = a.live.pending();
+    if pending.is_empty() {
+        return failed;
+    }
+    failed + &format!(
+        "<div class=\"alert-message warning\" role=\"status\"><p>Saved, not yet in force: <b>{}</b>. Applying restarts the portal and this page for a moment; online clients stay online.</p>{}</div>",
+        escape(&pending.join(", ")),
+        html::post_button("/settings/apply", &cx.session.csrf, &[], "Apply", "cbi-button-apply", None)
+    )
+}
+
+/// `POST /settings/apply`: the daemon re-reads its config and restarts the services in place.
+/// The answer comes first; the page reloads itself once the owner's page listens again.
+pub fn apply(a: &Admin, cx: &Ctx) -> Answer {
+    let pending = a.live.pending();
+    if pending.is_empty() {
+        return Ok(a.done(
+            cx,
+            Notice::Done("Everything saved is in force.".into()),
+            "/settings",
+        ));
+    }
+    log::info!("admin: apply requested ({})", pending.join(", "));
+    a.live.request_restart();
+    // The saved settings are the live ones already; only the listeners and the gate wait.
+    let moved = if pending.contains(&"admin_listen") {
+        format!(
+            " The owner's page moves to port {}: open it there.",
+            a.live.get().config.admin_listen.port()
+        )
+    } else {
+        String::new()
+    };
+    let body = html::alert(
+        "warning",
+        &format!("Applying {}: the portal and this page restart; online clients stay online. This page comes back in a few seconds.{moved}", pending.join(", ")),
+    );
+    let mut r = a.page(cx, "/settings", "Applying settings", "", &body);
+    r.headers_mut().insert(
+        hyper::header::HeaderName::from_static("refresh"),
+        hyper::header::HeaderValue::from_static("4; url=/settings"),
+    );
+    Ok(r)
 }
 
 /// Splits a list field: whitespace, commas or new lines between items.
@@ -349,12 +408,14 @@ pub async fn save(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
     let notice = match a.live.reload(config).await {
         Ok(pending) if pending.is_empty() => Notice::Done("Saved and applied.".into()),
         Ok(pending) => Notice::Warning(format!(
-            "Saved and applied, except {}: that takes effect at the next `service lango reload` (online clients stay online).",
+            "Saved. {} take effect when you press Apply below (online clients stay online).",
             pending.join(", ")
         )),
         Err(e) => {
             log::error!("admin: settings saved but not applied: {e:#}");
-            Notice::Warning(format!("Saved, but not applied: {e:#}. Restart Lango to use them."))
+            Notice::Warning(format!(
+                "Saved, but not applied: {e:#}. Restart Lango to use them."
+            ))
         }
     };
     Ok(a.done(cx, notice, "/settings"))

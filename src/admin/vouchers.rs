@@ -5,7 +5,7 @@ use super::auth::Notice;
 use super::sheet::{self, printed};
 use super::{html, value, Admin, Answer, Ctx, Failure};
 use crate::clock::{eat_date, eat_day, eat_day_start, eat_display, parse_eat_date};
-use crate::ctl::MAX_VOUCHERS;
+use crate::owner::{self, MAX_VOUCHERS};
 use crate::server::escape;
 use crate::store::packages::Package;
 use crate::store::vouchers::{self, Voucher};
@@ -167,13 +167,8 @@ pub async fn generate(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer 
         None
     } else {
         match parse_eat_date(&g.expires) {
-            // Valid through the whole of that day.
-            Some(day) if day >= eat_day(cx.now) => Some(eat_day_start(day + 1)),
-            Some(_) => {
-                g.errors
-                    .push(("expires", "That day is already past.".into()));
-                None
-            }
+            // Valid through the whole of that day (a past day is refused by `owner`).
+            Some(day) => Some(eat_day_start(day + 1)),
             None => {
                 g.errors
                     .push(("expires", "A date looks like 2025-01-31.".into()));
@@ -184,19 +179,28 @@ pub async fn generate(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer 
     let Some(package) = package.filter(|_| g.errors.is_empty()) else {
         return list(a, cx, Some(g)).await;
     };
-    match crate::ctl::generate_batch(&a.store, package, count, expires_at, cx.now).await {
-        Ok((batch, _)) => {
-            log::info!("admin: {count} vouchers for package {package} in batch {batch}");
+    match owner::generate_vouchers(&a.store, package, count, expires_at, cx.now).await {
+        Ok(b) => {
+            log::info!(
+                "admin: {count} vouchers for package {package} in batch {}",
+                b.id
+            );
             Ok(a.done(
                 cx,
                 Notice::Done(format!("{count} vouchers generated.")),
-                &format!("/vouchers/{batch}"),
+                &format!("/vouchers/{}", b.id),
             ))
         }
-        Err(e) => {
-            g.errors.push(("package", e));
+        Err(owner::Error::Refused { input, why }) => {
+            let field = match input {
+                owner::Input::Count => "count",
+                owner::Input::ValidDays => "expires",
+                _ => "package",
+            };
+            g.errors.push((field, why));
             list(a, cx, Some(g)).await
         }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -336,25 +340,15 @@ pub async fn revoke(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
         .ok_or_else(|| Failure::BadRequest("no such batch".into()))?
         .to_string();
     let code = value(form, "code");
-    let now = cx.now;
-    let b = batch.clone();
-    let n = a
-        .store
-        .transact(move |tx| {
-            let n = if code.is_empty() {
-                vouchers::revoke_batch(tx, &b)?
-            } else {
-                usize::from(vouchers::revoke(tx, &code)?)
-            };
-            let what = if code.is_empty() {
-                format!("{n} of batch {b}")
-            } else {
-                code.clone()
-            };
-            crate::store::events::record(tx, now, "vouchers.revoked", None, None, &what)?;
-            Ok(n)
-        })
-        .await?;
+    let n = if code.is_empty() {
+        owner::revoke_batch(&a.store, &batch, cx.now).await?
+    } else {
+        match owner::revoke_voucher(&a.store, &code, cx.now).await {
+            Ok(_) => 1,
+            Err(owner::Error::Refused { .. }) => 0,
+            Err(e) => return Err(e.into()),
+        }
+    };
     log::info!("admin: revoked {n} vouchers of batch {batch}");
     let notice = match n {
         0 => Notice::Warning("Nothing to revoke: the code was already used or revoked.".into()),

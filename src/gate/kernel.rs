@@ -7,7 +7,7 @@
 
 use super::runner::Runner;
 use super::tc::{Leaf, Rates, Shaper, Slots};
-use super::{neigh, nft, tc, Change, Client, Counter, Error, Gate};
+use super::{neigh, nft, tc, Change, Client, Counter, Error, Gate, Opening};
 use crate::config::Config;
 use crate::mac::Mac;
 use std::collections::{HashMap, HashSet};
@@ -43,6 +43,8 @@ struct State {
     shaped: HashMap<Mac, Rates>,
     /// Probed on the first `sync`.
     leaf: Option<Leaf>,
+    /// The walled garden's host addresses and when the kernel forgets each, for `sync`.
+    opened: HashMap<IpAddr, std::time::Instant>,
 }
 
 impl State {
@@ -227,7 +229,18 @@ impl Gate for KernelGate {
         clients.reverse();
         let mut state = self.lock();
         self.check_surroundings();
-        self.runner.nft(&nft::render_table(&self.rules, &clients))?;
+        let now = std::time::Instant::now();
+        state.opened.retain(|_, until| *until > now);
+        let opened: Vec<Opening> = state
+            .opened
+            .iter()
+            .map(|(addr, until)| Opening {
+                addr: *addr,
+                seconds: until.duration_since(now).as_secs().max(1),
+            })
+            .collect();
+        self.runner
+            .nft(&nft::render_table(&self.rules, &clients, &opened))?;
         if let Some(devices) = &self.shaping {
             self.ensure_ifb(&devices.ifb)?;
             if state.leaf.is_none() {
@@ -309,6 +322,22 @@ impl Gate for KernelGate {
         }
         state.slots.clear();
         log::info!("gate: removed");
+        Ok(())
+    }
+
+    fn open(&self, openings: &[Opening]) -> Result<(), Error> {
+        let mut state = self.lock();
+        let script = nft::render_openings(openings);
+        if script.is_empty() {
+            return Ok(());
+        }
+        self.runner.nft(&script)?;
+        let now = std::time::Instant::now();
+        for o in openings.iter().filter(|o| o.seconds > 0) {
+            state
+                .opened
+                .insert(o.addr, now + std::time::Duration::from_secs(o.seconds));
+        }
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! `LogGate`: a gate that keeps the admitted set in memory and logs each change.
 //! Used by `lango demo` and in-process tests, where there is no kernel to drive.
 
-use super::{Change, Client, Counter, Error, Gate};
+use super::{Change, Client, Counter, Error, Gate, Opening};
 use crate::mac::Mac;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -18,6 +18,8 @@ struct State {
     batches: usize,
     /// What `counters` answers: set by tests, as if the devices had moved these bytes.
     counted: BTreeMap<Mac, Counter>,
+    /// The walled garden's host addresses and their seconds, as last opened.
+    opened: BTreeMap<std::net::IpAddr, u64>,
 }
 
 impl LogGate {
@@ -33,6 +35,11 @@ impl LogGate {
     /// How many batches were applied (each would be one kernel transaction).
     pub fn batches(&self) -> usize {
         self.lock().batches
+    }
+
+    /// The walled garden's host addresses opened so far, with the seconds each was given last.
+    pub fn opened(&self) -> BTreeMap<std::net::IpAddr, u64> {
+        self.lock().opened.clone()
     }
 
     /// Sets the kernel's counters for a device, as its traffic would (tests).
@@ -89,5 +96,14 @@ impl Gate for LogGate {
 
     fn counters(&self) -> Result<Vec<Counter>, Error> {
         Ok(self.lock().counted.values().copied().collect())
+    }
+
+    fn open(&self, openings: &[Opening]) -> Result<(), Error> {
+        let mut s = self.lock();
+        for o in openings {
+            log::info!("gate: walled garden open to {} for {} s", o.addr, o.seconds);
+            s.opened.insert(o.addr, o.seconds);
+        }
+        Ok(())
     }
 }

@@ -48,6 +48,14 @@ pub struct Counter {
     pub up: u64,
 }
 
+/// An address of a walled-garden host name: reachable without paying for `seconds` more
+/// (the kernel forgets it then, unless it is opened again).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Opening {
+    pub addr: IpAddr,
+    pub seconds: u64,
+}
+
 /// Why the kernel refused a change.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -79,4 +87,7 @@ pub trait Gate: Send + Sync + 'static {
     /// a device's classes are re-created (eviction, `sync`): `meter::Meter` turns them into
     /// increments.
     fn counters(&self) -> Result<Vec<Counter>, Error>;
+    /// Opens (or keeps open for longer) the walled garden to these addresses, in one batch.
+    /// They survive a `sync`.
+    fn open(&self, openings: &[Opening]) -> Result<(), Error>;
 }

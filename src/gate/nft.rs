@@ -5,7 +5,7 @@
 //! base chains run just before fw4's (`dstnat - 5`, `filter - 5`) and look only at packets that
 //! came in on a captive interface. An `accept` here does not bypass fw4; a `drop` is final.
 
-use super::{Change, Client};
+use super::{Change, Client, Opening};
 use crate::config::{Cidr, Config};
 use crate::mac::Mac;
 use std::collections::HashMap;
@@ -47,9 +47,10 @@ impl Ruleset {
     }
 }
 
-/// The whole table with exactly `clients` admitted, replacing whatever was there, as one
-/// transaction. `table` + `delete table` first makes it work whether or not the table exists.
-pub fn render_table(rules: &Ruleset, clients: &[Client]) -> String {
+/// The whole table with exactly `clients` admitted and the walled garden open to `opened`,
+/// replacing whatever was there, as one transaction. `table` + `delete table` first makes it
+/// work whether or not the table exists.
+pub fn render_table(rules: &Ruleset, clients: &[Client], opened: &[Opening]) -> String {
     let mut s = String::with_capacity(2048 + clients.len() * 48);
     s.push_str("table inet lango\ndelete table inet lango\ntable inet lango {\n");
 
@@ -76,6 +77,25 @@ pub fn render_table(rules: &Ruleset, clients: &[Client]) -> String {
         "ipv6_addr",
         &["interval"],
         &v6.into_iter().map(|c| network(*c)).collect::<Vec<_>>(),
+    );
+    let (h4, h6): (Vec<&Opening>, Vec<&Opening>) = opened
+        .iter()
+        .filter(|o| o.seconds > 0)
+        .partition(|o| o.addr.is_ipv4());
+    let timed = |o: &&Opening| format!("{} timeout {}s", o.addr, o.seconds);
+    set(
+        &mut s,
+        "hosts4",
+        "ipv4_addr",
+        &["timeout"],
+        &h4.iter().map(timed).collect::<Vec<_>>(),
+    );
+    set(
+        &mut s,
+        "hosts6",
+        "ipv6_addr",
+        &["timeout"],
+        &h6.iter().map(timed).collect::<Vec<_>>(),
     );
 
     let ifaces = rules
@@ -106,6 +126,8 @@ pub fn render_table(rules: &Ruleset, clients: &[Client]) -> String {
 \t\tether saddr @clients return
 \t\tip daddr @allow4 return
 \t\tip6 daddr @allow6 return
+\t\tip daddr @hosts4 return
+\t\tip6 daddr @hosts6 return
 \t\ttcp dport 80 redirect to :{portal}
 \t}}
 ",
@@ -154,6 +176,8 @@ pub fn render_table(rules: &Ruleset, clients: &[Client]) -> String {
 \t\tether saddr @clients accept
 \t\tip daddr @allow4 accept
 \t\tip6 daddr @allow6 accept
+\t\tip daddr @hosts4 accept
+\t\tip6 daddr @hosts6 accept
 \t\tmeta l4proto tcp reject with tcp reset
 \t\tudp dport 443 reject
 \t\tdrop
@@ -194,6 +218,32 @@ pub fn render_changes(changes: &[Change]) -> String {
     let admitted = list(&|m| last[m].map(|secs| format!("{m} timeout {secs}s")));
     if !admitted.is_empty() {
         let _ = writeln!(s, "add element inet lango clients {{ {admitted} }}");
+    }
+    s
+}
+
+/// One transaction opening the walled garden to `openings` for their new times, whether or not
+/// each address is in its set already (the same add, delete, add as for clients).
+pub fn render_openings(openings: &[Opening]) -> String {
+    let mut s = String::new();
+    for (set, v4) in [("hosts4", true), ("hosts6", false)] {
+        let these: Vec<&Opening> = openings
+            .iter()
+            .filter(|o| o.addr.is_ipv4() == v4 && o.seconds > 0)
+            .collect();
+        if these.is_empty() {
+            continue;
+        }
+        let list = |f: &dyn Fn(&Opening) -> String| {
+            these.iter().map(|o| f(o)).collect::<Vec<_>>().join(", ")
+        };
+        let _ = write!(
+            s,
+            "add element inet lango {set} {{ {} }}\ndelete element inet lango {set} {{ {} }}\nadd element inet lango {set} {{ {} }}\n",
+            list(&|o| format!("{} timeout 1s", o.addr)),
+            list(&|o| o.addr.to_string()),
+            list(&|o| format!("{} timeout {}s", o.addr, o.seconds)),
+        );
     }
     s
 }
@@ -308,6 +358,20 @@ mod tests {
                 client("02:00:00:00:00:0a", 3600),
                 client("02:00:00:00:00:0b", 0),
             ],
+            &[
+                Opening {
+                    addr: "198.51.100.4".parse().unwrap(),
+                    seconds: 360,
+                },
+                Opening {
+                    addr: "2001:db8::4".parse().unwrap(),
+                    seconds: 120,
+                },
+                Opening {
+                    addr: "198.51.100.5".parse().unwrap(),
+                    seconds: 0,
+                },
+            ],
         );
         let want = r#"table inet lango
 delete table inet lango
@@ -333,6 +397,16 @@ table inet lango {
 		auto-merge
 		elements = { 2001:db8::/32 }
 	}
+	set hosts4 {
+		type ipv4_addr
+		flags timeout
+		elements = { 198.51.100.4 timeout 360s }
+	}
+	set hosts6 {
+		type ipv6_addr
+		flags timeout
+		elements = { 2001:db8::4 timeout 120s }
+	}
 	chain prerouting {
 		type nat hook prerouting priority dstnat - 5; policy accept;
 		iifname { "br-lan", "guest" } jump captive_nat
@@ -342,6 +416,8 @@ table inet lango {
 		ether saddr @clients return
 		ip daddr @allow4 return
 		ip6 daddr @allow6 return
+		ip daddr @hosts4 return
+		ip6 daddr @hosts6 return
 		tcp dport 80 redirect to :2050
 	}
 	chain input {
@@ -367,6 +443,8 @@ table inet lango {
 		ether saddr @clients accept
 		ip daddr @allow4 accept
 		ip6 daddr @allow6 accept
+		ip daddr @hosts4 accept
+		ip6 daddr @hosts6 accept
 		meta l4proto tcp reject with tcp reset
 		udp dport 443 reject
 		drop
@@ -377,13 +455,36 @@ table inet lango {
     }
 
     #[test]
+    fn openings_replace_their_timeouts_in_one_transaction() {
+        let o = |a: &str, seconds| Opening {
+            addr: a.parse().unwrap(),
+            seconds,
+        };
+        assert_eq!(
+            render_openings(&[
+                o("198.51.100.4", 300),
+                o("fd00::4", 120),
+                o("198.51.100.6", 90)
+            ]),
+            "add element inet lango hosts4 { 198.51.100.4 timeout 1s, 198.51.100.6 timeout 1s }
+delete element inet lango hosts4 { 198.51.100.4, 198.51.100.6 }
+add element inet lango hosts4 { 198.51.100.4 timeout 300s, 198.51.100.6 timeout 90s }
+add element inet lango hosts6 { fd00::4 timeout 1s }
+delete element inet lango hosts6 { fd00::4 }
+add element inet lango hosts6 { fd00::4 timeout 120s }
+"
+        );
+        assert_eq!(render_openings(&[o("198.51.100.4", 0)]), "");
+    }
+
+    #[test]
     fn empty_sets_have_no_elements_line() {
         let r = Ruleset {
             trusted: vec![],
             walled_garden: vec![],
             ..rules()
         };
-        let got = render_table(&r, &[]);
+        let got = render_table(&r, &[], &[]);
         assert!(
             got.contains("\tset clients {\n\t\ttype ether_addr\n\t\tflags timeout\n\t}\n"),
             "{got}"
@@ -397,7 +498,7 @@ table inet lango {
             interfaces: vec![],
             ..rules()
         };
-        assert!(!render_table(&r, &[]).contains("iifname"));
+        assert!(!render_table(&r, &[], &[]).contains("iifname"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! Touches: its listener, the store (reads, receipts, events), sessions (to settle).
 
 use super::daraja::{self, QueryAnswer};
+use super::poll::Recorded;
 use super::{messages, Payments};
 use crate::phone::Msisdn;
 use crate::server::{self, BodyError, Request, Response};
@@ -472,8 +473,9 @@ impl Payments {
         }
         let desc = format!("{} (callback)", cb.result_desc);
         match self.settle_answer(p.id, cb.result_code, desc).await {
-            Ok(()) => Handled::Settled(messages::state_for(cb.result_code)),
-            Err(()) => Handled::Duplicate,
+            Recorded::Done => Handled::Settled(messages::state_for(cb.result_code)),
+            // The poller records it from its next query.
+            Recorded::Retry => Handled::Duplicate,
         }
     }
 }

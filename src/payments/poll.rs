@@ -54,8 +54,8 @@ impl Payments {
                 }
                 let (code, desc) = (h.code, h.desc.clone());
                 match self.settle_answer(id, code, desc).await {
-                    Ok(()) => return,
-                    Err(()) => {
+                    Recorded::Done => return,
+                    Recorded::Retry => {
                         tokio::time::sleep(wait).await;
                         continue;
                     }
@@ -115,15 +115,19 @@ impl Payments {
                         self.poll_timeout
                     );
                     let desc = "no confirmation from M-Pesa in time".to_string();
-                    self.sessions
+                    match self
+                        .sessions
                         .settle(id, PaymentState::Timeout, None, desc, None)
                         .await
-                        .map(drop)
-                        .map_err(|e| {
+                    {
+                        Ok(_) => Recorded::Done,
+                        Err(e) => {
                             log::error!(
                                 "payment {id}: recording the timeout failed, will retry: {e}"
-                            )
-                        })
+                            );
+                            Recorded::Retry
+                        }
+                    }
                 }
                 None => {
                     tokio::time::sleep(wait).await;
@@ -131,15 +135,15 @@ impl Payments {
                 }
             };
             match settled {
-                Ok(()) => return,
-                Err(()) => tokio::time::sleep(wait).await,
+                Recorded::Done => return,
+                Recorded::Retry => tokio::time::sleep(wait).await,
             }
         }
     }
 
     /// Settles a payment with Daraja's final ResultCode (from a query or a callback); flags
-    /// the owner's setup errors. `Err` (already logged) means the store failed: try again.
-    pub(super) async fn settle_answer(&self, id: i64, code: i64, desc: String) -> Result<(), ()> {
+    /// the owner's setup errors.
+    pub(super) async fn settle_answer(&self, id: i64, code: i64, desc: String) -> Recorded {
         let state = messages::state_for(code);
         if messages::is_misconfiguration(code) {
             let why = format!("ResultCode {code}: {} ({desc})", messages::for_owner(code));
@@ -155,11 +159,19 @@ impl Payments {
             .settle(id, state, Some(code), desc, None)
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => Recorded::Done,
             Err(e) => {
                 log::error!("payment {id}: recording the outcome failed, will retry: {e}");
-                Err(())
+                Recorded::Retry
             }
         }
     }
+}
+
+/// Whether a payment's outcome reached the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Recorded {
+    Done,
+    /// The store failed (logged): the outcome must be recorded again later.
+    Retry,
 }

@@ -293,6 +293,14 @@ try {
   await shop.goto(portal + '/?lang=en');
   check((await text(shop)).includes('Karibu! Wi-Fi by the hour.'), 'the portal shows the welcome line at once');
   await shot('15-portal-welcome', shop);
+  // A walled-garden host name waits for Apply, which the page offers (pressed in tests/admin.rs,
+  // where Lango runs as `lango run` does); phone sizes below see the page with it.
+  await page.goto(admin + '/settings');
+  await page.fill('#walled_garden', '196.201.214.0/24\nsafaricom.co.ke');
+  await submit(page.getByRole('button', { name: 'Save & Apply' }));
+  check((await text()).includes('Saved, not yet in force: walled_garden')
+    && await page.getByRole('button', { name: 'Apply', exact: true }).isVisible(), 'a saved walled garden waits for Apply');
+  await shot('15b-settings-apply');
 
   await page.goto(admin + '/password');
   await shot('16-password');

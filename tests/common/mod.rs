@@ -333,9 +333,11 @@ impl Lab {
 
     /// Puts phone `n` online through a fresh voucher for `package`, as a customer would.
     pub async fn online_by_voucher(&self, n: u8, package: i64) {
-        let codes = lango::ctl::generate_vouchers(&self.daemon().store, package, 1, self.now())
-            .await
-            .unwrap();
+        let codes =
+            lango::owner::generate_vouchers(&self.daemon().store, package, 1, None, self.now())
+                .await
+                .map(|b| b.codes)
+                .unwrap();
         let (s, v) = self
             .phone(n)
             .post_json("/api/voucher", &format!(r#"{{"code":"{}"}}"#, codes[0]))

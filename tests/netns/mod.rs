@@ -59,7 +59,16 @@ pub fn is_root() -> bool {
 /// Prints a visible skip line and returns true when not root (in CI, LANGO_CI=1, it fails).
 pub fn skip(test: &str) -> bool {
     if is_root() {
-        for tool in ["nft", "tc", "ip", "iperf3", "curl", "python3", "conntrack"] {
+        for tool in [
+            "nft",
+            "tc",
+            "ip",
+            "iperf3",
+            "curl",
+            "python3",
+            "conntrack",
+            "dnsmasq",
+        ] {
             let found = Command::new("sh")
                 .args(["-c", &format!("command -v {tool}")])
                 .output()
