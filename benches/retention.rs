@@ -215,6 +215,7 @@ fn session(
             duration_s: p.duration_s,
             down: p.down,
             up: p.up,
+            data: p.data_bytes(),
         },
         at,
     )

@@ -226,7 +226,8 @@ impl Control {
                     .map(|s| {
                         let u = usage.get(&s.mac).copied().unwrap_or_default();
                         json!({ "mac": s.mac, "ip": s.ip, "seconds_remaining": s.seconds_left(now), "down_kbps": s.down, "up_kbps": s.up, "source": s.source,
-                                "bytes_down": u.used.down, "bytes_up": u.used.up, "rate_down_bps": u.rate.down * 8, "rate_up_bps": u.rate.up * 8 })
+                                "bytes_down": u.used.down, "bytes_up": u.used.up, "rate_down_bps": u.rate.down * 8, "rate_up_bps": u.rate.up * 8,
+                                "data_limit_bytes": s.data_limit, "bytes_remaining": s.data_left(u.used) })
                     })
                     .collect();
                 Ok(json!({ "ok": true, "clients": list }))

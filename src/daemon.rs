@@ -74,7 +74,12 @@ impl Daemon {
         };
         let sessions = Sessions::new(store.clone(), parts.gate.clone(), parts.clock.clone());
         sessions.restore().await.context("restoring sessions")?;
-        let usage = Usage::new(store.clone(), parts.gate.clone(), parts.clock.clone());
+        let usage = Usage::new(
+            store.clone(),
+            parts.gate.clone(),
+            parts.clock.clone(),
+            sessions.clone(),
+        );
         let daraja = Daraja::new(&config.daraja).context("setting up the Daraja client")?;
         let payments = Payments::new(
             store.clone(),
@@ -138,6 +143,7 @@ impl Daemon {
             live: live.clone(),
             store: store.clone(),
             sessions: sessions.clone(),
+            usage: usage.clone(),
             neighbours: neighbours.clone(),
             clock: parts.clock.clone(),
             guesses,

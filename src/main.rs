@@ -392,18 +392,30 @@ fn print_answer(req: &Request, a: &serde_json::Value, json: bool) {
                 return;
             }
             println!(
-                "{:<17}  {:<15}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>10}  source",
-                "MAC", "IP", "left", "down", "up", "used down", "used up", "rate now"
+                "{:<17}  {:<15}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>10}  {:>17}  source",
+                "MAC", "IP", "left", "down", "up", "used down", "used up", "rate now", "data left"
             );
             for c in list {
                 let left = c["seconds_remaining"].as_u64().unwrap_or(0);
                 let bytes =
                     |k: &str| lango::units::ByteCount(c[k].as_u64().unwrap_or(0)).to_string();
+                // "15 MB of 20 MB", or "unlimited" for a package without an allowance.
+                let data = match (
+                    c["bytes_remaining"].as_u64(),
+                    c["data_limit_bytes"].as_u64(),
+                ) {
+                    (Some(left), Some(limit)) => format!(
+                        "{} of {}",
+                        lango::units::ByteCount(left),
+                        lango::units::ByteCount(limit)
+                    ),
+                    _ => "unlimited".into(),
+                };
                 let rate = (c["rate_down_bps"].as_u64().unwrap_or(0)
                     + c["rate_up_bps"].as_u64().unwrap_or(0))
                     / 1000;
                 println!(
-                    "{:<17}  {:<15}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>10}  {}",
+                    "{:<17}  {:<15}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>10}  {:>17}  {}",
                     c["mac"].as_str().unwrap_or(""),
                     c["ip"].as_str().unwrap_or("-"),
                     format!("{}h{:02}m", left / 3600, left % 3600 / 60),
@@ -412,6 +424,7 @@ fn print_answer(req: &Request, a: &serde_json::Value, json: bool) {
                     bytes("bytes_down"),
                     bytes("bytes_up"),
                     format!("{rate} kbit/s"),
+                    data,
                     c["source"].as_str().unwrap_or("")
                 );
             }

@@ -122,6 +122,8 @@ pub async fn give(
             duration_s: minutes * 60,
             down,
             up,
+            // The owner's gift is time; its data is unlimited.
+            data: None,
         })
         .await?)
 }
@@ -145,6 +147,8 @@ pub async fn add_time(
         duration_s: minutes * 60,
         down: s.down,
         up: s.up,
+        // Time only: a data allowance stays what it was.
+        data: s.data_limit.map(|_| 0),
     };
     Ok(Some(sessions.grant(g).await?))
 }

@@ -47,6 +47,8 @@ pub enum ReconnectProblem {
     Unknown,
     #[error("the time it paid for has run out")]
     NothingLeft,
+    #[error("the data it paid for is used up")]
+    DataUsedUp,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -333,6 +335,7 @@ impl Sessions {
                     duration_s: pkg.duration_s,
                     down: pkg.down,
                     up: pkg.up,
+                    data: pkg.data_bytes(),
                 };
                 let s = store::sessions::grant(tx, &g, now)?;
                 events::record(
@@ -385,7 +388,19 @@ impl Sessions {
                     },
                 };
                 let Some(from) = from else {
-                    return Ok(Err(ReconnectProblem::Unknown));
+                    // Not movable: say so if what it paid for was cut off as used up.
+                    let last = match &key {
+                        Key::Code(code) => store::sessions::last_by_code(tx, code)?,
+                        Key::Receipt(r) => match payments::by_receipt(tx, r)? {
+                            Some(p) => store::sessions::latest_for(tx, p.mac)?,
+                            None => None,
+                        },
+                    };
+                    return Ok(Err(if last.is_some_and(|s| s.data_used_up()) {
+                        ReconnectProblem::DataUsedUp
+                    } else {
+                        ReconnectProblem::Unknown
+                    }));
                 };
                 if from.expires_at <= now {
                     return Ok(Err(ReconnectProblem::NothingLeft));
@@ -447,6 +462,48 @@ impl Sessions {
             self.refresh(vec![(s.mac, s.ip)]).await;
         }
         Ok(ended)
+    }
+
+    /// Ends the sessions of `macs` whose persisted bytes have reached their data allowance
+    /// (checked again in the transaction) and evicts them in one batch, the way a kick does:
+    /// element, classes and connections. Returns the sessions that were ended.
+    pub async fn end_used_up(&self, macs: Vec<Mac>) -> Result<Vec<Session>, Error> {
+        let now = self.now();
+        let ended = self
+            .store
+            .transact(move |tx| {
+                let mut ended = vec![];
+                for mac in macs {
+                    if let Some(s) = store::sessions::end_used_up(tx, mac, now)? {
+                        let detail =
+                            format!("{} of {} bytes", s.used.total(), s.data_limit.unwrap_or(0));
+                        events::record(tx, now, "session.data_used_up", Some(mac), None, &detail)?;
+                        ended.push(s);
+                    }
+                }
+                Ok(ended)
+            })
+            .await?;
+        for s in &ended {
+            log::info!(
+                "session ended mac={} data used up bytes={}",
+                s.mac,
+                s.used.total()
+            );
+        }
+        if !ended.is_empty() {
+            self.refresh(ended.iter().map(|s| (s.mac, s.ip)).collect())
+                .await;
+        }
+        Ok(ended)
+    }
+
+    /// The newest session of `mac`, open or ended.
+    pub async fn latest(&self, mac: Mac) -> Result<Option<Session>, Error> {
+        Ok(self
+            .store
+            .call(move |c| store::sessions::latest_for(c, mac))
+            .await?)
     }
 
     /// The session of `mac` with time left, if any.
@@ -731,6 +788,7 @@ fn grant_paid(
         duration_s: p.duration_s,
         down: p.down,
         up: p.up,
+        data: store::packages::mb_to_bytes(p.data_mb),
     };
     let s = store::sessions::grant(tx, &g, now)?;
     events::record(
@@ -744,6 +802,9 @@ fn grant_paid(
     Ok(s)
 }
 
+/// The gate's view of a session. A session's speeds are never 0 (packages, the owner's gifts
+/// and `lango auth` all give a rate; "unlimited" is `owner::UNSHAPED_KBPS`), so every session
+/// gets a class both ways: every device is counted and a data allowance can be enforced.
 fn client(s: &Session, now: Unix) -> gate::Client {
     gate::Client {
         mac: s.mac,

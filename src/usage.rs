@@ -1,7 +1,9 @@
 //! Usage: the bytes each device moves. Reads the gate's counters once a second (one batched
 //! read for all devices), turns them into increments (`Meter`), keeps what is not yet persisted
 //! and each device's rate in memory, and adds the increments to the store every minute and at
-//! stop. Touches: the gate (reads only) and the store. Never: kernel changes, HTTP.
+//! stop. A session whose data allowance is used up (persisted plus unsaved bytes) is persisted
+//! and ended through `Sessions`, which evicts it like a kick: within a second of reaching it.
+//! Touches: the gate (reads only), the store and `Sessions`. Never: kernel changes, HTTP.
 //!
 //! Kernel counters start from 0 whenever a device's classes are created, and every class the
 //! gate holds was created by this process (a start re-installs everything): so a device seen for
@@ -11,6 +13,7 @@
 use crate::clock::Clock;
 use crate::gate::{Counter, Gate};
 use crate::mac::Mac;
+use crate::sessions::Sessions;
 use crate::store::usage::Bytes;
 use crate::store::{self, Store};
 use std::collections::HashMap;
@@ -78,15 +81,22 @@ pub struct Usage {
     store: Store,
     gate: Arc<dyn Gate>,
     clock: Arc<dyn Clock>,
+    sessions: Arc<Sessions>,
     state: Mutex<State>,
 }
 
 impl Usage {
-    pub fn new(store: Store, gate: Arc<dyn Gate>, clock: Arc<dyn Clock>) -> Arc<Usage> {
+    pub fn new(
+        store: Store,
+        gate: Arc<dyn Gate>,
+        clock: Arc<dyn Clock>,
+        sessions: Arc<Sessions>,
+    ) -> Arc<Usage> {
         Arc::new(Usage {
             store,
             gate,
             clock,
+            sessions,
             state: Mutex::default(),
         })
     }
@@ -110,8 +120,49 @@ impl Usage {
         }
     }
 
-    /// One read of the kernel's counters; returns the devices that moved bytes since the last.
+    /// One read of the kernel's counters, then the cut-off of devices whose data allowance is
+    /// used up; returns the devices that moved bytes since the last read.
     pub async fn read(&self) -> Vec<(Mac, Bytes)> {
+        let moved = self.count().await;
+        if !moved.is_empty() {
+            self.cut_off_used_up().await;
+        }
+        moved
+    }
+
+    /// Ends the sessions whose allowance is used up, counting what is not yet persisted: the
+    /// bytes are persisted first, so the ended session holds them and the check in the store's
+    /// transaction sees them (an allowance bought meanwhile wins).
+    async fn cut_off_used_up(&self) {
+        let limited = match self.store.call(store::sessions::limited).await {
+            Ok(l) => l,
+            Err(e) => {
+                log::error!("usage: cannot read data allowances: {e}");
+                return;
+            }
+        };
+        let used_up: Vec<Mac> = {
+            let s = self.lock();
+            limited
+                .into_iter()
+                .filter(|(mac, limit, persisted)| {
+                    let unsaved = s.unsaved.get(mac).copied().unwrap_or_default();
+                    persisted.total().saturating_add(unsaved.total()) >= *limit
+                })
+                .map(|(mac, _, _)| mac)
+                .collect()
+        };
+        if used_up.is_empty() {
+            return;
+        }
+        self.persist().await;
+        if let Err(e) = self.sessions.end_used_up(used_up).await {
+            log::error!("usage: cannot end sessions whose data is used up: {e}");
+        }
+    }
+
+    /// Reads the kernel's counters into the unsaved bytes and the rates.
+    async fn count(&self) -> Vec<(Mac, Bytes)> {
         let g = self.gate.clone();
         let counters = match tokio::task::spawn_blocking(move || g.counters()).await {
             Ok(Ok(c)) => c,
@@ -174,6 +225,18 @@ impl Usage {
         }
     }
 
+    /// The bytes `mac`'s open session has moved: persisted plus counted since.
+    pub async fn of(&self, mac: Mac) -> Result<Bytes, store::Error> {
+        let persisted = self
+            .store
+            .call(move |c| store::usage::of_open(c, mac))
+            .await?
+            .unwrap_or_default();
+        let mut used = persisted;
+        used += self.lock().unsaved.get(&mac).copied().unwrap_or_default();
+        Ok(used)
+    }
+
     /// Every open session's usage now, by device.
     pub async fn open(&self) -> Result<HashMap<Mac, Seen>, store::Error> {
         let persisted = self.store.call(store::usage::open).await?;
@@ -208,6 +271,21 @@ mod tests {
 
     fn mac(s: &str) -> Mac {
         s.parse().unwrap()
+    }
+
+    /// An hour at 1/0.5 Mbps with `data` bytes of allowance (`None`: unlimited).
+    fn paid_hour(mac: Mac, data: Option<u64>) -> crate::store::sessions::Grant {
+        crate::store::sessions::Grant {
+            mac,
+            ip: None,
+            source: crate::store::sessions::Source::Payment,
+            source_ref: None,
+            package_id: None,
+            duration_s: 3600,
+            down: crate::units::Kbps(1000),
+            up: crate::units::Kbps(500),
+            data,
+        }
     }
 
     fn counter(mac: Mac, down: u64, up: u64) -> Counter {
@@ -259,20 +337,11 @@ mod tests {
         let a = mac("02:00:00:00:00:0a");
         store
             .write(|tx| {
-                let g = crate::store::sessions::Grant {
-                    mac: a,
-                    ip: None,
-                    source: crate::store::sessions::Source::Payment,
-                    source_ref: None,
-                    package_id: None,
-                    duration_s: 3600,
-                    down: crate::units::Kbps(1000),
-                    up: crate::units::Kbps(500),
-                };
-                crate::store::sessions::grant(tx, &g, 1_790_000_000).map(drop)
+                crate::store::sessions::grant(tx, &paid_hour(a, None), 1_790_000_000).map(drop)
             })
             .unwrap();
-        let usage = Usage::new(store.clone(), gate.clone(), clock);
+        let sessions = Sessions::new(store.clone(), gate.clone(), clock.clone());
+        let usage = Usage::new(store.clone(), gate.clone(), clock, sessions);
         let both = |down, up| Bytes { down, up };
         let seen = HashMap::from([(
             a,
@@ -294,5 +363,86 @@ mod tests {
         assert_eq!(usage.today().await.unwrap(), both(5000, 400));
         let persisted = store.call(store::usage::open).await.unwrap();
         assert_eq!(persisted, vec![(a, both(5000, 400))]);
+    }
+
+    #[tokio::test]
+    async fn a_used_up_allowance_ends_the_session_at_the_next_read_and_evicts_it() {
+        let store = Store::open_in_memory().unwrap();
+        let gate = Arc::new(LogGate::new());
+        let clock = Arc::new(ManualClock::new(1_790_000_000));
+        let sessions = Sessions::new(store.clone(), gate.clone(), clock.clone());
+        let usage = Usage::new(store.clone(), gate.clone(), clock, sessions.clone());
+        let (a, b) = (mac("02:00:00:00:00:0a"), mac("02:00:00:00:00:0b"));
+        let bundle = paid_hour;
+        sessions.grant(bundle(a, Some(10_000))).await.unwrap();
+        sessions.grant(bundle(b, None)).await.unwrap();
+        gate.count(a, 9_000, 999);
+        gate.count(b, 50_000, 0);
+        usage.read().await;
+        assert!(sessions.active(a).await.unwrap().is_some(), "9999 of 10000");
+        assert_eq!(usage.of(a).await.unwrap().total(), 9_999, "unsaved counts");
+        // Bought again before it ran out: the allowance grows, nothing is cut.
+        sessions.grant(bundle(a, Some(5_000))).await.unwrap();
+        gate.count(a, 14_000, 999);
+        usage.read().await;
+        assert!(
+            sessions.active(a).await.unwrap().is_some(),
+            "14999 of 15000"
+        );
+        gate.count(a, 14_000, 1000);
+        gate.count(b, 900_000, 0);
+        usage.read().await;
+        assert!(
+            sessions.active(a).await.unwrap().is_none(),
+            "15000 of 15000"
+        );
+        let last = sessions.latest(a).await.unwrap().unwrap();
+        assert!(last.data_used_up());
+        assert_eq!(last.used.total(), 15_000, "persisted before it ended");
+        assert!(!gate.admitted().contains_key(&a), "evicted from the gate");
+        assert!(gate.admitted().contains_key(&b), "unlimited data runs on");
+        assert!(sessions.active(b).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn after_a_restart_the_allowance_counts_what_was_persisted_before_it() {
+        let store = Store::open_in_memory().unwrap();
+        let clock = Arc::new(ManualClock::new(1_790_000_000));
+        let a = mac("02:00:00:00:00:0a");
+        let first = Arc::new(LogGate::new());
+        let sessions = Sessions::new(store.clone(), first.clone(), clock.clone());
+        let usage = Usage::new(
+            store.clone(),
+            first.clone(),
+            clock.clone(),
+            sessions.clone(),
+        );
+        sessions.grant(paid_hour(a, Some(20_000))).await.unwrap();
+        first.count(a, 12_000, 0);
+        usage.read().await;
+        usage.persist().await;
+        // Counted after the last persist and lost in a crash: in the customer's favour.
+        first.count(a, 15_000, 0);
+        usage.read().await;
+
+        // A new process: the kernel's counters start from 0 again, the database has 12000.
+        let gate = Arc::new(LogGate::new());
+        let sessions = Sessions::new(store.clone(), gate.clone(), clock.clone());
+        sessions.restore().await.unwrap();
+        let usage = Usage::new(store.clone(), gate.clone(), clock, sessions.clone());
+        gate.count(a, 7_999, 0);
+        usage.read().await;
+        assert_eq!(usage.of(a).await.unwrap().total(), 19_999);
+        assert!(
+            sessions.active(a).await.unwrap().is_some(),
+            "19999 of 20000"
+        );
+        gate.count(a, 8_000, 0);
+        usage.read().await;
+        assert!(
+            sessions.active(a).await.unwrap().is_none(),
+            "20000 of 20000"
+        );
+        assert!(!gate.admitted().contains_key(&a));
     }
 }

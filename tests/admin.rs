@@ -30,6 +30,7 @@ async fn give_an_hour(lab: &Lab, mac: lango::mac::Mac) {
             duration_s: 3600,
             down: lango::units::Kbps(2000),
             up: lango::units::Kbps(1000),
+            data: None,
         })
         .await
         .unwrap();
@@ -189,11 +190,27 @@ async fn clients_and_overview_show_the_data_counted() {
         "{}",
         p.body
     );
+    assert!(
+        !p.body.contains(" left</span>"),
+        "an hour with unlimited data"
+    );
+    // A 50 MB bundle bought with a voucher: what is left of it shows too.
+    lab.set_data(1, Some(50));
+    lab.online_by_voucher(4, 1).await;
+    lab.gate.count(phone_mac(4), 9_000_000, 1_000_000);
+    lab.daemon().usage.read().await;
+    let p = o.get("/clients").await;
+    assert!(
+        p.body
+            .contains("<span class=\"muted\">40 MB of 50 MB left</span>"),
+        "{}",
+        p.body
+    );
     let p = o.get("/").await;
     assert!(
         p.body.contains("Traffic today")
-            && p.body.contains("13 MB")
-            && p.body.contains("12 MB down, 1.5 MB up"),
+            && p.body.contains("23 MB")
+            && p.body.contains("21 MB down, 2.5 MB up"),
         "{}",
         p.body
     );
@@ -315,6 +332,8 @@ async fn packages_are_validated_and_show_on_the_portal_at_once() {
                 ("up", "2000"),
                 ("price", "0"),
                 ("active", "1"),
+                ("data", "1001"),
+                ("data_unit", "GB"),
             ],
         )
         .await;
@@ -325,6 +344,7 @@ async fn packages_are_validated_and_show_on_the_portal_at_once() {
         ("down", "A speed is 0.1 to 1000 Mbps."),
         ("up", "A speed is 0.1 to 1000 Mbps."),
         ("price", "A price is KES 1 to 250,000"),
+        ("data", "Data is 1 MB to 1 TB"),
     ] {
         let at = p
             .body
@@ -348,6 +368,8 @@ async fn packages_are_validated_and_show_on_the_portal_at_once() {
                 ("up", "2.5"),
                 ("price", "1,000"),
                 ("active", "1"),
+                ("data", "1,5"),
+                ("data_unit", "GB"),
             ],
         )
         .await;
@@ -367,9 +389,20 @@ async fn packages_are_validated_and_show_on_the_portal_at_once() {
             pkg["duration_s"].as_u64(),
             pkg["down"].as_u64(),
             pkg["up"].as_u64(),
-            pkg["price"].as_u64()
+            pkg["price"].as_u64(),
+            pkg["data_mb"].as_u64()
         ),
-        (Some(7 * 86_400), Some(8000), Some(2500), Some(1000))
+        (
+            Some(7 * 86_400),
+            Some(8000),
+            Some(2500),
+            Some(1000),
+            Some(1500)
+        )
+    );
+    assert!(
+        list.body.contains("1.5 GB"),
+        "the Packages page shows the data"
     );
     let id = pkg["id"].as_i64().unwrap();
 
@@ -600,8 +633,14 @@ async fn overview_adds_up_eat_days_and_masks_phones() {
 #[tokio::test]
 async fn vouchers_generate_print_revoke_and_export() {
     let lab = lab("admin-vouchers").await;
+    lab.set_data(2, Some(1500));
     let mut o = owner(&lab).await;
-    o.get("/vouchers").await;
+    let p = o.get("/vouchers").await;
+    assert!(
+        p.body.contains("Standard — 1.5 GB, 3 h, 5 Mbps"),
+        "{}",
+        p.body
+    );
     let p = o
         .post("/vouchers", &[("package", "2"), ("count", "1001")])
         .await;
@@ -627,6 +666,11 @@ async fn vouchers_generate_print_revoke_and_export() {
     let batch = batch_page.trim_start_matches("/vouchers/").to_string();
     let p = o.get(&batch_page).await;
     assert!(p.body.contains("30 vouchers generated."));
+    assert!(
+        p.body.contains("(1.5 GB, 3 h, 5 Mbps ↓, KES 50)"),
+        "{}",
+        p.body
+    );
     assert!(p.body.contains(&format!("Valid until {last_day}")));
     let codes: Vec<String> = lab
         .daemon()

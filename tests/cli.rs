@@ -110,6 +110,39 @@ async fn clients_shows_the_bytes_the_gate_counted() {
         human.contains("2.5 MB") && human.contains("310 kB"),
         "{human}"
     );
+    assert!(human.contains("unlimited"), "the owner's gift: {human}");
+
+    // A data bundle: its allowance and what is left.
+    lab.set_data(1, Some(20));
+    lab.online_by_voucher(8, 1).await;
+    let bundle = phone_mac(8);
+    lab.gate.count(bundle, 4_000_000, 1_000_000);
+    let started = Instant::now();
+    let c = loop {
+        let o = lango(&lab, &["--json", "clients"], "");
+        let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+        let c = v["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["mac"] == bundle.to_string())
+            .cloned()
+            .expect("the bundle is online");
+        if c["bytes_down"] != 0 || started.elapsed() > Duration::from_secs(3) {
+            break c;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        (
+            c["data_limit_bytes"].as_u64(),
+            c["bytes_remaining"].as_u64()
+        ),
+        (Some(20_000_000), Some(15_000_000)),
+        "{c}"
+    );
+    let human = out(&lango(&lab, &["clients"], ""));
+    assert!(human.contains("15 MB of 20 MB"), "{human}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

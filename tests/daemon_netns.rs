@@ -107,6 +107,19 @@ config shaping 'shaping'
 
     /// Adds a package to the database (before the first start); returns its id.
     fn add_package(&self, name: &str, duration_s: u32, down: u32, up: u32) -> i64 {
+        self.add_bundle(name, duration_s, down, up, None)
+    }
+
+    /// Adds a package with a data allowance in MB (`None`: unlimited) to the database (before
+    /// the first start); returns its id.
+    fn add_bundle(
+        &self,
+        name: &str,
+        duration_s: u32,
+        down: u32,
+        up: u32,
+        data_mb: Option<u32>,
+    ) -> i64 {
         use lango::store::{packages, Store};
         use lango::units::{Kbps, Kes};
         let store = Store::open(&self.dir.join("lango.db")).expect("database");
@@ -122,6 +135,7 @@ config shaping 'shaping'
                         up: Kbps(up),
                         price: Kes(10),
                         active: true,
+                        data_mb,
                     },
                 )
             })
@@ -738,4 +752,141 @@ fn usage_survives_a_stop_and_a_kill_losing_at_most_the_last_minute() {
     let (again, _) = lango.usage(b.mac);
     println!("restart after kill -9 and stop: persisted {again} B (was {killed} B)");
     assert!(again - killed < 100_000, "{again} after {killed}");
+}
+
+#[test]
+fn a_20_mb_bundle_is_cut_off_after_20_mb_and_the_portal_says_the_data_is_used_up() {
+    if skip("a_20_mb_bundle_is_cut_off_after_20_mb_and_the_portal_says_the_data_is_used_up") {
+        return;
+    }
+    let _alone = ALONE.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::without_portal("dbundle", 2);
+    let mut lango = Lango::prepare(&lab, "bundle");
+    // 4 Mbit/s: a read a second lets at most ~0.5 MB (2.5 %) through past the allowance.
+    let bundle = lango.add_bundle("Bundle", 3600, 4000, 2000, Some(20));
+    lango.start();
+    let b = &lab.phones[0];
+    lango.pay(b, bundle, PAYERS[0]);
+    online_within(&lab, b, Duration::from_secs(1));
+    const ALLOWANCE: u64 = 20_000_000;
+
+    // An HTTP download that would run for minutes, watched on the phone's own link.
+    let (rx0, tx0) = (lab.rx_bytes(b), lab.tx_bytes(b));
+    let download = Command::new("ip")
+        .args(["netns", "exec", &b.ns, "curl", "-s", "-o", "/dev/null"])
+        .args(["-w", "%{size_download}", "--max-time", "120"])
+        .arg(format!("http://{WAN4}/stream"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("curl");
+    let started = Instant::now();
+    let mut reached: Option<Duration> = None;
+    let (mut last_rx, mut last_growth) = (0, Duration::ZERO);
+    loop {
+        let t = started.elapsed();
+        let (rx, tx) = (lab.rx_bytes(b) - rx0, lab.tx_bytes(b) - tx0);
+        if reached.is_none() && rx + tx >= ALLOWANCE {
+            reached = Some(t);
+        }
+        if rx > last_rx + 1500 {
+            (last_rx, last_growth) = (rx, t);
+        }
+        if t - last_growth > Duration::from_secs(3) {
+            break;
+        }
+        assert!(
+            t < Duration::from_secs(100),
+            "never cut off: {rx} B received"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = download.wait_with_output().expect("curl");
+    let payload: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    let (rx, tx) = (lab.rx_bytes(b) - rx0, lab.tx_bytes(b) - tx0);
+    let reached = reached.expect("the allowance was reached");
+    let store = lango::store::Store::open(&lango.dir.join("lango.db")).expect("database");
+    let ended = store
+        .with(|c| lango::store::sessions::latest_for(c, b.mac))
+        .expect("session")
+        .expect("a session");
+    let percent = |n: u64| n as f64 * 100.0 / ALLOWANCE as f64;
+    println!(
+        "cut off: the phone received {rx} B ({:.1} % of 20 MB) and sent {tx} B (together {:.1} %); HTTP payload {payload} B ({:.1} %); Lango counted {} B ({:.1} %)",
+        percent(rx),
+        percent(rx + tx),
+        percent(payload),
+        ended.used.total(),
+        percent(ended.used.total())
+    );
+    println!(
+        "allowance reached on the phone's link at {:.2} s, last byte received at {:.2} s: cut {} ms after",
+        reached.as_secs_f64(),
+        last_growth.as_secs_f64(),
+        last_growth.saturating_sub(reached).as_millis()
+    );
+    assert!(ended.data_used_up(), "ended {:?}", ended.end_reason);
+    assert!(
+        (0.95..=1.05).contains(&(rx as f64 / ALLOWANCE as f64)),
+        "download {rx} B is not 20 MB ± 5 %"
+    );
+    assert!(
+        last_growth.saturating_sub(reached) <= Duration::from_millis(1500),
+        "cut {:?} after the allowance was reached",
+        last_growth.saturating_sub(reached)
+    );
+
+    // Cut off: captive again, nothing passes, and the portal says why (with the packages).
+    assert!(lab
+        .curl(b, &format!("http://{WAN4}/"), SHORT)
+        .redirected_to_portal());
+    assert!(!lab.client_set().contains(&b.mac.to_string()));
+    let portal = format!("http://{ROUTER4}:{PORTAL_PORT}");
+    let page = lab.curl(b, &format!("{portal}/"), SHORT);
+    assert!(page.body.contains("Your data is used up."), "{}", page.body);
+    assert!(page.body.contains("Bundle"), "the packages to buy more");
+    let sw = lab.curl(b, &format!("{portal}/?lang=sw"), SHORT);
+    assert!(sw.body.contains("Data yako imekwisha."), "{}", sw.body);
+    let api = lab.curl(b, &format!("{portal}/captive-portal/api"), SHORT);
+    let v: Value = serde_json::from_str(&api.body).expect("captive json");
+    assert_eq!(v["captive"], true, "{v}");
+
+    // Buying again brings it back with a fresh 20 MB.
+    lango.pay(b, bundle, PAYERS[0]);
+    online_within(&lab, b, Duration::from_secs(1));
+    let api = lab.curl(b, &format!("{portal}/captive-portal/api"), SHORT);
+    let v: Value = serde_json::from_str(&api.body).expect("captive json");
+    let left = v["bytes-remaining"].as_u64().expect("bytes-remaining");
+    assert!(left > ALLOWANCE - 100_000 && left <= ALLOWANCE, "{v}");
+
+    // A device at unlimited speed (the owner's free time) is counted too: it has its classes.
+    let c = &lab.phones[1];
+    lango.ctl(&["auth", &c.mac.to_string(), "--minutes", "5"]);
+    online_within(&lab, c, Duration::from_secs(1));
+    let rx0 = lab.rx_bytes(c);
+    let out = Command::new("ip")
+        .args(["netns", "exec", &c.ns, "curl", "-s", "-o", "/dev/null"])
+        .args(["--limit-rate", "2M", "--max-time", "3"])
+        .arg(format!("http://{WAN4}/stream"))
+        .output()
+        .expect("curl");
+    assert_eq!(out.status.code(), Some(28), "ran its 3 s");
+    let rx = lab.rx_bytes(c) - rx0;
+    std::thread::sleep(Duration::from_millis(1500));
+    let v: Value = serde_json::from_str(&lango.ctl(&["--json", "clients"])).expect("json");
+    let counted = v["clients"]
+        .as_array()
+        .expect("clients")
+        .iter()
+        .find(|x| x["mac"] == c.mac.to_string())
+        .and_then(|x| x["bytes_down"].as_u64())
+        .expect("the free device is listed");
+    println!("unlimited speed: counted {counted} B of {rx} B received");
+    assert!(
+        (0.98..=1.02).contains(&(counted as f64 / rx as f64)),
+        "counted {counted} of {rx}"
+    );
+    lango.stop();
 }

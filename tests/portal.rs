@@ -583,3 +583,79 @@ async fn the_online_page_says_until_when_and_what_paid() {
     assert!(page.contains(">Start browsing</a>"), "{page}");
     assert_eq!(page.matches("You are online").count(), 1, "{page}");
 }
+
+#[tokio::test]
+async fn a_data_bundle_shows_its_data_left_is_cut_off_when_used_up_and_grows_when_bought_again() {
+    let lab = Lab::start("bundle", FAST).await;
+    let daemon = lab.daemon();
+    lab.set_data(1, Some(20));
+    let phone = lab.phone(17);
+    let mac = phone_mac(17);
+    let shop = phone.get("/").await.text().await.unwrap();
+    assert!(shop.contains("20 MB · 1 h · 2 Mbps"), "{shop}");
+    let sw = phone.get("/?lang=sw").await.text().await.unwrap();
+    assert!(sw.contains("MB 20 · saa 1 · 2 Mbps"), "{sw}");
+
+    let id = phone.pay(1, "0708374149").await;
+    assert_eq!(lab.wait_final(&phone, id).await["state"], "paid");
+    assert_eq!(lab.payment(id).data_mb, Some(20), "the allowance as bought");
+    lab.gate.count(mac, 4_000_000, 1_000_000);
+    daemon.usage.read().await;
+    let online = phone.get("/").await.text().await.unwrap();
+    assert!(online.contains("Data left: 15 MB of 20 MB"), "{online}");
+    let (_, v) = phone.get_json("/captive-portal/api").await;
+    assert_eq!(
+        (v["captive"].clone(), v["bytes-remaining"].clone()),
+        (Value::Bool(false), 15_000_000.into())
+    );
+    let (_, status) = phone.get_json("/api/status").await;
+    assert_eq!(status["bytes_remaining"], 15_000_000);
+
+    // Bought again: the allowance grows by the package's 20 MB.
+    let again = phone.pay(1, "0708374149").await;
+    assert_eq!(lab.wait_final(&phone, again).await["state"], "paid");
+    let (_, v) = phone.get_json("/captive-portal/api").await;
+    assert_eq!(v["bytes-remaining"], 35_000_000);
+
+    // 40 MB of 40 MB: cut off at the next read, and the portal says why, in both languages.
+    lab.gate.count(mac, 38_000_000, 2_000_000);
+    daemon.usage.read().await;
+    assert!(!lab.gate.admitted().contains_key(&mac), "evicted");
+    assert_eq!(lab.events("session.data_used_up", None), 1);
+    let (_, v) = phone.get_json("/captive-portal/api").await;
+    assert_eq!(v["captive"], true);
+    assert!(v.get("bytes-remaining").is_none(), "{v}");
+    let page = plain(&phone.get("/").await.text().await.unwrap());
+    assert!(page.contains("Your data is used up."), "{page}");
+    assert!(
+        page.contains("Pay with M-Pesa"),
+        "the packages to buy more: {page}"
+    );
+    let sw = phone.get("/?lang=sw").await.text().await.unwrap();
+    assert!(sw.contains("Data yako imekwisha."), "{sw}");
+    // A device that never had a bundle is not told so, and the cut session's reconnect code
+    // moves nothing to it: its data is used up.
+    let other = lab.phone(18);
+    assert!(!other
+        .get("/")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Your data is used up."));
+    let cut = daemon.sessions.latest(mac).await.unwrap().unwrap();
+    let (s, v) = other
+        .post_json(
+            "/api/reconnect",
+            &format!(r#"{{"code":"{}"}}"#, cut.code.unwrap()),
+        )
+        .await;
+    assert_eq!((s, v["error"].as_str()), (400, Some("reconnect_refused")));
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("data paid with that code is used up"),
+        "{v}"
+    );
+}

@@ -54,6 +54,7 @@ fn write_forever(db: &str) -> ! {
                     duration_s: 60,
                     down: pkg.down,
                     up: pkg.up,
+                    data: pkg.data_bytes(),
                 };
                 lango::store::sessions::grant(tx, &g, 1001)?;
                 events::record(tx, 1001, "session.grant", Some(mac), Some(id), "test")?;

@@ -66,7 +66,7 @@ async fn render(a: &Admin, cx: &Ctx, g: GrantForm) -> Answer {
                 package,
                 html::duration(s.seconds_left(cx.now)),
                 format!("{} ↓ / {} ↑", html::speed(s.down), html::speed(s.up)),
-                data_used(usage.get(&s.mac).copied().unwrap_or_default()),
+                data_used(s, usage.get(&s.mac).copied().unwrap_or_default()),
                 format!("{:?}", s.source).to_lowercase(),
                 extend + &kick,
             ]
@@ -125,11 +125,20 @@ async fn render(a: &Admin, cx: &Ctx, g: GrantForm) -> Answer {
     ))
 }
 
-/// Bytes moved each way since the session began, and the rate over the last second.
-fn data_used(u: crate::usage::Seen) -> String {
+/// Bytes moved each way since the session began, the rate over the last second, and what is
+/// left of a data allowance.
+fn data_used(s: &crate::store::sessions::Session, u: crate::usage::Seen) -> String {
     let rate = u.rate.total().saturating_mul(8) / 1000;
+    let left = match (s.data_left(u.used), s.data_limit) {
+        (Some(left), Some(limit)) => format!(
+            "<br><span class=\"muted\">{} of {} left</span>",
+            ByteCount(left),
+            ByteCount(limit)
+        ),
+        _ => String::new(),
+    };
     format!(
-        "{} ↓ / {} ↑<br><span class=\"muted\">now {}</span>",
+        "{} ↓ / {} ↑<br><span class=\"muted\">now {}</span>{left}",
         ByteCount(u.used.down),
         ByteCount(u.used.up),
         Kbps(u32::try_from(rate).unwrap_or(u32::MAX))

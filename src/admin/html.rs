@@ -279,6 +279,13 @@ pub fn kes(n: u64) -> String {
     format!("KES {out}")
 }
 
+/// A package's data allowance before its time: `1 GB, ` for a bundle, nothing otherwise.
+pub fn bundle(p: &crate::store::packages::Package) -> String {
+    p.data_bytes().map_or(String::new(), |b| {
+        format!("{}, ", crate::units::ByteCount(b))
+    })
+}
+
 /// `3 h`, `1 h 30 min`, `2 d 4 h`, `45 min`, `20 s`.
 pub fn duration(secs: u64) -> String {
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);

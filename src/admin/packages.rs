@@ -7,7 +7,7 @@ use super::{html, value, Admin, Answer, Ctx, Failure};
 use crate::server::escape;
 use crate::store::events;
 use crate::store::packages::{self, Package};
-use crate::units::{Kbps, Kes};
+use crate::units::{ByteCount, Kbps, Kes};
 use hyper::StatusCode;
 
 pub const MIN_DURATION_S: u64 = 60;
@@ -17,6 +17,9 @@ pub const MIN_KBPS: u32 = 100;
 pub const MAX_KBPS: u32 = 1_000_000;
 pub const MAX_PRICE: u32 = 250_000;
 pub const MAX_NAME: usize = 32;
+/// A data allowance in MB: 1 MB to 1 TB.
+pub const MIN_DATA_MB: u32 = 1;
+pub const MAX_DATA_MB: u32 = 1_000_000;
 
 /// The form as typed, so a refused one comes back as the owner left it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -29,6 +32,10 @@ pub struct Form {
     pub up: String,
     pub price: String,
     pub active: bool,
+    /// The data allowance as typed; empty is unlimited data.
+    pub data: String,
+    /// `MB` or `GB`.
+    pub data_unit: String,
 }
 
 impl Form {
@@ -41,6 +48,8 @@ impl Form {
             up: value(f, "up"),
             price: value(f, "price"),
             active: f.iter().any(|(k, v)| k == "active" && v == "1"),
+            data: value(f, "data"),
+            data_unit: value(f, "data_unit"),
         }
     }
 
@@ -61,6 +70,15 @@ impl Form {
             up: mbps(p.up),
             price: p.price.0.to_string(),
             active: p.active,
+            data: match p.data_mb {
+                Some(mb) if mb.is_multiple_of(1000) => (mb / 1000).to_string(),
+                Some(mb) => mb.to_string(),
+                None => String::new(),
+            },
+            data_unit: match p.data_mb {
+                Some(mb) if mb.is_multiple_of(1000) => "GB".into(),
+                _ => "MB".into(),
+            },
         }
     }
 }
@@ -127,16 +145,20 @@ pub fn validate(f: &Form) -> Result<Package, Errors> {
             None
         }
     };
-    match (duration, down, up, price) {
-        (Some(duration_s), Some(down), Some(up), Some(price)) if errors.is_empty() => Ok(Package {
-            id: 0,
-            name: name.to_string(),
-            duration_s,
-            down,
-            up,
-            price,
-            active: f.active,
-        }),
+    let data_mb = data_mb(&f.data, &f.data_unit).map_err(|e| errors.push(("data", e.into())));
+    match (duration, down, up, price, data_mb) {
+        (Some(duration_s), Some(down), Some(up), Some(price), Ok(data_mb)) if errors.is_empty() => {
+            Ok(Package {
+                id: 0,
+                name: name.to_string(),
+                duration_s,
+                down,
+                up,
+                price,
+                active: f.active,
+                data_mb,
+            })
+        }
         _ => Err(errors),
     }
 }
@@ -163,6 +185,8 @@ pub async fn list(a: &Admin, cx: &Ctx) -> Answer {
             vec![
                 escape(&p.name),
                 html::duration(u64::from(p.duration_s)),
+                p.data_bytes()
+                    .map_or("unlimited".into(), |b| ByteCount(b).to_string()),
                 p.down.to_string(),
                 p.up.to_string(),
                 html::kes(u64::from(p.price.0)),
@@ -179,7 +203,7 @@ pub async fn list(a: &Admin, cx: &Ctx) -> Answer {
         &format!(
             "{}<div class=\"cbi-page-actions\"><a class=\"cbi-button cbi-button-add\" href=\"/packages/new\">Add package</a></div>",
             html::table(
-                &["Name", "Time", "Download", "Upload", "#Price", "On sale", ""],
+                &["Name", "Time", "Data", "Download", "Upload", "#Price", "On sale", ""],
                 &rows,
                 "No packages."
             )
@@ -231,12 +255,16 @@ fn form_page(
         .iter()
         .map(|(v, l)| (v.to_string(), l.to_string()))
         .collect();
+    let data_units: Vec<(String, String)> = ["MB", "GB"]
+        .iter()
+        .map(|u| (u.to_string(), u.to_string()))
+        .collect();
     let action = match id {
         None => "/packages/new".to_string(),
         Some(id) => format!("/packages/{id}"),
     };
     let body = format!(
-        "<form method=\"post\" action=\"{action}\">{}{}{}{}{}{}{}<div class=\"cbi-page-actions\"><a class=\"cbi-button\" href=\"/packages\">Cancel</a><button class=\"cbi-button cbi-button-save\" type=\"submit\">Save</button></div></form>",
+        "<form method=\"post\" action=\"{action}\">{}{}{}{}{}{}{}{}<div class=\"cbi-page-actions\"><a class=\"cbi-button\" href=\"/packages\">Cancel</a><button class=\"cbi-button cbi-button-save\" type=\"submit\">Save</button></div></form>",
         html::csrf_field(&cx.session.csrf),
         html::field(
             "name",
@@ -276,6 +304,17 @@ fn form_page(
             &format!("<div class=\"inline\">KES {}</div>", html::input("text", "price", &f.price, "inputmode=\"numeric\" required")),
             "1 to 250,000 shillings.",
             err("price"),
+        ),
+        html::field(
+            "data",
+            "Data",
+            &format!(
+                "<div class=\"inline\">{}{}</div>",
+                html::input("text", "data", &f.data, "inputmode=\"decimal\""),
+                html::select("data_unit", &data_units, &f.data_unit)
+            ),
+            "1 MB to 1000 GB, down and up together; empty: unlimited data. When it is used up the device is cut off.",
+            err("data"),
         ),
         html::field(
             "active",
@@ -332,12 +371,13 @@ pub async fn save(a: &Admin, cx: &Ctx, id: Option<i64>, form: &[(String, String)
                 }
             };
             let detail = format!(
-                "{} {} {}s {}/{} kbps{}",
+                "{} {} {}s {}/{} kbps{}{}",
                 p.id,
                 p.name,
                 p.duration_s,
                 p.down.0,
                 p.up.0,
+                p.data_mb.map_or(String::new(), |mb| format!(" {mb} MB")),
                 if p.active { "" } else { " off sale" }
             );
             events::record(
@@ -392,6 +432,31 @@ pub async fn toggle(a: &Admin, cx: &Ctx, id: i64) -> Answer {
     Ok(a.done(cx, Notice::Done(msg), "/packages"))
 }
 
+/// A data allowance as typed (`500` MB, `1,5` or `1.5` GB) in whole MB; empty is unlimited.
+fn data_mb(typed: &str, unit: &str) -> Result<Option<u32>, &'static str> {
+    const BAD: &str = "Data is 1 MB to 1 TB (1000 GB), or empty for unlimited data.";
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    let per = match unit {
+        "MB" => 1.0,
+        "GB" => 1000.0,
+        _ => return Err("Choose MB or GB for the data."),
+    };
+    match typed.replace(',', ".").parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => {
+            let mb = (n * per).round();
+            if (f64::from(MIN_DATA_MB)..=f64::from(MAX_DATA_MB)).contains(&mb) {
+                Ok(Some(mb as u32))
+            } else {
+                Err(BAD)
+            }
+        }
+        _ => Err(BAD),
+    }
+}
+
 /// A price as typed: `1250`, `1,250` or `1 250`. A comma only groups thousands, so `2,5` is not
 /// read as 25 (nor as 2.5: prices are whole shillings).
 fn whole_shillings(typed: &str) -> Option<u32> {
@@ -424,7 +489,44 @@ mod tests {
             up: up.into(),
             price: price.into(),
             active: true,
+            data: String::new(),
+            data_unit: "MB".into(),
         }
+    }
+
+    fn with_data(data: &str, unit: &str) -> Form {
+        Form {
+            data: data.into(),
+            data_unit: unit.into(),
+            ..form("Bundle", "24", "h", "5", "2", "50")
+        }
+    }
+
+    #[test]
+    fn a_data_allowance_is_whole_megabytes_from_1_mb_to_1_tb() {
+        let mb = |d: &str, u: &str| validate(&with_data(d, u)).map(|p| p.data_mb);
+        assert_eq!(mb("", "MB"), Ok(None), "empty is unlimited data");
+        assert_eq!(mb("1", "MB"), Ok(Some(1)));
+        assert_eq!(mb("1,5", "GB"), Ok(Some(1500)), "a decimal comma");
+        assert_eq!(mb("1000", "GB"), Ok(Some(1_000_000)));
+        for (d, u) in [
+            ("0", "MB"),
+            ("0.4", "MB"),
+            ("1001", "GB"),
+            ("1000001", "MB"),
+            ("-5", "MB"),
+            ("lots", "GB"),
+            ("5", "TB"),
+        ] {
+            let e = validate(&with_data(d, u)).unwrap_err();
+            assert_eq!(e.len(), 1, "{d} {u}: {e:?}");
+            assert_eq!(e[0].0, "data", "{d} {u}: the data field is named");
+        }
+        let p = validate(&with_data("2", "GB")).unwrap();
+        let back = Form::from_package(&p);
+        assert_eq!((back.data.as_str(), back.data_unit.as_str()), ("2", "GB"));
+        let p = validate(&with_data("750", "MB")).unwrap();
+        assert_eq!(Form::from_package(&p).data, "750");
     }
 
     #[test]

@@ -53,8 +53,9 @@ pub async fn list(a: &Admin, cx: &Ctx, g: Option<GenForm>) -> Answer {
             (
                 p.id.to_string(),
                 format!(
-                    "{} — {}, {}, KES {}{}",
+                    "{} — {}{}, {}, KES {}{}",
                     p.name,
+                    html::bundle(p),
                     html::duration(u64::from(p.duration_s)),
                     p.down,
                     p.price.0,
@@ -288,8 +289,9 @@ fn codes_page(
     let unused = codes.iter().filter(|v| v.state == "unused").count();
     let pkg = package.map_or("a deleted package".into(), |p| {
         format!(
-            "{} ({}, {} ↓, KES {})",
+            "{} ({}{}, {} ↓, KES {})",
             p.name,
+            html::bundle(p),
             html::duration(u64::from(p.duration_s)),
             p.down,
             p.price.0

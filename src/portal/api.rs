@@ -36,6 +36,10 @@ pub async fn status(p: &Portal, cx: &Ctx) -> Response {
     match p.sessions.active(mac).await {
         Ok(s) => {
             let now = p.clock.now();
+            let bytes_remaining = match &s {
+                Some(s) => s.data_left(p.used(s).await),
+                None => None,
+            };
             server::json(
                 StatusCode::OK,
                 &json!({
@@ -45,6 +49,7 @@ pub async fn status(p: &Portal, cx: &Ctx) -> Response {
                     "package": s.as_ref().and_then(|s| s.package_id),
                     "down_kbps": s.as_ref().map(|s| s.down),
                     "up_kbps": s.as_ref().map(|s| s.up),
+                    "bytes_remaining": bytes_remaining,
                 }),
             )
         }
@@ -120,6 +125,9 @@ pub async fn captive(p: &Portal, cx: &Ctx) -> Response {
         json!({ "captive": session.is_none(), "user-portal-url": url, "can-extend-session": true });
     if let Some(s) = session {
         v["seconds-remaining"] = json!(s.seconds_left(p.clock.now()));
+        if let Some(left) = s.data_left(p.used(&s).await) {
+            v["bytes-remaining"] = json!(left);
+        }
     }
     let mut r = server::json(StatusCode::OK, &v);
     r.headers_mut().insert(

@@ -29,8 +29,9 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
         error: None,
     };
     match p.sessions.active(mac).await {
-        Ok(Some(s)) => {
+        Ok(Some(mut s)) => {
             let now = p.clock.now();
+            s.used = p.used(&s).await;
             let asked = |k| server::form_value(&cx.query, k).is_some();
             let notice = if asked("voucher") {
                 Some(cx.t().voucher_ok)
@@ -42,6 +43,13 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
             let how = p.how_paid(&s, cx).await;
             let page = f.online(&s, now, &packages, notice, how.as_deref(), &chosen);
             server::html(StatusCode::OK, page)
+        }
+        Ok(None) if p.data_used_up(mac).await => {
+            let chosen = Chosen {
+                error: Some((cx.t().data_used_up, About::Page)),
+                ..chosen
+            };
+            server::html(StatusCode::OK, f.index(&packages, &chosen))
         }
         Ok(None) if package.is_none() && phone.is_empty() => {
             server::html(StatusCode::OK, p.pages.shop(&cx.settings, &f, &packages))

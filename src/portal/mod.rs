@@ -52,6 +52,8 @@ pub struct Portal {
     pub live: Arc<Live>,
     pub store: Store,
     pub sessions: Arc<Sessions>,
+    /// Bytes counted and not yet persisted, for the data left.
+    pub usage: Arc<crate::usage::Usage>,
     pub neighbours: Arc<Neighbours>,
     pub clock: Arc<dyn Clock>,
     /// Wrong voucher codes per device (the abuse limit).
@@ -392,6 +394,7 @@ impl Portal {
                 let words = match p {
                     ReconnectProblem::Unknown => t.reconnect_unknown,
                     ReconnectProblem::NothingLeft => t.reconnect_used_up,
+                    ReconnectProblem::DataUsedUp => t.reconnect_data_used_up,
                 };
                 Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
@@ -439,6 +442,32 @@ impl Portal {
                 Some(format!("{} {code}", t.voucher_used))
             }
             Source::Admin => None,
+        }
+    }
+
+    /// What session `s` has moved, counting what is not yet persisted (as persisted if the
+    /// count cannot be read).
+    async fn used(&self, s: &crate::store::sessions::Session) -> crate::store::usage::Bytes {
+        match self.usage.of(s.mac).await {
+            Ok(b) => b,
+            Err(e) => {
+                log::error!("portal: {e}");
+                s.used
+            }
+        }
+    }
+
+    /// `mac`'s last session was cut off because its data was used up, while its time would
+    /// have run on: the portal says so above the packages.
+    async fn data_used_up(&self, mac: Mac) -> bool {
+        let now = self.clock.now();
+        match self.sessions.latest(mac).await {
+            Ok(Some(s)) => s.data_used_up() && s.expires_at > now,
+            Ok(None) => false,
+            Err(e) => {
+                log::error!("portal: {e}");
+                false
+            }
         }
     }
 

@@ -87,13 +87,11 @@ impl Frame<'_> {
             .map(|p| p.id);
         for p in packages {
             h += &format!(
-                "<label class=\"pkg\"><input type=\"radio\" name=\"package_id\" value=\"{}\"{}{pkg_attrs}><span><b>{}</b><span>{} {} {}</span></span><span class=\"price\">KES {}</span></label>",
+                "<label class=\"pkg\"><input type=\"radio\" name=\"package_id\" value=\"{}\"{}{pkg_attrs}><span><b>{}</b><span>{}</span></span><span class=\"price\">KES {}</span></label>",
                 p.id,
                 if Some(p.id) == selected { " checked" } else { "" },
                 escape(&p.name),
-                t.duration(u64::from(p.duration_s)),
-                t.at,
-                p.down,
+                t.package_line(p),
                 p.price.0
             );
         }
@@ -131,8 +129,9 @@ impl Frame<'_> {
         self.page("", &self.shop(packages, chosen, self.t.choose), "/")
     }
 
-    /// "You are online until 21:40", what paid for it, a way out to the internet, and the shop
-    /// to buy more (with `chosen` chosen). `how` is what paid ("Paid KES 50 …" or "Voucher …").
+    /// "You are online until 21:40", the data left of an allowance (by `s.used`), what paid for
+    /// it, a way out to the internet, and the shop to buy more (with `chosen` chosen). `how` is
+    /// what paid ("Paid KES 50 …" or "Voucher …").
     pub fn online(
         &self,
         s: &Session,
@@ -153,6 +152,9 @@ impl Frame<'_> {
             t.until(s.expires_at),
             t.time_left(s.seconds_left(now)),
         );
+        if let (Some(left), Some(limit)) = (s.data_left(s.used), s.data_limit) {
+            h += &format!("<p class=\"big\">{}</p>", t.data_left_of(left, limit));
+        }
         if let Some(how) = how {
             h += &format!("<p>{}</p>", escape(how));
         }

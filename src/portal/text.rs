@@ -4,6 +4,8 @@
 use crate::config::Lang;
 use crate::limits::{Limit, Limited};
 use crate::sessions::VoucherProblem;
+use crate::store::packages::Package;
+use crate::units::ByteCount;
 
 /// Kenya keeps East Africa Time all year: no daylight saving to look up.
 const NAIROBI_OFFSET_S: i64 = 3 * 3600;
@@ -47,6 +49,7 @@ pub struct Text {
     pub moved_ok: &'static str,
     pub reconnect_unknown: &'static str,
     pub reconnect_used_up: &'static str,
+    pub reconnect_data_used_up: &'static str,
     pub bad_reconnect: &'static str,
     /// The link in "your previous payment is still waiting".
     pub see_pending: &'static str,
@@ -57,6 +60,10 @@ pub struct Text {
     pub start_browsing: &'static str,
     pub paid: &'static str,
     pub voucher_used: &'static str,
+    /// "Data left: 340 MB of 1 GB".
+    pub data_left: &'static str,
+    pub of: &'static str,
+    pub data_used_up: &'static str,
 }
 
 pub const EN: Text = Text {
@@ -99,6 +106,7 @@ pub const EN: Text = Text {
     moved_ok: "Your time was moved to this device.",
     reconnect_unknown: "That code is not known. Check it on your other device or in the M-Pesa SMS.",
     reconnect_used_up: "The time paid with that code has run out.",
+    reconnect_data_used_up: "The data paid with that code is used up. Buy a package to continue.",
     bad_reconnect: "A reconnect code looks like K7Q-3MP, an M-Pesa code like NLJ7RT61SV.",
     see_pending: "See that payment",
     prompt_to: "PIN prompt sent to",
@@ -107,6 +115,9 @@ pub const EN: Text = Text {
     start_browsing: "Start browsing",
     paid: "Paid",
     voucher_used: "Voucher",
+    data_left: "Data left",
+    of: "of",
+    data_used_up: "Your data is used up. Buy a package to continue.",
 };
 
 pub const SW: Text = Text {
@@ -149,6 +160,7 @@ pub const SW: Text = Text {
     moved_ok: "Muda wako umehamishiwa kifaa hiki.",
     reconnect_unknown: "Namba hiyo haijulikani. Iangalie kwenye kifaa chako kingine au kwenye SMS ya M-Pesa.",
     reconnect_used_up: "Muda uliolipiwa kwa namba hiyo umekwisha.",
+    reconnect_data_used_up: "Data iliyolipiwa kwa namba hiyo imekwisha. Nunua kifurushi ili uendelee.",
     bad_reconnect: "Namba ya kuunganisha inafanana na K7Q-3MP, namba ya M-Pesa inafanana na NLJ7RT61SV.",
     see_pending: "Angalia malipo hayo",
     prompt_to: "Ombi la PIN limetumwa kwa",
@@ -157,6 +169,9 @@ pub const SW: Text = Text {
     start_browsing: "Anza kuvinjari",
     paid: "Umelipa",
     voucher_used: "Vocha",
+    data_left: "Data iliyobaki",
+    of: "kati ya",
+    data_used_up: "Data yako imekwisha. Nunua kifurushi ili uendelee.",
 };
 
 pub fn text(lang: Lang) -> &'static Text {
@@ -167,6 +182,36 @@ pub fn text(lang: Lang) -> &'static Text {
 }
 
 impl Text {
+    /// What a package gives: `1 GB · 24 h · 5 Mbps` with a data allowance, `3 h at 5 Mbps`
+    /// without (Swahili: `GB 1 · saa 24 · 5 Mbps`, `saa 3 kwa 5 Mbps`).
+    pub fn package_line(&self, p: &Package) -> String {
+        let time = self.duration(u64::from(p.duration_s));
+        match p.data_bytes() {
+            Some(b) => format!("{} · {time} · {}", self.data(b), p.down),
+            None => format!("{time} {} {}", self.at, p.down),
+        }
+    }
+
+    /// An amount of data: `340 MB` (Swahili puts the unit first: `MB 340`).
+    pub fn data(&self, bytes: u64) -> String {
+        let s = ByteCount(bytes).to_string();
+        match (self.lang, s.split_once(' ')) {
+            (Lang::Sw, Some((n, unit))) => format!("{unit} {n}"),
+            _ => s,
+        }
+    }
+
+    /// `Data left: 340 MB of 1 GB`.
+    pub fn data_left_of(&self, left: u64, limit: u64) -> String {
+        format!(
+            "{}: {} {} {}",
+            self.data_left,
+            self.data(left),
+            self.of,
+            self.data(limit)
+        )
+    }
+
     /// `3 h`, `1 h 30 min`, `45 min` (Swahili puts the unit first: `saa 3`, `dakika 45`).
     pub fn duration(&self, secs: u64) -> String {
         let (h, m) = (secs / 3600, secs % 3600 / 60);
@@ -290,6 +335,35 @@ mod tests {
         assert_eq!(SW.until(1_764_547_200 + 22 * 3600), "hadi 01:00");
         assert_eq!(EN.seconds(65), "1 min 5 s");
         assert_eq!(SW.seconds(12), "sekunde 12");
+    }
+
+    #[test]
+    fn a_package_says_its_data_time_and_speed() {
+        let mut p = Package {
+            id: 1,
+            name: "Day".into(),
+            duration_s: 86_400,
+            down: crate::units::Kbps(5000),
+            up: crate::units::Kbps(2000),
+            price: crate::units::Kes(50),
+            active: true,
+            data_mb: Some(1000),
+        };
+        assert_eq!(EN.package_line(&p), "1 GB · 24 h · 5 Mbps");
+        assert_eq!(SW.package_line(&p), "GB 1 · saa 24 · 5 Mbps");
+        p.data_mb = Some(1500);
+        assert_eq!(EN.package_line(&p), "1.5 GB · 24 h · 5 Mbps");
+        p.data_mb = None;
+        assert_eq!(EN.package_line(&p), "24 h at 5 Mbps");
+        assert_eq!(SW.package_line(&p), "saa 24 kwa 5 Mbps");
+        assert_eq!(
+            EN.data_left_of(340_000_000, 1_000_000_000),
+            "Data left: 340 MB of 1 GB"
+        );
+        assert_eq!(
+            SW.data_left_of(0, 20_000_000),
+            "Data iliyobaki: B 0 kati ya MB 20"
+        );
     }
 
     #[test]

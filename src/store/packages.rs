@@ -14,9 +14,26 @@ pub struct Package {
     pub up: Kbps,
     pub price: Kes,
     pub active: bool,
+    /// The data allowance in MB (1 MB = 1 000 000 bytes); `None` is unlimited data.
+    pub data_mb: Option<u32>,
 }
 
-const COLUMNS: &str = "id, name, duration_s, down_kbps, up_kbps, price_kes, active";
+/// Bytes in the MB of a data allowance (decimal, as `units::ByteCount` prints them).
+pub const MB: u64 = 1_000_000;
+
+/// A data allowance in MB to bytes.
+pub fn mb_to_bytes(mb: Option<u32>) -> Option<u64> {
+    mb.map(|mb| u64::from(mb) * MB)
+}
+
+impl Package {
+    /// The data allowance in bytes; `None` is unlimited data.
+    pub fn data_bytes(&self) -> Option<u64> {
+        mb_to_bytes(self.data_mb)
+    }
+}
+
+const COLUMNS: &str = "id, name, duration_s, down_kbps, up_kbps, price_kes, active, data_mb";
 
 fn from_row(r: &Row) -> rusqlite::Result<Package> {
     Ok(Package {
@@ -27,6 +44,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Package> {
         up: Kbps(r.get(4)?),
         price: Kes(r.get(5)?),
         active: r.get(6)?,
+        data_mb: r.get(7)?,
     })
 }
 
@@ -60,8 +78,8 @@ pub fn get(c: &Connection, id: i64) -> Result<Option<Package>> {
 /// Adds a package; returns its id.
 pub fn insert(c: &Connection, p: &Package) -> Result<i64> {
     c.execute(
-        "INSERT INTO packages (name, duration_s, down_kbps, up_kbps, price_kes, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![p.name, p.duration_s, p.down.0, p.up.0, p.price.0, p.active],
+        "INSERT INTO packages (name, duration_s, down_kbps, up_kbps, price_kes, active, data_mb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![p.name, p.duration_s, p.down.0, p.up.0, p.price.0, p.active, p.data_mb],
     )?;
     Ok(c.last_insert_rowid())
 }
@@ -69,8 +87,8 @@ pub fn insert(c: &Connection, p: &Package) -> Result<i64> {
 /// Rewrites package `p.id`; returns false if there is no such package.
 pub fn update(c: &Connection, p: &Package) -> Result<bool> {
     let n = c.execute(
-        "UPDATE packages SET name = ?2, duration_s = ?3, down_kbps = ?4, up_kbps = ?5, price_kes = ?6, active = ?7 WHERE id = ?1",
-        params![p.id, p.name, p.duration_s, p.down.0, p.up.0, p.price.0, p.active],
+        "UPDATE packages SET name = ?2, duration_s = ?3, down_kbps = ?4, up_kbps = ?5, price_kes = ?6, active = ?7, data_mb = ?8 WHERE id = ?1",
+        params![p.id, p.name, p.duration_s, p.down.0, p.up.0, p.price.0, p.active, p.data_mb],
     )?;
     Ok(n == 1)
 }

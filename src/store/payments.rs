@@ -83,6 +83,8 @@ pub struct Payment {
     pub duration_s: u32,
     pub down: Kbps,
     pub up: Kbps,
+    /// The package's data allowance as bought, in MB; `None` is unlimited data.
+    pub data_mb: Option<u32>,
     pub state: PaymentState,
     pub checkout_request_id: Option<String>,
     pub result_code: Option<i64>,
@@ -107,7 +109,7 @@ pub(super) const COLUMNS: &str =
     "id, mac, ip, phone, package_id, package_name, amount_kes, duration_s, down_kbps, up_kbps, \
      state, checkout_request_id, result_code, \
      COALESCE(result_desc, (SELECT text FROM texts WHERE texts.id = payments.result_text)), \
-     receipt, created_at, updated_at, paid_late_at";
+     receipt, created_at, updated_at, paid_late_at, data_mb";
 
 /// The id of `text` in `texts`, added if new: Daraja's few result texts are stored once.
 fn text_id(c: &Connection, text: &str) -> Result<i64> {
@@ -137,6 +139,7 @@ pub(super) fn from_row(r: &Row) -> rusqlite::Result<Payment> {
         created_at: r.get(15)?,
         updated_at: r.get(16)?,
         paid_late_at: r.get(17)?,
+        data_mb: r.get(18)?,
     })
 }
 
@@ -152,8 +155,8 @@ fn query(c: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<Ve
 pub fn insert(c: &Connection, p: &NewPayment, now: Unix) -> Result<i64> {
     c.execute(
         "INSERT INTO payments (mac, ip, phone, package_id, package_name, amount_kes, duration_s, down_kbps, up_kbps,
-                               state, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'created', ?10, ?10)",
+                               state, created_at, updated_at, data_mb)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'created', ?10, ?10, ?11)",
         params![
             p.mac,
             p.ip.map(super::Ip),
@@ -164,7 +167,8 @@ pub fn insert(c: &Connection, p: &NewPayment, now: Unix) -> Result<i64> {
             p.package.duration_s,
             p.package.down.0,
             p.package.up.0,
-            now
+            now,
+            p.package.data_mb
         ],
     )?;
     Ok(c.last_insert_rowid())

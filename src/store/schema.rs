@@ -146,6 +146,14 @@ const MIGRATIONS: &[&str] = &[
         bytes_up   INTEGER NOT NULL
     );
     ",
+    // 8: data packages. A package may carry a data allowance in MB (NULL: unlimited data); a
+    // payment keeps it as bought, and a session holds its allowance in bytes (NULL: unlimited),
+    // so editing a package never changes what was bought.
+    "
+    ALTER TABLE packages ADD COLUMN data_mb INTEGER CHECK (data_mb IS NULL OR data_mb BETWEEN 1 AND 1000000);
+    ALTER TABLE payments ADD COLUMN data_mb INTEGER;
+    ALTER TABLE sessions ADD COLUMN data_limit INTEGER;
+    ",
 ];
 
 /// The newest schema version this Lango knows.
@@ -197,6 +205,40 @@ mod tests {
             .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn migration_8_keeps_old_rows_unlimited_and_refuses_a_bad_allowance() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (0)")
+            .unwrap();
+        // Up to 7, with a session and a payment as an older Lango left them.
+        for (i, sql) in MIGRATIONS.iter().enumerate().take(7) {
+            c.execute_batch(sql).unwrap();
+            c.execute("UPDATE schema_version SET version = ?1", [i as i64 + 1])
+                .unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO sessions (mac, source, down_kbps, up_kbps, started_at, expires_at, bytes_down)
+                 VALUES ('aa:bb:cc:dd:ee:01', 'payment', 1000, 1000, 1, 100, 5000);
+             INSERT INTO payments (mac, phone, package_id, package_name, amount_kes, duration_s, down_kbps, up_kbps, state, created_at, updated_at)
+                 VALUES ('aa:bb:cc:dd:ee:01', '254708374149', 1, 'Basic', 20, 3600, 2000, 1000, 'paid', 1, 1);",
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        let (limit, bytes): (Option<i64>, i64) = c
+            .query_row("SELECT data_limit, bytes_down FROM sessions", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((limit, bytes), (None, 5000), "unlimited data, usage kept");
+        let paid: Option<i64> = c
+            .query_row("SELECT data_mb FROM payments", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(paid, None);
+        let set = |mb: i64| c.execute("UPDATE packages SET data_mb = ?1 WHERE id = 1", [mb]);
+        assert!(set(1).is_ok() && set(1_000_000).is_ok());
+        assert!(set(0).is_err() && set(1_000_001).is_err(), "1 MB to 1 TB");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `sessions` table: who is online, since when, until when, and why it ended.
 //! At most one open session per MAC (a unique partial index enforces it).
 
+use super::usage::Bytes;
 use super::{Ip, Result};
 use crate::clock::Unix;
 use crate::mac::Mac;
@@ -45,6 +46,8 @@ pub enum EndReason {
     Revoked,
     /// Its time left moved to another device (reconnect code or receipt).
     Moved,
+    /// Its data allowance is used up.
+    DataUsedUp,
 }
 
 impl EndReason {
@@ -53,6 +56,7 @@ impl EndReason {
             EndReason::Expired => "expired",
             EndReason::Revoked => "revoked",
             EndReason::Moved => "moved",
+            EndReason::DataUsedUp => "data_used_up",
         }
     }
 }
@@ -74,11 +78,25 @@ pub struct Session {
     pub end_reason: Option<String>,
     /// The reconnect code (canonical, without the dash); `None` for sessions older than codes.
     pub code: Option<String>,
+    /// The data allowance in bytes, down and up together; `None` is unlimited data.
+    pub data_limit: Option<u64>,
+    /// Bytes moved as persisted (`usage` adds what it counted since).
+    pub used: Bytes,
 }
 
 impl Session {
     pub fn seconds_left(&self, now: Unix) -> u64 {
         (self.expires_at - now).max(0) as u64
+    }
+
+    /// Bytes of the allowance left when `used` bytes have moved; `None` is unlimited data.
+    pub fn data_left(&self, used: Bytes) -> Option<u64> {
+        self.data_limit.map(|l| l.saturating_sub(used.total()))
+    }
+
+    /// The session ended because its data allowance was used up.
+    pub fn data_used_up(&self) -> bool {
+        self.end_reason.as_deref() == Some(EndReason::DataUsedUp.as_str())
     }
 }
 
@@ -93,10 +111,14 @@ pub struct Grant {
     pub duration_s: u32,
     pub down: Kbps,
     pub up: Kbps,
+    /// Bytes of data allowance; `None` is unlimited data. Added to a running session's
+    /// allowance; a running session with unlimited data keeps it, and an unlimited grant makes
+    /// the running session's data unlimited (more time with no allowance adds `Some(0)`).
+    pub data: Option<u64>,
 }
 
 const COLUMNS: &str =
-    "id, mac, ip, source, source_ref, package_id, down_kbps, up_kbps, started_at, expires_at, ended_at, end_reason, code";
+    "id, mac, ip, source, source_ref, package_id, down_kbps, up_kbps, started_at, expires_at, ended_at, end_reason, code, data_limit, bytes_down, bytes_up";
 
 fn from_row(r: &Row) -> rusqlite::Result<Session> {
     let source: String = r.get(3)?;
@@ -120,6 +142,11 @@ fn from_row(r: &Row) -> rusqlite::Result<Session> {
         ended_at: r.get(10)?,
         end_reason: r.get(11)?,
         code: r.get(12)?,
+        data_limit: r.get::<_, Option<i64>>(13)?.map(|n| n.max(0) as u64),
+        used: Bytes {
+            down: r.get::<_, i64>(14)?.max(0) as u64,
+            up: r.get::<_, i64>(15)?.max(0) as u64,
+        },
     })
 }
 
@@ -164,7 +191,8 @@ pub fn next_expiry(c: &Connection) -> Result<Option<Unix>> {
 
 /// Adds time for `g.mac`: extends its running session, or starts a new one with a fresh
 /// reconnect code. An extension keeps the faster of the old and new speeds, so buying a short
-/// cheap package never slows down time already paid for at a higher speed.
+/// cheap package never slows down time already paid for at a higher speed, and adds the data
+/// allowances (unlimited stays unlimited).
 pub fn grant(c: &Connection, g: &Grant, now: Unix) -> Result<Session> {
     grant_coded(c, g, now, None)
 }
@@ -175,9 +203,9 @@ fn grant_coded(c: &Connection, g: &Grant, now: Unix, code: Option<&str>) -> Resu
         if s.expires_at > now {
             c.execute(
                 "UPDATE sessions SET expires_at = expires_at + ?2, down_kbps = max(down_kbps, ?3), up_kbps = max(up_kbps, ?4),
-                        ip = COALESCE(?5, ip)
+                        ip = COALESCE(?5, ip), data_limit = data_limit + ?6
                  WHERE id = ?1",
-                params![s.id, g.duration_s, g.down.0, g.up.0, g.ip.map(Ip)],
+                params![s.id, g.duration_s, g.down.0, g.up.0, g.ip.map(Ip), g.data.map(sql_bytes)],
             )?;
             return Ok(query(c, "WHERE id = ?1", [s.id])?.remove(0));
         }
@@ -187,8 +215,8 @@ fn grant_coded(c: &Connection, g: &Grant, now: Unix, code: Option<&str>) -> Resu
     loop {
         let fresh = ReconnectCode::random();
         let inserted = c.execute(
-            "INSERT INTO sessions (mac, ip, source, source_ref, package_id, down_kbps, up_kbps, started_at, expires_at, code)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO sessions (mac, ip, source, source_ref, package_id, down_kbps, up_kbps, started_at, expires_at, code, data_limit)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 g.mac,
                 g.ip.map(Ip),
@@ -199,7 +227,8 @@ fn grant_coded(c: &Connection, g: &Grant, now: Unix, code: Option<&str>) -> Resu
                 g.up.0,
                 now,
                 now + i64::from(g.duration_s),
-                code.unwrap_or(fresh.as_str())
+                code.unwrap_or(fresh.as_str()),
+                g.data.map(sql_bytes)
             ],
         );
         match inserted {
@@ -219,12 +248,27 @@ fn grant_coded(c: &Connection, g: &Grant, now: Unix, code: Option<&str>) -> Resu
     }
 }
 
+/// SQLite integers are signed; an allowance past i64 (never: at most 1 TB) is held at the maximum.
+fn sql_bytes(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// Draws of a fresh reconnect code before giving up (each collides with odds of n/31^6).
 const CODE_DRAWS: u32 = 5;
 
 /// The open session with reconnect code `code`.
 pub fn by_code(c: &Connection, code: &ReconnectCode) -> Result<Option<Session>> {
     Ok(query(c, "WHERE code = ?1 AND ended_at IS NULL", [code.as_str()])?.pop())
+}
+
+/// The newest session that had reconnect code `code`, open or ended.
+pub fn last_by_code(c: &Connection, code: &ReconnectCode) -> Result<Option<Session>> {
+    Ok(query(
+        c,
+        "WHERE code = ?1 ORDER BY id DESC LIMIT 1",
+        [code.as_str()],
+    )?
+    .pop())
 }
 
 /// The newest session of `mac`, open or ended.
@@ -234,7 +278,7 @@ pub fn latest_for(c: &Connection, mac: Mac) -> Result<Option<Session>> {
 
 /// Moves the time `from` has left at `now` to `mac`: `from` ends (`moved`); `mac`'s running
 /// session is extended by it (faster speeds kept), or a new one starts with `from`'s code,
-/// source and speeds. Returns the session `mac` has now.
+/// source and speeds, with the data `from` had left. Returns the session `mac` has now.
 pub fn move_to(
     c: &Connection,
     from: &Session,
@@ -253,6 +297,8 @@ pub fn move_to(
         duration_s: left,
         down: from.down,
         up: from.up,
+        // The data left as persisted: what was counted in the last minute is not taken off.
+        data: from.data_left(from.used),
     };
     grant_coded(c, &g, now, from.code.as_deref())
 }
@@ -277,6 +323,26 @@ pub fn end(c: &Connection, mac: Mac, reason: EndReason, now: Unix) -> Result<Opt
     Ok(Some(s))
 }
 
+/// Ends `mac`'s open session as `data_used_up` if the bytes persisted for it have reached its
+/// allowance (checked here, in the caller's transaction, so an allowance bought meanwhile wins).
+/// Returns the session as it was, if it was ended.
+pub fn end_used_up(c: &Connection, mac: Mac, now: Unix) -> Result<Option<Session>> {
+    match open_for(c, mac)? {
+        Some(s) if s.data_left(s.used) == Some(0) => end(c, mac, EndReason::DataUsedUp, now),
+        _ => Ok(None),
+    }
+}
+
+/// Open sessions with a data allowance: (device, allowance in bytes, bytes persisted).
+pub fn limited(c: &Connection) -> Result<Vec<(Mac, u64, Bytes)>> {
+    Ok(
+        query(c, "WHERE ended_at IS NULL AND data_limit IS NOT NULL", [])?
+            .into_iter()
+            .filter_map(|s| Some((s.mac, s.data_limit?, s.used)))
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +358,7 @@ mod tests {
             duration_s: secs,
             down: Kbps(down),
             up: Kbps(1000),
+            data: None,
         }
     }
 
@@ -305,6 +372,113 @@ mod tests {
             assert_eq!(b.expires_at, 1000 + 3600 + 600);
             assert_eq!(b.down, Kbps(5000));
             assert_eq!(open(c)?.len(), 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn buying_again_adds_to_the_data_allowance_and_unlimited_stays_unlimited() {
+        let s = Store::open_in_memory().unwrap();
+        let mb = |n: u64| Some(n * 1_000_000);
+        s.with(|c| {
+            let mac: Mac = "aa:bb:cc:dd:ee:01".parse().unwrap();
+            let bundle = |mbs| Grant {
+                data: mb(mbs),
+                ..g("aa:bb:cc:dd:ee:01", 3600, 5000)
+            };
+            let a = grant(c, &bundle(20), 1000)?;
+            assert_eq!(a.data_limit, mb(20));
+            crate::store::usage::add(
+                c,
+                &[(
+                    mac,
+                    Bytes {
+                        down: 15_000_000,
+                        up: 0,
+                    },
+                )],
+                1010,
+            )?;
+            let b = grant(c, &bundle(100), 1020)?;
+            assert_eq!((b.id, b.data_limit), (a.id, mb(120)));
+            assert_eq!(b.data_left(b.used), mb(105), "the bytes used stay used");
+            // More time and no allowance (the owner's "add minutes") keeps the allowance.
+            let c2 = grant(
+                c,
+                &Grant {
+                    data: Some(0),
+                    ..g("aa:bb:cc:dd:ee:01", 60, 5000)
+                },
+                1030,
+            )?;
+            assert_eq!(c2.data_limit, mb(120));
+            // A package with unlimited data lifts the allowance; a bundle on top keeps it lifted.
+            assert_eq!(
+                grant(c, &g("aa:bb:cc:dd:ee:01", 60, 5000), 1040)?.data_limit,
+                None
+            );
+            assert_eq!(grant(c, &bundle(5), 1050)?.data_limit, None);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_session_ends_as_data_used_up_only_once_its_bytes_reach_the_allowance() {
+        let s = Store::open_in_memory().unwrap();
+        s.with(|c| {
+            let mac: Mac = "aa:bb:cc:dd:ee:01".parse().unwrap();
+            let free: Mac = "aa:bb:cc:dd:ee:02".parse().unwrap();
+            let bundle = Grant {
+                data: Some(1000),
+                ..g("aa:bb:cc:dd:ee:01", 3600, 5000)
+            };
+            grant(c, &bundle, 1000)?;
+            grant(c, &g("aa:bb:cc:dd:ee:02", 3600, 5000), 1000)?;
+            assert_eq!(limited(c)?.len(), 1, "only the bundle has an allowance");
+            crate::store::usage::add(
+                c,
+                &[
+                    (mac, Bytes { down: 900, up: 99 }),
+                    (free, Bytes { down: 5000, up: 0 }),
+                ],
+                1010,
+            )?;
+            assert!(end_used_up(c, mac, 1011)?.is_none(), "999 of 1000 bytes");
+            assert!(end_used_up(c, free, 1011)?.is_none(), "unlimited data");
+            crate::store::usage::add(c, &[(mac, Bytes { down: 0, up: 1 })], 1012)?;
+            let ended = end_used_up(c, mac, 1013)?.expect("1000 of 1000 bytes");
+            assert_eq!(ended.used.total(), 1000);
+            let last = latest_for(c, mac)?.unwrap();
+            assert!(last.data_used_up());
+            assert_eq!(last.ended_at, Some(1013));
+            // Buying again starts a fresh session with a fresh allowance.
+            let again = grant(c, &bundle, 1020)?;
+            assert_eq!(
+                (again.data_left(again.used), again.used.total()),
+                (Some(1000), 0)
+            );
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn moving_a_bundle_moves_the_data_left() {
+        let s = Store::open_in_memory().unwrap();
+        s.with(|c| {
+            let a: Mac = "aa:bb:cc:dd:ee:01".parse().unwrap();
+            let b: Mac = "aa:bb:cc:dd:ee:02".parse().unwrap();
+            let bundle = Grant {
+                data: Some(1000),
+                ..g("aa:bb:cc:dd:ee:01", 3600, 5000)
+            };
+            grant(c, &bundle, 1000)?;
+            crate::store::usage::add(c, &[(a, Bytes { down: 300, up: 0 })], 1010)?;
+            let from = open_for(c, a)?.unwrap();
+            let moved = move_to(c, &from, b, None, 1020)?;
+            assert_eq!((moved.data_limit, moved.used.total()), (Some(700), 0));
             Ok(())
         })
         .unwrap();

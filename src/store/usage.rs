@@ -127,6 +127,7 @@ mod tests {
                     duration_s: 3600,
                     down: Kbps(1000),
                     up: Kbps(500),
+                    data: None,
                 };
                 grant(tx, &g, NOW)?;
                 add(tx, &[(a, Bytes { down: 100, up: 10 })], NOW)?;

@@ -319,6 +319,18 @@ impl Lab {
 }
 
 impl Lab {
+    /// Gives `package` a data allowance of `mb` MB (`None`: unlimited data).
+    pub fn set_data(&self, package: i64, mb: Option<u32>) {
+        self.daemon()
+            .store
+            .with(|c| {
+                let mut p = lango::store::packages::get(c, package)?.expect("package");
+                p.data_mb = mb;
+                lango::store::packages::update(c, &p)
+            })
+            .unwrap();
+    }
+
     /// Puts phone `n` online through a fresh voucher for `package`, as a customer would.
     pub async fn online_by_voucher(&self, n: u8, package: i64) {
         let codes =
