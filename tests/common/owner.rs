@@ -84,14 +84,19 @@ impl Owner {
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
+        self.try_get(path).await.expect("the owner's page answers")
+    }
+
+    /// `get`, or `None` when the connection fails (the page is restarting).
+    pub async fn try_get(&mut self, path: &str) -> Option<Page> {
         let r = self
             .http
             .get(format!("{}{path}", self.base))
             .header("cookie", self.cookie_header())
             .send()
             .await
-            .unwrap();
-        self.read(r).await
+            .ok()?;
+        Some(self.read(r).await)
     }
 
     /// POSTs a form exactly as given (no token added).
