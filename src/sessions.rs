@@ -14,6 +14,7 @@ use crate::reconnect::{Key, ReconnectCode};
 use crate::store::payments::Settlement;
 use crate::store::rechecks::RecheckState;
 use crate::store::sessions::{EndReason, Grant, Session, Source};
+use crate::store::vouchers::VoucherState;
 use crate::store::{self, events, packages, payments, vouchers, Store};
 use crate::voucher::VoucherCode;
 use std::net::IpAddr;
@@ -312,10 +313,10 @@ impl Sessions {
                 let Some(v) = vouchers::get(tx, code.as_str())? else {
                     return Ok(Err(VoucherProblem::Unknown));
                 };
-                match v.state.as_str() {
-                    "used" => return Ok(Err(VoucherProblem::Used)),
-                    "revoked" => return Ok(Err(VoucherProblem::Revoked)),
-                    _ => {}
+                match v.state {
+                    VoucherState::Used => return Ok(Err(VoucherProblem::Used)),
+                    VoucherState::Revoked => return Ok(Err(VoucherProblem::Revoked)),
+                    VoucherState::Unused => {}
                 }
                 if v.expires_at.is_some_and(|e| e <= now) {
                     return Ok(Err(VoucherProblem::Expired));

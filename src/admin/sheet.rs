@@ -7,7 +7,7 @@ use super::html;
 use crate::clock::{eat_date, eat_day, eat_display};
 use crate::server::{self, escape, Response};
 use crate::store::packages::Package;
-use crate::store::vouchers::Voucher;
+use crate::store::vouchers::{Voucher, VoucherState};
 use crate::voucher::VoucherCode;
 use hyper::StatusCode;
 
@@ -42,7 +42,10 @@ pub fn print(site: &str, batch: &str, codes: &[Voucher], package: Option<&Packag
     let how = format!(
         "Join the Wi-Fi {site}, open any page, enter this code.<br>Jiunge na Wi-Fi {site}, fungua ukurasa wowote, weka namba hii."
     );
-    let unused: Vec<&Voucher> = codes.iter().filter(|v| v.state == "unused").collect();
+    let unused: Vec<&Voucher> = codes
+        .iter()
+        .filter(|v| v.state == VoucherState::Unused)
+        .collect();
     let mut pages = String::new();
     for page in unused.chunks(PER_PAGE) {
         pages += "<section class=\"page\">";
@@ -84,10 +87,10 @@ pub fn csv(batch: &str, codes: &[Voucher], package: Option<&Package>) -> Respons
             printed(&v.code),
             package.map_or(String::new(), |p| p.name.clone()),
             package.map_or(String::new(), |p| p.price.0.to_string()),
-            v.state.clone(),
+            v.state.as_str().to_string(),
             v.expires_at
                 .map_or(String::new(), |e| eat_date(eat_day(e - 1))),
-            v.used_by_mac.clone().unwrap_or_default(),
+            v.used_by_mac.map_or(String::new(), |m| m.to_string()),
             v.used_at.map_or(String::new(), eat_display),
         ]);
     }

@@ -8,7 +8,7 @@ use crate::clock::{eat_date, eat_day, eat_day_start, eat_display, parse_eat_date
 use crate::owner::{self, MAX_VOUCHERS};
 use crate::server::escape;
 use crate::store::packages::Package;
-use crate::store::vouchers::{self, Voucher};
+use crate::store::vouchers::{self, Voucher, VoucherState};
 use hyper::StatusCode;
 
 /// Batches listed on the tab.
@@ -241,11 +241,11 @@ pub async fn get(a: &Admin, cx: &Ctx, rest: &str) -> Answer {
     }
 }
 
-fn state(v: &Voucher, now: i64) -> &str {
-    if v.state == "unused" && v.expires_at.is_some_and(|e| e <= now) {
+fn state(v: &Voucher, now: i64) -> &'static str {
+    if v.state == VoucherState::Unused && v.expires_at.is_some_and(|e| e <= now) {
         "expired"
     } else {
-        &v.state
+        v.state.as_str()
     }
 }
 
@@ -260,7 +260,7 @@ fn codes_page(
     let rows: Vec<Vec<String>> = codes
         .iter()
         .map(|v| {
-            let revoke = if v.state == "unused" {
+            let revoke = if v.state == VoucherState::Unused {
                 html::post_button(
                     "/vouchers/revoke",
                     csrf,
@@ -278,15 +278,17 @@ fn codes_page(
             vec![
                 format!("<span class=\"mono\">{}</span>", printed(&v.code)),
                 html::label(state(v, cx.now)),
-                v.used_by_mac.as_deref().map_or("—".into(), |m| {
-                    format!("<span class=\"mono\">{}</span>", escape(m))
-                }),
+                v.used_by_mac
+                    .map_or("—".into(), |m| format!("<span class=\"mono\">{m}</span>")),
                 v.used_at.map_or("—".into(), eat_display),
                 revoke,
             ]
         })
         .collect();
-    let unused = codes.iter().filter(|v| v.state == "unused").count();
+    let unused = codes
+        .iter()
+        .filter(|v| v.state == VoucherState::Unused)
+        .count();
     let pkg = package.map_or("a deleted package".into(), |p| {
         format!(
             "{} ({}{}, {} ↓, KES {})",

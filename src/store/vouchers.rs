@@ -3,18 +3,58 @@
 use super::Result;
 use crate::clock::Unix;
 use crate::mac::Mac;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::{params, Connection, OptionalExtension, ToSql};
+
+/// Where a code stands. (Past its `expires_at`, an unused code is refused but stays `Unused`.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoucherState {
+    Unused,
+    Used,
+    Revoked,
+}
+
+impl VoucherState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VoucherState::Unused => "unused",
+            VoucherState::Used => "used",
+            VoucherState::Revoked => "revoked",
+        }
+    }
+}
+
+impl ToSql for VoucherState {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for VoucherState {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        Ok(match v.as_str()? {
+            "unused" => VoucherState::Unused,
+            "used" => VoucherState::Used,
+            "revoked" => VoucherState::Revoked,
+            other => {
+                return Err(FromSqlError::Other(
+                    format!("{other:?} is not a voucher state").into(),
+                ))
+            }
+        })
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Voucher {
     pub code: String,
     pub package_id: i64,
     pub batch: String,
-    /// `unused`, `used` or `revoked`.
-    pub state: String,
+    pub state: VoucherState,
     pub created_at: Unix,
     pub expires_at: Option<Unix>,
-    pub used_by_mac: Option<String>,
+    pub used_by_mac: Option<Mac>,
     pub used_at: Option<Unix>,
 }
 
@@ -164,7 +204,14 @@ mod tests {
             );
             assert_eq!(revoke_batch(c, "b1")?, 1);
             let codes: Vec<_> = in_batch(c, "b1")?.into_iter().map(|v| v.state).collect();
-            assert_eq!(codes, ["used", "revoked", "revoked"]);
+            assert_eq!(
+                codes,
+                [
+                    VoucherState::Used,
+                    VoucherState::Revoked,
+                    VoucherState::Revoked
+                ]
+            );
             Ok(())
         })
         .unwrap();
