@@ -25,13 +25,11 @@ if ((${#need_apt[@]})); then
 	apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-installed_targets=$(rustup target list --installed)
-for t in x86_64-unknown-linux-musl; do
-	if ! grep -qx "$t" <<<"$installed_targets"; then
-		echo "setup-packaging: rustup target add $t"
-		rustup target add "$t"
-	fi
-done
+# The one target built with the stable toolchain (the routers' build std themselves).
+if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+	echo "setup-packaging: rustup target add x86_64-unknown-linux-musl"
+	rustup target add x86_64-unknown-linux-musl
+fi
 
 # The nightly is named once, in scripts/build-ipk.sh.
 nightly=$(sed -n 's/^NIGHTLY="\(nightly-[0-9-]*\)"$/\1/p' "$(dirname "$0")/../scripts/build-ipk.sh")
