@@ -13,6 +13,7 @@
 //! - `certs`    — the owner's page certificate: PEM files, or a self-signed one made at first start
 //! - `admin`    — HTTP for the owner: login, overview, clients, packages, payments, vouchers, settings
 //! - `live`     — the settings a reload swaps while Lango runs (SIGHUP, the Settings page)
+//! - `radius`   — a RADIUS NAS: codes checked by a central server, accounting, Disconnect/CoA
 //! - `ctl`      — the unix-socket control protocol behind the CLI
 //! - `daemon`   — wires the rooms together for `lango run` and `lango demo`
 //! - `sim`      — the Daraja simulator
@@ -47,6 +48,7 @@ pub mod password;
 pub mod payments;
 pub mod phone;
 pub mod portal;
+pub mod radius;
 pub mod random;
 pub mod reconnect;
 pub mod scrypt;
