@@ -944,13 +944,15 @@ impl<'a> Builder<'a> {
                     r.mode = match v.as_str() {
                         "unknown" => RadiusMode::Unknown,
                         "all" => RadiusMode::All,
-                        _ => return Err(self.bad(
-                            line,
-                            k,
-                            format!(
+                        _ => {
+                            return Err(self.bad(
+                                line,
+                                k,
+                                format!(
                                 "{v:?} is not unknown (codes that are not local vouchers) or all"
                             ),
-                        )),
+                            ))
+                        }
                     }
                 }
                 "interim_interval" => {
@@ -966,15 +968,17 @@ impl<'a> Builder<'a> {
                     }
                 }
                 "coa_listen" if v.is_empty() => r.coa_listen = None,
-                "coa_listen" => r.coa_listen = Some(v.parse().map_err(|_| {
-                    self.bad(
-                        line,
-                        k,
-                        format!(
+                "coa_listen" => {
+                    r.coa_listen = Some(v.parse().map_err(|_| {
+                        self.bad(
+                            line,
+                            k,
+                            format!(
                             "{v:?} is not an address:port such as 192.0.2.1:3799 (or empty: none)"
                         ),
-                    )
-                })?),
+                        )
+                    })?)
+                }
                 "timeout" => {
                     r.timeout = self.seconds(line, k, v)?;
                     if r.timeout > Duration::from_secs(30) {

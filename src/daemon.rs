@@ -51,6 +51,10 @@ pub struct Daemon {
     pub payments: Arc<Payments>,
     /// The settings a reload changes (SIGHUP, the owner's Settings page).
     pub live: Arc<Live>,
+    /// The central RADIUS server's side, if `config radius` names one.
+    pub radius: Option<Arc<crate::radius::Radius>>,
+    /// Where Disconnect and CoA requests are taken, if RADIUS is on and `coa_listen` set.
+    pub coa_addr: Option<SocketAddr>,
     gate: Arc<dyn Gate>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -66,6 +70,9 @@ impl Daemon {
         let sessions = Sessions::new(store.clone(), parts.gate.clone(), parts.clock.clone());
         sessions.restore().await.context("restoring sessions")?;
         let usage = Usage::new(store.clone(), parts.gate.clone(), parts.clock.clone());
+        let radius = config.radius.clone().map(|r| {
+            crate::radius::Radius::new(r, store.clone(), sessions.clone(), Some(usage.clone()))
+        });
         let daraja = Daraja::new(&config.daraja).context("setting up the Daraja client")?;
         let payments = Payments::new(
             store.clone(),
@@ -132,6 +139,7 @@ impl Daemon {
             clock: parts.clock.clone(),
             guesses,
             pages: Default::default(),
+            radius: radius.clone(),
         });
         let admin = Admin::new(
             live.clone(),
@@ -179,6 +187,10 @@ impl Daemon {
                 store.clone(),
             )),
         ]);
+        let coa_addr = match &radius {
+            Some(r) => r.start(&mut tasks).await?,
+            None => None,
+        };
         if let Some(l) = admin_http_listener {
             let https_port = admin_addr.port();
             tasks.push(tokio::spawn(server::serve(l, move |req, peer| {
@@ -204,6 +216,8 @@ impl Daemon {
             usage,
             payments,
             live,
+            radius,
+            coa_addr,
             gate: parts.gate,
             tasks,
         })

@@ -251,6 +251,32 @@ impl Attrs {
     pub fn ip(&mut self, t: u8, value: Ipv4Addr) -> &mut Self {
         self.bytes(t, &value.octets())
     }
+    /// The attributes as on the wire (type, length, value, ...): how the queue stores them.
+    pub fn to_wire(&self) -> Vec<u8> {
+        let mut b = vec![];
+        for (t, v) in &self.0 {
+            b.extend([*t, v.len() as u8 + 2]);
+            b.extend_from_slice(v);
+        }
+        b
+    }
+
+    /// Reads `to_wire`'s bytes back.
+    pub fn from_wire(b: &[u8]) -> Result<Attrs, Malformed> {
+        let mut out = vec![];
+        let mut at = 0;
+        while at < b.len() {
+            let typ = b[at];
+            let l = b.get(at + 1).map_or(0, |l| usize::from(*l));
+            if l < 2 || at + l > b.len() {
+                return Err(Malformed::Attribute { typ, at, len: l });
+            }
+            out.push((typ, b[at + 2..at + l].to_vec()));
+            at += l;
+        }
+        Ok(Attrs(out))
+    }
+
     /// A Vendor-Specific attribute holding one vendor attribute.
     pub fn vendor(&mut self, (vendor, typ): (u32, u8), value: &[u8]) -> &mut Self {
         let value = &value[..value.len().min(MAX_VALUE - 6)];
@@ -578,6 +604,16 @@ mod tests {
         let mut padded = encode_request(Code::CoaRequest, 1, [0; 16], &Attrs::default(), b"k");
         padded.extend([0; 7]);
         assert!(verify_request(&padded, b"k").is_ok());
+    }
+
+    #[test]
+    fn attributes_round_trip_through_the_queue_form() {
+        let mut a = Attrs::default();
+        a.text(attr::USER_NAME, "x")
+            .int(attr::ACCT_STATUS_TYPE, 3)
+            .bytes(attr::CLASS, &[]);
+        assert_eq!(Attrs::from_wire(&a.to_wire()), Ok(a));
+        assert!(Attrs::from_wire(&[1, 5, 0]).is_err());
     }
 
     #[test]

@@ -146,7 +146,32 @@ const MIGRATIONS: &[&str] = &[
         bytes_up   INTEGER NOT NULL
     );
     ",
+    // 8: RADIUS accounting (renumbered freely at a merge: nothing else refers to the number).
+    RADIUS,
 ];
+
+/// What RADIUS keeps: per session, the server's words (User-Name, Class, interim interval) and
+/// how far its accounting got; and the queue of Accounting-Requests not yet answered, each
+/// fixed when made (only Acct-Delay-Time is added when sent).
+const RADIUS: &str = "
+    CREATE TABLE radius_sessions (
+        session_id   INTEGER PRIMARY KEY,
+        user_name    TEXT,
+        class        BLOB,
+        interim_s    INTEGER,
+        started      INTEGER NOT NULL DEFAULT 0,
+        next_interim INTEGER,
+        stopped      INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE radius_queue (
+        id         INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL,
+        status     INTEGER NOT NULL,
+        made_at    INTEGER NOT NULL,
+        attrs      BLOB NOT NULL,
+        tries      INTEGER NOT NULL DEFAULT 0
+    );
+";
 
 /// The newest schema version this Lango knows.
 pub fn known() -> i64 {
