@@ -148,6 +148,7 @@ impl Daemon {
             usage.clone(),
             parts.clock.clone(),
             certs.clone(),
+            radius.clone(),
         );
         let control = Arc::new(Control {
             certs: certs.clone(),
@@ -158,6 +159,7 @@ impl Daemon {
             clock: parts.clock.clone(),
             started_at,
             admin: admin.clone(),
+            radius: radius.clone(),
         });
         let current = live.clone();
         tasks.extend([

@@ -63,6 +63,8 @@ pub struct Admin {
     hostnames: Vec<String>,
     /// The certificate the page is served with (its fingerprint is in every footer).
     certs: Arc<crate::certs::Certs>,
+    /// The RADIUS side, if on (its health line is on the Overview).
+    radius: Option<Arc<crate::radius::Radius>>,
 }
 
 /// A logged-in request.
@@ -115,9 +117,11 @@ impl Admin {
         usage: Arc<crate::usage::Usage>,
         clock: Arc<dyn Clock>,
         certs: Arc<crate::certs::Certs>,
+        radius: Option<Arc<crate::radius::Radius>>,
     ) -> Arc<Admin> {
         Arc::new(Admin {
             certs,
+            radius,
             live,
             store,
             sessions,
