@@ -3,6 +3,8 @@
 //! SQLite file holding radcheck, radreply and radacct), listening on loopback ports the test
 //! picks. `radclient` sends Disconnect and CoA requests.
 
+#![allow(dead_code)] // each test file uses part of it
+
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -12,6 +14,8 @@ pub const SECRET: &str = "testing123";
 
 pub struct FreeRadius {
     pub dir: PathBuf,
+    /// The network namespace it runs in (`None`: the test's own).
+    netns: Option<String>,
     pub auth_port: u16,
     pub acct_port: u16,
     child: Option<Child>,
@@ -45,10 +49,16 @@ fn free_udp_port() -> u16 {
 }
 
 impl FreeRadius {
-    /// Writes the config and the database, and starts the server.
+    /// Writes the config and the database, and starts the server on loopback.
     pub fn start(dir: &Path) -> FreeRadius {
+        FreeRadius::start_in(dir, None)
+    }
+
+    /// `start`, inside network namespace `netns` (on its loopback).
+    pub fn start_in(dir: &Path, netns: Option<&str>) -> FreeRadius {
         let raddb = dir.join("raddb");
         let _ = std::fs::remove_dir_all(&raddb);
+        std::fs::create_dir_all(dir).unwrap();
         let ok = Command::new("cp")
             .args(["-a", "/etc/freeradius/3.0"])
             .arg(&raddb)
@@ -202,6 +212,7 @@ impl FreeRadius {
         }
         let mut r = FreeRadius {
             dir: dir.to_path_buf(),
+            netns: netns.map(str::to_string),
             auth_port,
             acct_port,
             child: None,
@@ -214,7 +225,8 @@ impl FreeRadius {
     pub fn run(&mut self) {
         let log = self.dir.join("freeradius.log");
         let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new("/usr/sbin/freeradius")
+        let child = self
+            .command("/usr/sbin/freeradius")
             .args(["-X", "-d"])
             .arg(self.dir.join("raddb"))
             .stdout(out.try_clone().unwrap())
@@ -234,6 +246,18 @@ impl FreeRadius {
                 panic!("FreeRADIUS did not start:\n{text}");
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `program`, in the server's namespace.
+    fn command(&self, program: &str) -> Command {
+        match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, program]);
+                c
+            }
+            None => Command::new(program),
         }
     }
 
@@ -277,7 +301,8 @@ impl FreeRadius {
         secret: &str,
         attrs: &str,
     ) -> Option<String> {
-        let mut child = Command::new("radclient")
+        let mut child = self
+            .command("radclient")
             .args(["-x", "-r", "1", "-t", "2"])
             .arg(to.to_string())
             .args([kind, secret])
