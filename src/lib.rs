@@ -1,6 +1,6 @@
 //! Lango: a pay-per-time Wi-Fi hotspot for OpenWrt routers, paid with M-Pesa. The design (rooms,
 //! arrows, the payment state machine, budgets) is in `docs/design.md`; Daraja's behaviour in
-//! `docs/daraja.md`.
+//! `docs/daraja.md`; RADIUS in `docs/radius.md`.
 //!
 //! - `config`   — `/etc/config/lango` (UCI) into a typed, validated `Config`
 //! - `store`    — SQLite: schema, migrations, one module per table; the only place SQL lives
