@@ -190,7 +190,7 @@ impl Daemon {
             )),
         ]);
         let coa_addr = match &radius {
-            Some(r) => r.start(&mut tasks).await?,
+            Some(r) => r.start(&mut tasks)?,
             None => None,
         };
         if let Some(l) = admin_http_listener {

@@ -59,6 +59,10 @@ pub enum Error {
     Reconnect(ReconnectProblem),
 }
 
+/// Work a grant does in its own transaction (boxed: one copy of the grant's code serves all).
+pub type Also =
+    Box<dyn FnOnce(&rusqlite::Transaction, &Session) -> Result<(), store::Error> + Send>;
+
 /// What brought the news that a payment which ended unpaid was paid after all.
 enum Late {
     Callback,
@@ -138,16 +142,12 @@ impl Sessions {
 
     /// Adds time for a device (owner's gift or CLI `auth`).
     pub async fn grant(&self, g: Grant) -> Result<Session, Error> {
-        self.grant_with(g, |_, _| Ok(())).await
+        self.grant_with(g, Box::new(|_, _| Ok(()))).await
     }
 
     /// Grants time as `grant` does, with `also` run in the same transaction on the session it
     /// made (a RADIUS Accept records the server's words there): both are durable, or neither.
-    pub async fn grant_with(
-        &self,
-        g: Grant,
-        also: impl FnOnce(&rusqlite::Transaction, &Session) -> Result<(), store::Error> + Send + 'static,
-    ) -> Result<Session, Error> {
+    pub async fn grant_with(&self, g: Grant, also: Also) -> Result<Session, Error> {
         let now = self.now();
         let s = self
             .store

@@ -10,7 +10,7 @@
 use super::auth::WIRELESS;
 use super::client::{self, Server};
 use super::packet::{attr, Attrs, Code};
-use super::{station, Radius};
+use super::{station, Radius, Reply};
 use crate::clock::Unix;
 use crate::mac::Mac;
 use crate::store::radius::{self as rstore, Accounted};
@@ -61,10 +61,8 @@ impl Radius {
     /// Looks for records due each second, for ever.
     pub(super) async fn track(&self) {
         let mut seen: HashMap<i64, Bytes> = HashMap::new();
-        let mut tick = tokio::time::interval(LOOK_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::time::sleep(LOOK_EVERY).await;
             match self.look(&seen).await {
                 Ok((made, now_seen)) => {
                     seen = now_seen;
@@ -98,8 +96,8 @@ impl Radius {
         let seen = seen.clone();
         let me = self.nas_attrs();
         let default_interim = self.config.interim.as_secs() as i64;
-        self.store
-            .transact(move |tx| {
+        let looked = self
+            .db(Box::new(move |tx| {
                 let mut made = 0;
                 let interval = |a: &Accounted| a.interim_s.map_or(default_interim, i64::from);
                 for a in rstore::to_start(tx)? {
@@ -137,9 +135,13 @@ impl Radius {
                     b.up = b.up.max(l.up);
                     now_seen.insert(a.id, b);
                 }
-                Ok((made, now_seen))
-            })
-            .await
+                Ok(Reply::Looked(made, now_seen))
+            }))
+            .await?;
+        Ok(match looked {
+            Reply::Looked(made, seen) => (made, seen),
+            _ => (0, HashMap::new()),
+        })
     }
 
     fn nas_attrs(&self) -> Attrs {
@@ -159,8 +161,12 @@ impl Radius {
         };
         let mut fails: u32 = 0;
         loop {
-            let next = match self.store.call(rstore::next).await {
-                Ok(n) => n,
+            let next = match self
+                .db(Box::new(|tx| rstore::next(tx).map(Reply::Next)))
+                .await
+            {
+                Ok(Reply::Next(n)) => n,
+                Ok(_) => None,
                 Err(e) => {
                     log::error!("RADIUS accounting queue: {e}");
                     None
@@ -181,10 +187,7 @@ impl Radius {
                         "RADIUS accounting record {} unreadable ({e}); dropped",
                         q.id
                     );
-                    let _ = self
-                        .store
-                        .transact(move |tx| rstore::answered(tx, q.id))
-                        .await;
+                    self.settle(q.id, true).await;
                     continue;
                 }
             };
@@ -198,13 +201,7 @@ impl Radius {
                     }
                     fails = 0;
                     self.health().last_acct_answer = Some(now);
-                    if let Err(e) = self
-                        .store
-                        .transact(move |tx| rstore::answered(tx, q.id))
-                        .await
-                    {
-                        log::error!("RADIUS accounting queue: {e}");
-                    }
+                    self.settle(q.id, true).await;
                 }
                 answer => {
                     match answer {
@@ -215,10 +212,7 @@ impl Radius {
                         ),
                     }
                     fails += 1;
-                    let _ = self
-                        .store
-                        .transact(move |tx| rstore::unanswered(tx, q.id))
-                        .await;
+                    self.settle(q.id, false).await;
                     let wait = (Duration::from_secs(1) * fails).min(MAX_BACKOFF);
                     tokio::time::sleep(wait).await;
                 }
@@ -226,9 +220,31 @@ impl Radius {
         }
     }
 
+    /// Takes an answered record off the queue, or counts a try of one that was not.
+    async fn settle(&self, id: i64, answered: bool) {
+        let done = self
+            .db(Box::new(move |tx| {
+                match answered {
+                    true => rstore::answered(tx, id)?,
+                    false => rstore::unanswered(tx, id)?,
+                }
+                Ok(Reply::Done)
+            }))
+            .await;
+        if let Err(e) = done {
+            log::error!("RADIUS accounting queue: {e}");
+        }
+    }
+
     /// Records waiting for the server's answer.
     pub async fn queued(&self) -> u64 {
-        self.store.call(rstore::queued).await.unwrap_or(0)
+        match self
+            .db(Box::new(|tx| rstore::queued(tx).map(Reply::Count)))
+            .await
+        {
+            Ok(Reply::Count(n)) => n,
+            _ => 0,
+        }
     }
 }
 

@@ -135,9 +135,18 @@ impl Radius {
         let user = code.to_string();
         let s = self
             .sessions
-            .grant_with(g, move |tx, s| {
-                crate::store::radius::remember(tx, s.id, &user, acc.class.as_deref(), acc.interim_s)
-            })
+            .grant_with(
+                g,
+                Box::new(move |tx, s| {
+                    crate::store::radius::remember(
+                        tx,
+                        s.id,
+                        &user,
+                        acc.class.as_deref(),
+                        acc.interim_s,
+                    )
+                }),
+            )
             .await?;
         log::info!(
             "RADIUS granted mac={mac} seconds={} down={} up={}",

@@ -3,9 +3,8 @@
 //! end the wait early). Touches: a UDP socket. Never: the store.
 
 use super::packet::{encode_request, verify_response, Attrs, Code, Packet};
-use std::net::SocketAddr;
-use std::time::Duration;
-use tokio::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
 
 /// Why no answer came.
 #[derive(Debug, thiserror::Error)]
@@ -30,13 +29,31 @@ pub struct Server {
 
 /// Sends `attrs` as a `code` request and returns the first answer that verifies. Access
 /// answers must carry a Message-Authenticator (CVE-2024-3596). `prepare` may change the
-/// attributes once the request authenticator is known (PAP hiding needs it).
+/// attributes once the request authenticator is known (PAP hiding needs it). The exchange runs
+/// on a blocking thread: plain sockets cost less flash than async ones.
 pub async fn ask(
     server: &Server,
     code: Code,
     attrs: &Attrs,
     prepare: impl Fn(&[u8; 16], &mut Attrs),
 ) -> Result<Packet, Error> {
+    let [id, ..] = crate::random::bytes::<1>();
+    let random = crate::random::bytes::<16>();
+    let mut a = attrs.clone();
+    prepare(&random, &mut a);
+    let wire = encode_request(code, id, random, &a, &server.secret);
+    let server = server.clone();
+    let addr = server.addr;
+    tokio::task::spawn_blocking(move || exchange(&server, &wire, code == Code::AccessRequest))
+        .await
+        .map_err(|e| Error::Io {
+            server: addr,
+            source: std::io::Error::other(e.to_string()),
+        })?
+}
+
+/// Sends `wire` and waits for a verified answer, `retries` more times after a timeout.
+fn exchange(server: &Server, wire: &[u8], require_ma: bool) -> Result<Packet, Error> {
     let io = |source| Error::Io {
         server: server.addr,
         source,
@@ -46,33 +63,27 @@ pub async fn ask(
     } else {
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     };
-    let sock = UdpSocket::bind(local).await.map_err(io)?;
-    sock.connect(server.addr).await.map_err(io)?;
-    let [id, ..] = crate::random::bytes::<1>();
-    let random = crate::random::bytes::<16>();
-    let mut a = attrs.clone();
-    prepare(&random, &mut a);
-    let wire = encode_request(code, id, random, &a, &server.secret);
+    let sock = UdpSocket::bind(local).map_err(io)?;
     // The authenticator answers are checked against: random, or the signed one.
     let mut sent_auth = [0u8; 16];
     sent_auth.copy_from_slice(&wire[4..20]);
-    let require_ma = code == Code::AccessRequest;
     let tries = server.retries + 1;
     let mut buf = vec![0u8; super::packet::MAX_LEN];
     for _ in 0..tries {
-        sock.send(&wire).await.map_err(io)?;
-        let deadline = tokio::time::Instant::now() + server.timeout;
+        sock.send_to(wire, server.addr).map_err(io)?;
+        let deadline = Instant::now() + server.timeout;
         loop {
-            let n = match tokio::time::timeout_at(deadline, sock.recv(&mut buf)).await {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            sock.set_read_timeout(Some(left)).map_err(io)?;
+            let n = match sock.recv_from(&mut buf) {
+                Ok((_, from)) if from != server.addr => continue,
+                Ok((n, _)) => n,
                 Err(_) => break,
-                // ICMP port unreachable (server down) shows as an error here: wait the try out.
-                Ok(Err(_)) => {
-                    tokio::time::sleep_until(deadline).await;
-                    break;
-                }
-                Ok(Ok(n)) => n,
             };
-            match verify_response(&buf[..n], id, &sent_auth, &server.secret, require_ma) {
+            match verify_response(&buf[..n], wire[1], &sent_auth, &server.secret, require_ma) {
                 Ok(p) => return Ok(p),
                 Err(e) => log::warn!("RADIUS answer from {} ignored: {e}", server.addr),
             }

@@ -7,16 +7,19 @@
 
 use super::accounting::parse_session_id;
 use super::packet::{attr, encode_response, verify_request, Attrs, Code, Packet};
-use super::{rate, Radius};
+use super::{rate, Radius, Reply};
 use crate::mac::Mac;
 use std::collections::VecDeque;
-use std::net::SocketAddr;
-use tokio::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 /// Error-Cause values (RFC 5176 §3.6).
 const MISSING_ATTRIBUTE: u32 = 402;
 const SESSION_NOT_FOUND: u32 = 503;
 const RESOURCES_UNAVAILABLE: u32 = 506;
+/// How often the listener looks whether Lango stopped (its `Radius` is gone).
+const ALIVE_EVERY: Duration = Duration::from_secs(1);
 /// Answers kept to repeat to a retransmitted request instead of acting twice.
 const REMEMBERED: usize = 32;
 
@@ -26,60 +29,76 @@ enum Outcome {
     Refused(u32),
 }
 
+/// Takes Disconnect and CoA requests on `sock` on a thread of its own (a plain socket costs
+/// less flash than an async one), acting through the runtime of `rt`, until Lango stops.
+pub(super) fn serve(radius: Weak<Radius>, sock: UdpSocket, rt: tokio::runtime::Handle) {
+    if let Err(e) = sock.set_read_timeout(Some(ALIVE_EVERY)) {
+        log::error!("RADIUS CoA listener: {e}");
+        return;
+    }
+    let mut buf = vec![0u8; super::packet::MAX_LEN];
+    let mut answered: VecDeque<(SocketAddr, Vec<u8>, Vec<u8>)> = VecDeque::new();
+    loop {
+        let got = sock.recv_from(&mut buf);
+        let Some(me) = radius.upgrade() else {
+            return;
+        };
+        let Ok((n, from)) = got else {
+            continue; // the timeout: look again whether Lango still runs
+        };
+        me.one(&sock, &buf[..n], from, &mut answered, &rt);
+    }
+}
+
 impl Radius {
-    /// Takes Disconnect and CoA requests on `sock` for ever.
-    pub(super) async fn serve_dae(&self, sock: UdpSocket) {
-        let secret = self.config.secret.0.as_bytes().to_vec();
-        let mut buf = vec![0u8; super::packet::MAX_LEN];
-        let mut answered: VecDeque<(SocketAddr, Vec<u8>, Vec<u8>)> = VecDeque::new();
-        loop {
-            let (n, from) = match sock.recv_from(&mut buf).await {
-                Ok(x) => x,
-                Err(e) => {
-                    log::warn!("RADIUS CoA listener: {e}");
-                    continue;
-                }
-            };
-            if from.ip().to_canonical() != self.config.server {
-                log::warn!("RADIUS CoA listener: packet from {from} dropped (not the server)");
-                continue;
+    /// Checks and answers one datagram.
+    fn one(
+        self: &Arc<Self>,
+        sock: &UdpSocket,
+        raw: &[u8],
+        from: SocketAddr,
+        answered: &mut VecDeque<(SocketAddr, Vec<u8>, Vec<u8>)>,
+        rt: &tokio::runtime::Handle,
+    ) {
+        let secret = self.config.secret.0.as_bytes();
+        if from.ip().to_canonical() != self.config.server {
+            log::warn!("RADIUS CoA listener: packet from {from} dropped (not the server)");
+            return;
+        }
+        let p = match verify_request(raw, secret) {
+            Ok(p) => p,
+            Err(e) => {
+                log::warn!("RADIUS CoA listener: request from {from} dropped: {e}");
+                return;
             }
-            let raw = &buf[..n];
-            let p = match verify_request(raw, &secret) {
-                Ok(p) => p,
-                Err(e) => {
-                    log::warn!("RADIUS CoA listener: request from {from} dropped: {e}");
-                    continue;
-                }
-            };
-            if let Some((_, _, again)) = answered.iter().find(|(f, r, _)| *f == from && r == raw) {
-                let _ = sock.send_to(again, from).await;
-                continue;
+        };
+        if let Some((_, _, again)) = answered.iter().find(|(f, r, _)| *f == from && r == raw) {
+            let _ = sock.send_to(again, from);
+            return;
+        }
+        let (ack, nak) = match p.code {
+            Code::DisconnectRequest => (Code::DisconnectAck, Code::DisconnectNak),
+            Code::CoaRequest => (Code::CoaAck, Code::CoaNak),
+            other => {
+                log::warn!("RADIUS CoA listener: {other:?} from {from} dropped");
+                return;
             }
-            let (ack, nak) = match p.code {
-                Code::DisconnectRequest => (Code::DisconnectAck, Code::DisconnectNak),
-                Code::CoaRequest => (Code::CoaAck, Code::CoaNak),
-                other => {
-                    log::warn!("RADIUS CoA listener: {other:?} from {from} dropped");
-                    continue;
-                }
-            };
-            let mut a = Attrs::default();
-            let code = match self.dynamic(&p).await {
-                Outcome::Done => ack,
-                Outcome::Refused(cause) => {
-                    a.int(attr::ERROR_CAUSE, cause);
-                    nak
-                }
-            };
-            let reply = encode_response(code, p.id, &p.authenticator, &a, &secret);
-            if let Err(e) = sock.send_to(&reply, from).await {
-                log::warn!("RADIUS CoA listener: answering {from}: {e}");
+        };
+        let mut a = Attrs::default();
+        let code = match rt.block_on(self.dynamic(&p)) {
+            Outcome::Done => ack,
+            Outcome::Refused(cause) => {
+                a.int(attr::ERROR_CAUSE, cause);
+                nak
             }
-            answered.push_back((from, raw.to_vec(), reply));
-            if answered.len() > REMEMBERED {
-                answered.pop_front();
-            }
+        };
+        let reply = encode_response(code, p.id, &p.authenticator, &a, secret);
+        if let Err(e) = sock.send_to(&reply, from) {
+            log::warn!("RADIUS CoA listener: answering {from}: {e}");
+        }
+        answered.push_back((from, raw.to_vec(), reply));
+        if answered.len() > REMEMBERED {
+            answered.pop_front();
         }
     }
 
@@ -94,12 +113,13 @@ impl Radius {
             return Outcome::Refused(MISSING_ATTRIBUTE);
         }
         let found = self
-            .store
-            .call(move |c| crate::store::radius::find_open(c, mac, sid, user.as_deref()))
+            .db(Box::new(move |tx| {
+                crate::store::radius::find_open(tx, mac, sid, user.as_deref()).map(Reply::Found)
+            }))
             .await;
         let mac = match found {
-            Ok(Some(m)) => m,
-            Ok(None) => return Outcome::Refused(SESSION_NOT_FOUND),
+            Ok(Reply::Found(Some(m))) => m,
+            Ok(_) => return Outcome::Refused(SESSION_NOT_FOUND),
             Err(e) => {
                 log::error!("RADIUS CoA listener: {e}");
                 return Outcome::Refused(RESOURCES_UNAVAILABLE);
