@@ -73,10 +73,13 @@ fn select(c: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<V
     let mut st = c.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM sessions s LEFT JOIN radius_sessions r ON r.session_id = s.id {filter}"
     ))?;
-    let rows = st
-        .query_map(args, accounted)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    // A plain loop: `query_map(..).collect()` would add a copy of the iterator adapters.
+    let mut rows = st.query(args)?;
+    let mut out = vec![];
+    while let Some(r) = rows.next()? {
+        out.push(accounted(r)?);
+    }
+    Ok(out)
 }
 
 /// Records what the server said about a session it granted (part of the grant's transaction).
