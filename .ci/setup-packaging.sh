@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what scripts/build-ipk.sh and tests/packaging.sh need: the musl Rust targets, the
-# nightly that scripts/build-ipk.sh pins (with rust-src, for -Zbuild-std on mipsel and ARMv7,
+# nightly that scripts/build-ipk.sh pins (with rust-src, for -Zbuild-std on aarch64, mipsel and ARMv7,
 # and llvm-tools),
 # zig + cargo-zigbuild (PyPI), qemu-user-static, shellcheck, busybox, file and curl (Debian).
 # Idempotent: each step is skipped when its tool is already there, so a warm machine pays ~1 s.

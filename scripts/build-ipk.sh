@@ -52,10 +52,12 @@ rust_target() {
 	esac
 }
 
-# Targets rustup ships no std for: built with $NIGHTLY and -Zbuild-std.
+# Targets built with $NIGHTLY and -Zbuild-std: those rustup ships no std for, and aarch64, whose
+# std built for size (and static, position-dependent code) keeps its package under the 2 MiB
+# budget: 3.73 MB -> 3.47 MB binary, 2.11 MB -> 1.95 MB package (measured with RADIUS in).
 needs_build_std() {
 	case "$1" in
-	mipsel-* | armv7-*) return 0 ;;
+	mipsel-* | armv7-* | aarch64-*) return 0 ;;
 	*) return 1 ;;
 	esac
 }
@@ -151,6 +153,7 @@ if ((${#nightly[@]})); then
 	(cd "$root" && CARGO_TARGET_DIR=$target_dir \
 		CARGO_TARGET_MIPSEL_UNKNOWN_LINUX_MUSL_RUSTFLAGS=$static \
 		CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_RUSTFLAGS=$static \
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS=$static \
 		nice -n 19 cargo "+$NIGHTLY" zigbuild --release --locked "${std[@]}" "${nightly[@]}")
 fi
 
