@@ -304,17 +304,18 @@ fn record(
 }
 
 /// Connect-Info of a Start: what paid for the session, in words FreeRADIUS stores as they are
-/// (`radacct.connectinfo_start`): `M-Pesa package=1 Hour amount=KES 20 receipt=SGR7XXXX`,
-/// `voucher package=1 Hour`, `owner`.
+/// (`radacct.connectinfo_start`; its SQL escaping leaves letters, digits, `: /.-_@` and spaces
+/// alone, so no `=`): `M-Pesa receipt: SGR7XXXX amount: KES 20 package: 1 Hour`,
+/// `voucher package: 1 Hour`, `owner`. The package comes last: its name may hold anything.
 fn paid_with(tx: &rusqlite::Connection, a: &Accounted) -> Result<Option<String>, store::Error> {
     Ok(match a.source.as_str() {
         "payment" => match a.source_ref.as_deref().and_then(|r| r.parse().ok()) {
             Some(id) => payments::get(tx, id)?.map(|p| {
                 format!(
-                    "M-Pesa package={} amount=KES {} receipt={}",
-                    p.package_name,
+                    "M-Pesa receipt: {} amount: KES {} package: {}",
+                    p.receipt.as_deref().unwrap_or("-"),
                     p.amount.0,
-                    p.receipt.as_deref().unwrap_or("-")
+                    p.package_name
                 )
             }),
             None => None,
@@ -325,7 +326,7 @@ fn paid_with(tx: &rusqlite::Connection, a: &Accounted) -> Result<Option<String>,
                 None => None,
             };
             Some(format!(
-                "voucher package={}",
+                "voucher package: {}",
                 name.as_deref().unwrap_or("-")
             ))
         }
