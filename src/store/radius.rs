@@ -1,5 +1,5 @@
-//! The RADIUS tables: what the server said about a session (User-Name, Class, interim
-//! interval), how far each session's accounting got, and the queue of Accounting-Requests not
+//! The RADIUS tables: what the server said about an open session (User-Name, Class, interim
+//! interval), how far each open session's accounting got, and the queue of Accounting-Requests not
 //! yet answered. The queue is written in the same transaction that decides a record is due, so
 //! a record is made once and kept until the server answers it.
 
@@ -112,7 +112,7 @@ pub fn to_start(c: &Connection) -> Result<Vec<Accounted>> {
 pub fn to_stop(c: &Connection) -> Result<Vec<Accounted>> {
     select(
         c,
-        "WHERE r.started = 1 AND r.stopped = 0 AND s.ended_at IS NOT NULL ORDER BY s.id",
+        "WHERE r.started = 1 AND s.ended_at IS NOT NULL ORDER BY s.id",
         [],
     )
 }
@@ -121,7 +121,7 @@ pub fn to_stop(c: &Connection) -> Result<Vec<Accounted>> {
 pub fn interim_due(c: &Connection, now: Unix) -> Result<Vec<Accounted>> {
     select(
         c,
-        "WHERE r.started = 1 AND r.stopped = 0 AND s.ended_at IS NULL AND r.next_interim <= ?1 ORDER BY s.id",
+        "WHERE r.started = 1 AND s.ended_at IS NULL AND r.next_interim <= ?1 ORDER BY s.id",
         [now],
     )
 }
@@ -154,10 +154,11 @@ pub fn interim_queued(c: &Connection, session_id: i64, next: Unix) -> Result<()>
     Ok(())
 }
 
-/// Notes that the Stop of `session_id` is queued.
+/// The Stop of `session_id` is queued: its row goes (the Stop carries all it held), so the table
+/// stays as small as the sessions open.
 pub fn stopped(c: &Connection, session_id: i64) -> Result<()> {
     c.execute(
-        "UPDATE radius_sessions SET stopped = 1 WHERE session_id = ?1",
+        "DELETE FROM radius_sessions WHERE session_id = ?1",
         [session_id],
     )?;
     Ok(())

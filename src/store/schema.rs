@@ -150,9 +150,9 @@ const MIGRATIONS: &[&str] = &[
     RADIUS,
 ];
 
-/// What RADIUS keeps: per session, the server's words (User-Name, Class, interim interval) and
-/// how far its accounting got; and the queue of Accounting-Requests not yet answered, each
-/// fixed when made (only Acct-Delay-Time is added when sent).
+/// What RADIUS keeps: per open session, the server's words (User-Name, Class, interim interval)
+/// and how far its accounting got (the row goes when its Stop is queued); and the queue of
+/// Accounting-Requests not yet answered, each fixed when made (Acct-Delay-Time is added when sent).
 const RADIUS: &str = "
     CREATE TABLE radius_sessions (
         session_id   INTEGER PRIMARY KEY,
@@ -160,8 +160,7 @@ const RADIUS: &str = "
         class        BLOB,
         interim_s    INTEGER,
         started      INTEGER NOT NULL DEFAULT 0,
-        next_interim INTEGER,
-        stopped      INTEGER NOT NULL DEFAULT 0
+        next_interim INTEGER
     );
     CREATE TABLE radius_queue (
         id         INTEGER PRIMARY KEY,
