@@ -56,6 +56,38 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub retention: RetentionConfig,
     pub backup: BackupConfig,
+    /// A central RADIUS server (`config radius`); `None`: Lango works alone.
+    pub radius: Option<RadiusConfig>,
+}
+
+/// Which typed codes go to the RADIUS server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RadiusMode {
+    /// Codes that are not local vouchers (the default): local vouchers keep working offline.
+    Unknown,
+    /// Every code; local vouchers are not looked at.
+    All,
+}
+
+/// A central RADIUS server (`config radius`): authentication, accounting, Disconnect and CoA.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RadiusConfig {
+    pub server: IpAddr,
+    pub auth_port: u16,
+    pub acct_port: u16,
+    pub secret: Secret,
+    /// NAS-Identifier: names this router to the server.
+    pub nas_identifier: String,
+    /// NAS-IP-Address, if set (servers that key clients on it).
+    pub nas_ip: Option<std::net::Ipv4Addr>,
+    pub mode: RadiusMode,
+    /// Interim-Update interval when the server's Acct-Interim-Interval does not set one.
+    pub interim: Duration,
+    /// Where Disconnect and CoA requests are taken (`None`: not at all).
+    pub coa_listen: Option<SocketAddr>,
+    /// How long one try waits for an answer, and how many tries after the first.
+    pub timeout: Duration,
+    pub retries: u32,
 }
 
 /// How long details are kept on the router's flash (`config retention`); daily totals per
@@ -418,6 +450,30 @@ impl Config {
             ),
             self.backup.keep
         );
+        if let Some(r) = &self.radius {
+            t += "\nconfig radius 'radius'\n";
+            let mut opt = |name: &str, v: &str| t += &format!("\toption {name} {}\n", quote(v));
+            opt("server", &r.server.to_string());
+            opt("auth_port", &r.auth_port.to_string());
+            opt("acct_port", &r.acct_port.to_string());
+            opt("secret", &r.secret.0);
+            opt("nas_identifier", &r.nas_identifier);
+            opt("nas_ip", &r.nas_ip.map_or(String::new(), |a| a.to_string()));
+            opt(
+                "mode",
+                match r.mode {
+                    RadiusMode::Unknown => "unknown",
+                    RadiusMode::All => "all",
+                },
+            );
+            opt("interim_interval", &r.interim.as_secs().to_string());
+            opt(
+                "coa_listen",
+                &r.coa_listen.map_or(String::new(), |a| a.to_string()),
+            );
+            opt("timeout", &r.timeout.as_secs_f64().to_string());
+            opt("retries", &r.retries.to_string());
+        }
         t += "\nconfig shaping 'shaping'\n";
         t += &format!(
             "\toption enabled '{}'\n\toption ifb {}\n",
@@ -439,6 +495,7 @@ impl Config {
                 "limits" => b.limits(s)?,
                 "retention" => b.retention(s)?,
                 "backup" => b.backup(s)?,
+                "radius" => b.radius(s)?,
                 other => log::warn!(
                     "{origin}:{}: unknown section type {other:?} ignored",
                     s.line
@@ -495,6 +552,7 @@ struct Builder<'a> {
     push_window: Duration,
     voucher_guesses: u32,
     voucher_window: Duration,
+    radius: Option<RadiusConfig>,
 }
 
 impl<'a> Builder<'a> {
@@ -553,6 +611,7 @@ impl<'a> Builder<'a> {
             push_window: Duration::from_secs(300),
             voucher_guesses: 5,
             voucher_window: Duration::from_secs(600),
+            radius: None,
         }
     }
 
@@ -842,6 +901,118 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// `config radius`: used only once it names a server and a secret.
+    fn radius(&mut self, s: &Section) -> Result<(), Error> {
+        let mut r = RadiusConfig {
+            server: IpAddr::from([0, 0, 0, 0]),
+            auth_port: 1812,
+            acct_port: 1813,
+            secret: Secret::default(),
+            nas_identifier: "lango".into(),
+            nas_ip: None,
+            mode: RadiusMode::Unknown,
+            interim: Duration::from_secs(300),
+            coa_listen: Some(SocketAddr::from(([0, 0, 0, 0], 3799))),
+            timeout: Duration::from_secs(3),
+            retries: 2,
+        };
+        let (mut server, mut enabled) = (false, true);
+        for (k, v, line) in &s.options {
+            let line = *line;
+            let port = |v: &str| match v.parse::<u16>() {
+                Ok(p) if p > 0 => Ok(p),
+                _ => Err(self.bad(line, k, format!("{v:?} is not a port number (1-65535)"))),
+            };
+            match k.as_str() {
+                "enabled" => enabled = !matches!(v.as_str(), "0" | "off" | "false" | "no"),
+                "server" if v.is_empty() => server = false,
+                "server" => {
+                    r.server = v.parse().map_err(|_| {
+                        self.bad(
+                            line,
+                            k,
+                            format!("{v:?} is not an IP address such as 192.0.2.10"),
+                        )
+                    })?;
+                    server = true;
+                }
+                "auth_port" => r.auth_port = port(v)?,
+                "acct_port" => r.acct_port = port(v)?,
+                "secret" => r.secret = Secret(v.clone()),
+                "nas_identifier" => {
+                    if v.is_empty() || v.len() > 64 {
+                        return Err(self.bad(line, k, "must be 1 to 64 characters"));
+                    }
+                    r.nas_identifier = v.clone();
+                }
+                "nas_ip" if v.is_empty() => r.nas_ip = None,
+                "nas_ip" => {
+                    r.nas_ip =
+                        Some(v.parse().map_err(|_| {
+                            self.bad(line, k, format!("{v:?} is not an IPv4 address"))
+                        })?)
+                }
+                "mode" => {
+                    r.mode = match v.as_str() {
+                        "unknown" => RadiusMode::Unknown,
+                        "all" => RadiusMode::All,
+                        _ => {
+                            return Err(self.bad(
+                                line,
+                                k,
+                                format!(
+                                "{v:?} is not unknown (codes that are not local vouchers) or all"
+                            ),
+                            ))
+                        }
+                    }
+                }
+                "interim_interval" => {
+                    r.interim = match v.parse::<u64>() {
+                        Ok(n) if (60..=86_400).contains(&n) => Duration::from_secs(n),
+                        _ => {
+                            return Err(self.bad(
+                                line,
+                                k,
+                                format!("{v:?} is not a whole number of seconds (60 to 86400)"),
+                            ))
+                        }
+                    }
+                }
+                "coa_listen" if v.is_empty() => r.coa_listen = None,
+                "coa_listen" => {
+                    r.coa_listen = Some(v.parse().map_err(|_| {
+                        self.bad(
+                            line,
+                            k,
+                            format!(
+                            "{v:?} is not an address:port such as 192.0.2.1:3799 (or empty: none)"
+                        ),
+                        )
+                    })?)
+                }
+                "timeout" => {
+                    r.timeout = self.seconds(line, k, v)?;
+                    if r.timeout > Duration::from_secs(30) {
+                        return Err(self.bad(line, k, format!("{v:?} is over 30 seconds")));
+                    }
+                }
+                "retries" => {
+                    r.retries = match v.parse::<u32>() {
+                        Ok(n) if n <= 10 => n,
+                        _ => return Err(self.bad(line, k, format!("{v:?} is not 0 to 10"))),
+                    }
+                }
+                _ => self.unknown(s, k, line),
+            }
+        }
+        if server && r.secret.0.is_empty() {
+            return Err(self.bad(s.line, "secret", "a RADIUS server needs its shared secret"));
+        }
+        self.radius = (server && enabled).then_some(r);
+        Ok(())
+    }
+
     fn unknown(&self, s: &Section, k: &str, line: usize) {
         log::warn!(
             "{}:{line}: unknown option {k:?} in section {:?} ignored",
@@ -1001,6 +1172,7 @@ impl<'a> Builder<'a> {
             shaping: self.shaping,
             retention: self.retention,
             backup: self.backup,
+            radius: self.radius,
             limits: LimitsConfig {
                 pushes_per_mac: Window {
                     max: self.pushes_per_mac,
@@ -1381,6 +1553,35 @@ config shaping 'shaping'
         c.limits.voucher_guesses.per = Duration::from_secs(120);
         let back = Config::parse(&c.to_uci(), "x").unwrap();
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn radius_is_off_until_a_server_and_secret_are_named() {
+        assert_eq!(Config::parse(SAMPLE, "x").unwrap().radius, None);
+        let off = "config radius 'radius'\n\toption server ''\n";
+        assert_eq!(Config::parse(off, "x").unwrap().radius, None);
+        let text = "config radius 'radius'\n\toption server '192.0.2.10'\n\toption secret 'testing123'\n\toption mode 'all'\n\toption coa_listen '127.0.0.1:3799'\n";
+        let mut c = Config::parse(text, "x").unwrap();
+        let r = c.radius.clone().unwrap();
+        assert_eq!(
+            (r.auth_port, r.acct_port, r.mode),
+            (1812, 1813, RadiusMode::All)
+        );
+        assert_eq!(r.interim, Duration::from_secs(300));
+        c.radius.as_mut().unwrap().nas_ip = Some("10.0.0.1".parse().unwrap());
+        assert_eq!(Config::parse(&c.to_uci(), "x").unwrap(), c);
+        for (bad, says) in [
+            ("option server '192.0.2.10'\n", "x:1: option secret: a RADIUS server needs its shared secret"),
+            ("option server 'radius.lan'\n", "x:2: option server: \"radius.lan\" is not an IP address"),
+            ("option auth_port '0'\n", "x:2: option auth_port: \"0\" is not a port number"),
+            ("option mode 'some'\n", "x:2: option mode: \"some\" is not unknown"),
+            ("option interim_interval '5'\n", "x:2: option interim_interval: \"5\" is not a whole number of seconds (60 to 86400)"),
+            ("option coa_listen '3799'\n", "x:2: option coa_listen: \"3799\" is not an address:port"),
+            ("option retries '99'\n", "x:2: option retries: \"99\" is not 0 to 10"),
+        ] {
+            let e = Config::parse(&format!("config radius 'radius'\n\t{bad}"), "x").unwrap_err();
+            assert!(e.to_string().starts_with(says), "{e}");
+        }
     }
 
     #[test]

@@ -82,6 +82,8 @@ pub struct Control {
     pub started_at: std::time::Instant,
     /// A new password logs every owner's page session out.
     pub logins: Arc<Auth>,
+    /// The RADIUS side, if on (`status` shows its accounting queue).
+    pub radius: Option<Arc<crate::radius::Radius>>,
 }
 
 /// `lango backup FILE`: a consistent copy of `database`, whether or not the daemon runs.
@@ -208,8 +210,16 @@ impl Control {
                     })
                     .await
                     .map_err(|e| internal(&e))?;
+                let radius = match &self.radius {
+                    Some(r) => {
+                        let health = r.health().clone();
+                        json!({ "server": r.config.server, "accounting_queue": r.queued().await, "health": health })
+                    }
+                    None => Value::Null,
+                };
                 Ok(json!({
                     "ok": true,
+                    "radius": radius,
                     "online": online.len(),
                     "uptime_s": self.started_at.elapsed().as_secs(),
                     "version": env!("CARGO_PKG_VERSION"),

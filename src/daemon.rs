@@ -51,6 +51,10 @@ pub struct Daemon {
     pub payments: Arc<Payments>,
     /// The settings a reload changes (SIGHUP, the owner's Settings page).
     pub live: Arc<Live>,
+    /// The central RADIUS server's side, if `config radius` names one.
+    pub radius: Option<Arc<crate::radius::Radius>>,
+    /// Where Disconnect and CoA requests are taken, if RADIUS is on and `coa_listen` set.
+    pub coa_addr: Option<SocketAddr>,
     gate: Arc<dyn Gate>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -80,6 +84,9 @@ impl Daemon {
             parts.clock.clone(),
             sessions.clone(),
         );
+        let radius = config.radius.clone().map(|r| {
+            crate::radius::Radius::new(r, store.clone(), sessions.clone(), Some(usage.clone()))
+        });
         let daraja = Daraja::new(&config.daraja).context("setting up the Daraja client")?;
         let payments = Payments::new(
             store.clone(),
@@ -148,16 +155,18 @@ impl Daemon {
             clock: parts.clock.clone(),
             guesses,
             pages: Default::default(),
+            radius: radius.clone(),
         });
-        let admin = Admin::new(
-            live.clone(),
-            store.clone(),
-            sessions.clone(),
-            usage.clone(),
-            parts.clock.clone(),
-            certs.clone(),
-            logins.clone(),
-        );
+        let admin = Admin::new(crate::admin::Rooms {
+            live: live.clone(),
+            store: store.clone(),
+            sessions: sessions.clone(),
+            usage: usage.clone(),
+            clock: parts.clock.clone(),
+            certs: certs.clone(),
+            logins: logins.clone(),
+            radius: radius.clone(),
+        });
         let control = Arc::new(Control {
             certs: certs.clone(),
             store: store.clone(),
@@ -167,6 +176,7 @@ impl Daemon {
             clock: parts.clock.clone(),
             started_at,
             logins: logins.clone(),
+            radius: radius.clone(),
         });
         let current = live.clone();
         tasks.extend([
@@ -201,6 +211,10 @@ impl Daemon {
                 store.clone(),
             )),
         ]);
+        let coa_addr = match &radius {
+            Some(r) => r.start(&mut tasks)?,
+            None => None,
+        };
         if let Some(l) = admin_http_listener {
             let https_port = admin_addr.port();
             tasks.push(tokio::spawn(server::serve(l, move |req, peer| {
@@ -226,6 +240,8 @@ impl Daemon {
             usage,
             payments,
             live,
+            radius,
+            coa_addr,
             gate: parts.gate,
             tasks,
         })
@@ -240,6 +256,9 @@ impl Daemon {
         // Wait until the listeners are really closed, so a restart can bind them again.
         for t in self.tasks {
             let _ = t.await;
+        }
+        if let Some(r) = &self.radius {
+            r.stop().await;
         }
         // The last second's bytes, then everything not yet written: a clean stop loses nothing.
         self.usage.read().await;

@@ -1,6 +1,6 @@
 //! Lango: a pay-per-time Wi-Fi hotspot for OpenWrt routers, paid with M-Pesa. The design (rooms,
 //! arrows, the payment state machine, budgets) is in `docs/design.md`; Daraja's behaviour in
-//! `docs/daraja.md`.
+//! `docs/daraja.md`; RADIUS in `docs/radius.md`.
 //!
 //! - `config`   — `/etc/config/lango` (UCI) into a typed, validated `Config`
 //! - `store`    — SQLite: schema, migrations, one module per table; the only place SQL lives
@@ -14,6 +14,7 @@
 //! - `admin`    — HTTP for the owner: login, overview, clients, packages, payments, vouchers, settings
 //! - `live`     — the settings a reload swaps while Lango runs (SIGHUP, the Settings page)
 //! - `owner`    — what the owner may do (time, vouchers, password): one rule each, typed errors
+//! - `radius`   — a RADIUS NAS: codes checked by a central server, accounting, Disconnect/CoA
 //! - `ctl`      — the unix-socket control protocol behind the CLI
 //! - `daemon`   — wires the rooms together for `lango run` and `lango demo`
 //! - `sim`      — the Daraja simulator
@@ -53,6 +54,7 @@ pub mod password;
 pub mod payments;
 pub mod phone;
 pub mod portal;
+pub mod radius;
 pub mod random;
 pub mod reconnect;
 pub mod scrypt;

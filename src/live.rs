@@ -210,6 +210,7 @@ pub fn needs_restart(running: &Config, new: &Config) -> Vec<&'static str> {
         running.limits.voucher_guesses != new.limits.voucher_guesses,
         "voucher_guesses",
     );
+    check(running.radius != new.radius, "radius");
     out
 }
 

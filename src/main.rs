@@ -377,6 +377,21 @@ fn print_answer(req: &Request, a: &serde_json::Value, json: bool) {
                 a["uptime_s"]
             );
             println!("M-Pesa: {}", daraja_health(&a["daraja"]));
+            if !a["radius"].is_null() {
+                let r = &a["radius"];
+                let ago = |k: &str| {
+                    r["health"][k]
+                        .as_i64()
+                        .map_or("never".into(), lango::clock::eat_display)
+                };
+                println!(
+                    "RADIUS {}: {} accounting records queued · last accept {} · last accounting answer {}",
+                    r["server"].as_str().unwrap_or("?"),
+                    r["accounting_queue"],
+                    ago("last_accept"),
+                    ago("last_acct_answer")
+                );
+            }
             println!(
                 "owner's page certificate SHA-256: {}",
                 a["admin_certificate_sha256"].as_str().unwrap_or("?")

@@ -62,6 +62,10 @@ pub enum Error {
     Reconnect(ReconnectProblem),
 }
 
+/// Work a grant does in its own transaction (boxed: one copy of the grant's code serves all).
+pub type Also =
+    Box<dyn FnOnce(&rusqlite::Transaction, &Session) -> Result<(), store::Error> + Send>;
+
 /// What brought the news that a payment which ended unpaid was paid after all.
 enum Late {
     Callback,
@@ -141,11 +145,18 @@ impl Sessions {
 
     /// Adds time for a device (owner's gift or CLI `auth`).
     pub async fn grant(&self, g: Grant) -> Result<Session, Error> {
+        self.grant_with(g, Box::new(|_, _| Ok(()))).await
+    }
+
+    /// Grants time as `grant` does, with `also` run in the same transaction on the session it
+    /// made (a RADIUS Accept records the server's words there): both are durable, or neither.
+    pub async fn grant_with(&self, g: Grant, also: Also) -> Result<Session, Error> {
         let now = self.now();
         let s = self
             .store
             .transact(move |tx| {
                 let s = store::sessions::grant(tx, &g, now)?;
+                also(tx, &s)?;
                 events::record(
                     tx,
                     now,
@@ -158,6 +169,32 @@ impl Sessions {
             })
             .await?;
         self.admit(&s).await;
+        Ok(s)
+    }
+
+    /// Sets `mac`'s time left and/or speeds (a RADIUS CoA) and applies them to the kernel at
+    /// once. Returns the session as it is now, `None` if the device has no open session.
+    pub async fn set_limits(
+        &self,
+        mac: Mac,
+        seconds: Option<u32>,
+        rate: Option<(crate::units::Kbps, crate::units::Kbps)>,
+    ) -> Result<Option<Session>, Error> {
+        let now = self.now();
+        let s = self
+            .store
+            .transact(move |tx| {
+                let s = store::sessions::set_limits(tx, mac, now, seconds, rate)?;
+                if let Some(s) = &s {
+                    let detail = format!("{}s left, {}/{}", s.seconds_left(now), s.down, s.up);
+                    events::record(tx, now, "session.limits", Some(mac), None, &detail)?;
+                }
+                Ok(s)
+            })
+            .await?;
+        if let Some(s) = &s {
+            self.admit(s).await;
+        }
         Ok(s)
     }
 

@@ -1063,6 +1063,18 @@ async fn apply_restarts_the_services_in_place_and_keeps_everyone_on() {
         .replace("127.0.0.1:0", "127.0.0.1:1")
         .replacen("127.0.0.1:1", &format!("127.0.0.1:{admin_port}"), 1);
     std::fs::write(&path, text).unwrap();
+    // A RADIUS Disconnect/CoA listener on a fixed port too: a restart must free it and bind it
+    // again. (Its server is a loopback port nobody answers; nothing is sent unless a session
+    // starts or ends.)
+    let coa_port = free_port();
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path).unwrap()
+            + &format!(
+                "\nconfig radius 'radius'\n\toption server '127.0.0.1'\n\toption auth_port '9'\n\toption acct_port '9'\n\toption secret 'testing123'\n\toption coa_listen '127.0.0.1:{coa_port}'\n"
+            ),
+    )
+    .unwrap();
     let config = lango::config::Config::load(&path).unwrap();
     assert_eq!(config.admin_listen.port(), admin_port, "{config:?}");
     let portal: std::net::SocketAddr = format!("127.0.0.1:{portal_port}").parse().unwrap();
@@ -1098,13 +1110,16 @@ async fn apply_restarts_the_services_in_place_and_keeps_everyone_on() {
     // Nothing waits: the Settings page offers no Apply.
     let p = o.get("/settings").await;
     assert!(!p.body.contains("/settings/apply"), "{}", p.body);
-    let p = o
-        .post(
-            "/settings",
-            &settings_form(&[("walled_garden", "10.9.0.0/24")]),
-        )
-        .await;
-    assert_eq!(p.status, 303);
+    let coa = format!("127.0.0.1:{coa_port}");
+    let radius = [("server", "127.0.0.1"), ("coa_listen", coa.as_str())];
+    let with_radius = |walled: &'static str| {
+        let mut f = settings_form(&radius);
+        f.retain(|(k, _)| *k != "walled_garden");
+        f.push(("walled_garden", walled));
+        f
+    };
+    let p = o.post("/settings", &with_radius("10.9.0.0/24")).await;
+    assert_eq!(p.status, 303, "{}", p.body);
     let p = o.get("/settings").await;
     assert!(
         p.body
@@ -1157,12 +1172,7 @@ async fn apply_restarts_the_services_in_place_and_keeps_everyone_on() {
     )
     .unwrap();
     o.get("/settings").await;
-    let p = o
-        .post(
-            "/settings",
-            &settings_form(&[("walled_garden", "10.8.0.0/24")]),
-        )
-        .await;
+    let p = o.post("/settings", &with_radius("10.8.0.0/24")).await;
     assert_eq!(p.status, 303);
     o.get("/settings").await;
     assert_eq!(o.post("/settings/apply", &[]).await.status, 200);

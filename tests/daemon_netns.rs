@@ -4,6 +4,7 @@
 //! usage included.
 //! Needs root (prints "SKIPPED: needs root" otherwise); CI runs it as root.
 
+mod freeradius;
 mod netns;
 
 use netns::*;
@@ -889,4 +890,170 @@ fn a_20_mb_bundle_is_cut_off_after_20_mb_and_the_portal_says_the_data_is_used_up
         "counted {counted} of {rx}"
     );
     lango.stop();
+}
+
+/// A code sold on a central FreeRADIUS (radcheck/radreply in SQLite, in the router's namespace
+/// on loopback) admits a phone at the radreply rate; radacct's octets match what the phone's
+/// link moved; a CoA halves the speed at once; a Disconnect cuts the phone off within a second.
+#[test]
+fn a_radius_code_is_shaped_accounted_changed_and_cut_off_in_the_kernel() {
+    let name = "a_radius_code_is_shaped_accounted_changed_and_cut_off_in_the_kernel";
+    if skip(name) || !freeradius::installed(name) {
+        return;
+    }
+    let _alone = ALONE.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::without_portal("drad", 1);
+    let mut lango = Lango::prepare(&lab, "radius");
+    let fr = freeradius::FreeRadius::start_in(&lango.dir.join("freeradius"), Some(&lab.router));
+    fr.add_code(
+        "mtaa-77",
+        &[
+            ("Session-Timeout", "3600"),
+            ("Mikrotik-Rate-Limit", "2M/4M"),
+            ("Acct-Interim-Interval", "60"),
+        ],
+    );
+    let coa_port = 3799;
+    let mut conf = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&lango.config)
+        .expect("config");
+    use std::io::Write;
+    write!(
+        conf,
+        "config radius 'radius'
+	option server '127.0.0.1'
+	option auth_port '{}'
+	option acct_port '{}'
+	option secret '{}'
+	option nas_ip '127.0.0.1'
+	option coa_listen '127.0.0.1:{coa_port}'
+",
+        fr.auth_port,
+        fr.acct_port,
+        freeradius::SECRET
+    )
+    .expect("config");
+    drop(conf);
+    lango.start();
+    let b = &lab.phones[0];
+    // Upload is compared with what reached the wan: what the shaper dropped (and the phone sent
+    // again) never got through, and is not the customer's traffic.
+    let wan_rx = || -> u64 {
+        let path = "/sys/class/net/eth0/statistics/rx_bytes";
+        lab.exec_ok(&lab.wan, &["cat", path])
+            .trim()
+            .parse()
+            .expect("rx_bytes")
+    };
+    let (rx0, up0) = (lab.rx_bytes(b), wan_rx());
+    let portal = format!("http://{ROUTER4}:{PORTAL_PORT}");
+    let r = lab.curl_with(
+        b,
+        &[
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"code":"mtaa-77"}"#,
+        ],
+        &format!("{portal}/api/voucher"),
+        SHORT,
+    );
+    assert_eq!(r.status, 200, "code: {r:?}");
+    online_within(&lab, b, Duration::from_secs(1));
+    lab.iperf_server(5201);
+    let mut off = vec![];
+    off.extend(within_5_percent(
+        "RADIUS download (tx 4M)",
+        4000,
+        lab.iperf(b, 5201, true, 5),
+    ));
+    off.extend(within_5_percent(
+        "RADIUS upload (rx 2M)",
+        2000,
+        lab.iperf(b, 5201, false, 5),
+    ));
+
+    // CoA: half the speed, in the kernel when the ACK comes.
+    let coa: std::net::SocketAddr = ([127, 0, 0, 1], coa_port).into();
+    let out = fr
+        .radclient(
+            coa,
+            "coa",
+            freeradius::SECRET,
+            "User-Name = \"mtaa-77\"\nMikrotik-Rate-Limit = \"1M/2M\"\n",
+        )
+        .expect("CoA answered");
+    assert!(out.contains("CoA-ACK"), "{out}");
+    off.extend(within_5_percent(
+        "after CoA download (tx 2M)",
+        2000,
+        lab.iperf(b, 5201, true, 5),
+    ));
+
+    // An Interim-Update on the server's 60 s interval carries the octets so far.
+    let db = fr.db();
+    let interim = || -> i64 {
+        db.query_row(
+            "SELECT COALESCE(max(acctsessiontime), 0) FROM radacct WHERE username = 'mtaa-77'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or(0)
+    };
+    let until = Instant::now() + Duration::from_secs(90);
+    while interim() < 60 {
+        assert!(Instant::now() < until, "no Interim-Update in radacct");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // Disconnect: ACKed and cut off within a second.
+    let started = Instant::now();
+    let mac = b.mac.to_string().to_uppercase().replace(':', "-");
+    let out = fr
+        .radclient(
+            coa,
+            "disconnect",
+            freeradius::SECRET,
+            &format!("Calling-Station-Id = \"{mac}\"\n"),
+        )
+        .expect("Disconnect answered");
+    assert!(out.contains("Disconnect-ACK"), "{out}");
+    let r = lab.curl(b, &format!("http://{WAN4}/"), Duration::from_millis(500));
+    let cut = started.elapsed();
+    assert!(!r.reached_wan(), "still online after the Disconnect: {r:?}");
+    println!(
+        "Disconnect: ACKed and off the wan in {} ms",
+        cut.as_millis()
+    );
+    assert!(cut < Duration::from_secs(1), "{cut:?}");
+    let (rx, tx) = (lab.rx_bytes(b) - rx0, wan_rx() - up0);
+
+    // The Stop's octets against what the phone's link moved (the portal's own few kB included).
+    let until = Instant::now() + Duration::from_secs(10);
+    let (down, up, cause) = loop {
+        let row: Option<(i64, i64, String)> = db
+            .query_row(
+                "SELECT acctoutputoctets, acctinputoctets, acctterminatecause FROM radacct
+                 WHERE username = 'mtaa-77' AND acctstoptime IS NOT NULL",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .ok();
+        if let Some(r) = row {
+            break r;
+        }
+        assert!(Instant::now() < until, "no Stop in radacct");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let pct = |a: i64, b: u64| a as f64 * 100.0 / b as f64;
+    println!(
+        "radacct Stop: output {down} B of {rx} B received ({:.2} %), input {up} B of {tx} B the wan received ({:.2} %), cause {cause}",
+        pct(down, rx),
+        pct(up, tx)
+    );
+    assert_eq!(cause, "Admin-Reset");
+    assert!((98.0..=102.0).contains(&pct(down, rx)), "download octets");
+    assert!((98.0..=102.0).contains(&pct(up, tx)), "upload octets");
+    assert!(off.is_empty(), "rates off: {off:?}");
 }

@@ -64,6 +64,8 @@ pub struct Admin {
     hostnames: Vec<String>,
     /// The certificate the page is served with (its fingerprint is in every footer).
     certs: Arc<crate::certs::Certs>,
+    /// The RADIUS side, if on (its health line is on the Overview).
+    radius: Option<Arc<crate::radius::Radius>>,
 }
 
 /// A logged-in request.
@@ -117,33 +119,34 @@ impl From<crate::sessions::Error> for Failure {
 
 type Answer = Result<Response, Failure>;
 
+/// What the owner's page works with.
+pub struct Rooms {
+    pub live: Arc<Live>,
+    pub store: Store,
+    pub sessions: Arc<Sessions>,
+    pub usage: Arc<crate::usage::Usage>,
+    pub clock: Arc<dyn Clock>,
+    pub certs: Arc<crate::certs::Certs>,
+    /// Who is logged in (kept across restarts in place).
+    pub logins: Arc<Auth>,
+    pub radius: Option<Arc<crate::radius::Radius>>,
+}
+
 impl Admin {
-    pub fn new(
-        live: Arc<Live>,
-        store: Store,
-        sessions: Arc<Sessions>,
-        usage: Arc<crate::usage::Usage>,
-        clock: Arc<dyn Clock>,
-        certs: Arc<crate::certs::Certs>,
-        auth: Arc<Auth>,
-    ) -> Arc<Admin> {
+    pub fn new(r: Rooms) -> Arc<Admin> {
         Arc::new(Admin {
-            certs,
-            live,
-            store,
-            sessions,
-            usage,
-            clock,
-            auth,
+            certs: r.certs,
+            radius: r.radius,
+            live: r.live,
+            store: r.store,
+            sessions: r.sessions,
+            usage: r.usage,
+            clock: r.clock,
+            auth: r.logins,
             hashing: tokio::sync::Semaphore::new(1),
             saving: tokio::sync::Mutex::new(()),
             hostnames: own_hostnames(),
         })
-    }
-
-    /// Ends every owner session (the password was changed elsewhere, e.g. `lango passwd`).
-    pub fn log_out_everyone(&self) {
-        self.auth.end_all();
     }
 
     /// Answers one request.

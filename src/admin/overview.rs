@@ -38,6 +38,10 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
         )
     };
     let mut body = daraja_alert(&cx.settings.payments.health());
+    if let Some(r) = &a.radius {
+        let health = r.health().clone();
+        body += &radius_line(&r.config.server, &health, r.queued().await, cx.now);
+    }
     body += "<div class=\"figures\">";
     body += &figure("Today", &html::kes(sum(1)), "since midnight (EAT)");
     body += &figure(
@@ -164,6 +168,31 @@ pub fn daraja_alert(h: &Health) -> String {
             &format!("Daraja could not be reached to check the M-Pesa settings ({reason}); Lango keeps trying."),
         ),
         Health::Ok { .. } | Health::Unchecked => String::new(),
+    }
+}
+
+/// RADIUS at a glance: when the server last accepted a code and last answered accounting, and
+/// what waits to be sent. A queue the server has not answered for 5 minutes is a warning.
+fn radius_line(
+    server: &std::net::IpAddr,
+    h: &crate::radius::Health,
+    queued: u64,
+    now: i64,
+) -> String {
+    let when = |t: Option<i64>| t.map_or("never".into(), crate::clock::eat_display);
+    let text = format!(
+        "RADIUS server {server}: last accept {} · last accounting answer {} · {queued} accounting records waiting",
+        when(h.last_accept),
+        when(h.last_acct_answer)
+    );
+    let stale = h.last_acct_answer.is_none_or(|t| now - t > 300);
+    if queued > 0 && stale {
+        html::alert(
+            "warning",
+            &format!("{text}. The server is not answering; records are kept until it does."),
+        )
+    } else {
+        format!("<p class=\"radius-health\">{text}</p>")
     }
 }
 

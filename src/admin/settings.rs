@@ -54,6 +54,29 @@ impl View<'_> {
             },
             "shortcode" => d.shortcode.clone(),
             "callback_url" => d.callback_url.clone(),
+            "server" => c
+                .radius
+                .as_ref()
+                .map_or(String::new(), |r| r.server.to_string()),
+            "nas_identifier" => c
+                .radius
+                .as_ref()
+                .map_or("lango".into(), |r| r.nas_identifier.clone()),
+            "mode" => match c.radius.as_ref().map(|r| r.mode) {
+                Some(config::RadiusMode::All) => "all".into(),
+                _ => "unknown".into(),
+            },
+            "interim_interval" => c
+                .radius
+                .as_ref()
+                .map_or("300".into(), |r| r.interim.as_secs().to_string()),
+            "coa_listen" => c
+                .radius
+                .as_ref()
+                .map_or(Some("0.0.0.0:3799".into()), |r| {
+                    r.coa_listen.map(|a| a.to_string())
+                })
+                .unwrap_or_default(),
             _ => String::new(),
         }
     }
@@ -223,6 +246,30 @@ fn render(
             &format!("MAC addresses, one per line: never captive, may open this page. {restart}"),
         )),
     );
+    let radius = cx.settings.config.radius.as_ref();
+    body += &html::section(
+        "RADIUS (central server)",
+        &(v.text(
+            "server",
+            "Server address",
+            &format!("IP address of the FreeRADIUS server; empty: RADIUS off. See docs/radius.md. {restart}"),
+            "",
+        ) + &v.secret("secret", "Shared secret", radius.is_some_and(|r| !r.secret.0.is_empty()))
+            + &v.text("nas_identifier", "NAS-Identifier", "Names this router to the server.", "")
+            + &v.choice(
+                "mode",
+                "Codes sent to the server",
+                &[("unknown", "Codes that are not local vouchers"), ("all", "Every code")],
+                "",
+            )
+            + &v.text("interim_interval", "Interim-Update interval", "Seconds (60 to 86400), unless the server sets Acct-Interim-Interval.", "inputmode=\"numeric\"")
+            + &v.text(
+                "coa_listen",
+                "Disconnect/CoA address",
+                "UDP address:port for the server's Disconnect and CoA requests; the WAN or loopback address, never a captive one. Empty: none.",
+                "",
+            )),
+    );
     body += "<div class=\"cbi-page-actions\"><a class=\"cbi-button\" href=\"/settings\">Reset</a><button class=\"cbi-button cbi-button-save\" type=\"submit\">Save &amp; Apply</button></div></form>";
     body += &super::backup::section(cx);
     let descr = match &cx.settings.config.path {
@@ -320,6 +367,21 @@ fn edit(text: &str, form: &[(String, String)]) -> Result<String, EditError> {
         let s = v(o);
         if !s.is_empty() {
             doc.set("daraja", "daraja", o, &s)?;
+        }
+    }
+    // The RADIUS section is written once the owner names a server (or it is there already).
+    if !v("server").is_empty() || text.contains("config radius") {
+        for o in [
+            "server",
+            "nas_identifier",
+            "mode",
+            "interim_interval",
+            "coa_listen",
+        ] {
+            doc.set("radius", "radius", o, &v(o))?;
+        }
+        if !v("secret").is_empty() {
+            doc.set("radius", "radius", "secret", &v("secret"))?;
         }
     }
     Ok(doc.render())
@@ -462,5 +524,39 @@ mod tests {
         assert_eq!(c.daraja.passkey.0, "keep-me");
         assert_eq!(c.daraja.consumer_key.0, "new-key");
         assert_eq!(c.language, crate::config::Lang::Sw);
+    }
+
+    #[test]
+    fn radius_is_written_once_a_server_is_named_and_its_secret_kept() {
+        let text = "config lango 'main'\n";
+        let none = edit(text, &form(&[("server", ""), ("nas_identifier", "lango")])).unwrap();
+        assert!(!none.contains("radius"), "{none}");
+        let f = form(&[
+            ("site_name", "Shop"),
+            ("language", "en"),
+            ("interface", "br-lan"),
+            ("environment", "sandbox"),
+            ("type", "paybill"),
+            ("shortcode", "174379"),
+            ("server", "192.0.2.10"),
+            ("secret", "s3cret"),
+            ("nas_identifier", "shop-1"),
+            ("mode", "all"),
+            ("interim_interval", "300"),
+            ("coa_listen", "192.0.2.1:3799"),
+        ]);
+        let out = edit(text, &f).unwrap();
+        let r = Config::parse(&out, "t").unwrap().radius.unwrap();
+        assert_eq!(
+            (r.secret.0.as_str(), r.nas_identifier.as_str()),
+            ("s3cret", "shop-1")
+        );
+        let mut again = f.clone();
+        again.retain(|(k, _)| k != "secret");
+        let kept = edit(&out, &again).unwrap();
+        assert_eq!(
+            Config::parse(&kept, "t").unwrap().radius.unwrap().secret.0,
+            "s3cret"
+        );
     }
 }

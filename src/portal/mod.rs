@@ -60,6 +60,8 @@ pub struct Portal {
     pub guesses: crate::limits::Guesses,
     /// The shop page as last rendered, per language.
     pub pages: PageCache,
+    /// The central RADIUS server, if `config radius` names one.
+    pub radius: Option<Arc<crate::radius::Radius>>,
 }
 
 /// One request's context: who asks, in which language, at which address of ours, and the
@@ -332,7 +334,15 @@ impl Portal {
         let now = self.clock.now();
         self.count_guess(mac, now)
             .map_err(|l| Refusal::too_many(cx, &l))?;
+        let radius = self.radius.as_ref();
+        let every = radius.is_some_and(|r| r.config.mode == crate::config::RadiusMode::All);
+        if let (Some(r), true) = (radius, every) {
+            return self.ask_radius(cx, r, code, mac, now).await;
+        }
         let Ok(code) = crate::voucher::VoucherCode::parse(code) else {
+            if let Some(r) = radius {
+                return self.ask_radius(cx, r, code, mac, now).await;
+            }
             // Not shaped like a code at all: a typo, not a guess.
             self.guesses.forgive(mac, now);
             return Err(Refusal::new(
@@ -341,6 +351,7 @@ impl Portal {
                 t.bad_voucher,
             ));
         };
+        let typed = code.as_str().to_string();
         let redeemed = self
             .sessions
             .redeem(code, mac, Some(cx.peer.remote.ip().to_canonical()))
@@ -350,12 +361,64 @@ impl Portal {
         }
         match redeemed {
             Ok(s) => Ok(s),
+            Err(crate::sessions::Error::Voucher(crate::sessions::VoucherProblem::Unknown))
+                if radius.is_some() =>
+            {
+                let r = radius.expect("checked");
+                self.ask_radius(cx, r, &typed, mac, now).await
+            }
             Err(crate::sessions::Error::Voucher(p)) => {
                 log::info!("voucher refused mac={mac}: {p}");
                 Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
                     "voucher_refused",
                     t.voucher_problem(p),
+                ))
+            }
+            Err(e) => Err(Refusal::internal(cx, &e)),
+        }
+    }
+
+    /// Checks a typed code with the RADIUS server (counted as a guess already; forgiven if it
+    /// was right or the server could not say).
+    async fn ask_radius(
+        &self,
+        cx: &Ctx,
+        r: &crate::radius::Radius,
+        code: &str,
+        mac: Mac,
+        now: crate::clock::Unix,
+    ) -> Result<crate::store::sessions::Session, Refusal> {
+        let t = cx.t();
+        let code = code.trim();
+        if code.is_empty()
+            || code.len() > crate::radius::packet::MAX_VALUE
+            || code.chars().any(char::is_control)
+        {
+            self.guesses.forgive(mac, now);
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "bad_voucher",
+                t.bad_voucher,
+            ));
+        }
+        let ip = Some(cx.peer.remote.ip().to_canonical());
+        match r.authenticate(code, mac, ip).await {
+            Ok(crate::radius::Verdict::Granted(s)) => {
+                self.guesses.forgive(mac, now);
+                Ok(s)
+            }
+            Ok(crate::radius::Verdict::Rejected(said)) => Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "voucher_refused",
+                t.radius_rejected(said.as_deref()),
+            )),
+            Ok(crate::radius::Verdict::Unreachable) => {
+                self.guesses.forgive(mac, now);
+                Err(Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "radius_unreachable",
+                    t.radius_unreachable(),
                 ))
             }
             Err(e) => Err(Refusal::internal(cx, &e)),
@@ -441,7 +504,7 @@ impl Portal {
                     crate::voucher::VoucherCode::parse(r).map_or(r.to_string(), |c| c.to_string());
                 Some(format!("{} {code}", t.voucher_used))
             }
-            Source::Admin => None,
+            Source::Admin | Source::Radius => None,
         }
     }
 

@@ -274,6 +274,23 @@ impl Text {
         }
     }
 
+    /// A code the RADIUS server refused (`said`: its Reply-Message, shown if it gave one).
+    pub fn radius_rejected(&self, said: Option<&str>) -> String {
+        match (said.filter(|s| !s.trim().is_empty()), self.lang) {
+            (Some(s), _) => s.trim().chars().take(200).collect(),
+            (None, Lang::En) => "That code is not valid.".into(),
+            (None, Lang::Sw) => "Namba hiyo si sahihi.".into(),
+        }
+    }
+
+    /// The RADIUS server did not answer: local vouchers still work.
+    pub fn radius_unreachable(&self) -> &'static str {
+        match self.lang {
+            Lang::En => "The code server cannot be reached right now. Try again in a minute, or use a voucher from this shop or M-Pesa.",
+            Lang::Sw => "Seva ya namba haipatikani sasa hivi. Jaribu tena baada ya dakika moja, au tumia vocha ya duka hili au M-Pesa.",
+        }
+    }
+
     /// Why an abuse limit refused, and when to try again.
     pub fn too_many(&self, l: &Limited) -> String {
         let n = l.minutes();

@@ -6,6 +6,7 @@ pub mod backup;
 pub mod events;
 pub mod packages;
 pub mod payments;
+pub mod radius;
 pub mod rechecks;
 pub mod reports;
 pub mod retention;

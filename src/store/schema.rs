@@ -154,7 +154,31 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE payments ADD COLUMN data_mb INTEGER;
     ALTER TABLE sessions ADD COLUMN data_limit INTEGER;
     ",
+    // 9: RADIUS accounting.
+    RADIUS,
 ];
+
+/// What RADIUS keeps: per open session, the server's words (User-Name, Class, interim interval)
+/// and how far its accounting got (the row goes when its Stop is queued); and the queue of
+/// Accounting-Requests not yet answered, each fixed when made (Acct-Delay-Time is added when sent).
+const RADIUS: &str = "
+    CREATE TABLE radius_sessions (
+        session_id   INTEGER PRIMARY KEY,
+        user_name    TEXT,
+        class        BLOB,
+        interim_s    INTEGER,
+        started      INTEGER NOT NULL DEFAULT 0,
+        next_interim INTEGER
+    );
+    CREATE TABLE radius_queue (
+        id         INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL,
+        status     INTEGER NOT NULL,
+        made_at    INTEGER NOT NULL,
+        attrs      BLOB NOT NULL,
+        tries      INTEGER NOT NULL DEFAULT 0
+    );
+";
 
 /// The newest schema version this Lango knows.
 pub fn known() -> i64 {

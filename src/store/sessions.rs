@@ -18,6 +18,8 @@ pub enum Source {
     Voucher,
     /// The owner (CLI or admin page).
     Admin,
+    /// A code a RADIUS server accepted.
+    Radius,
 }
 
 impl Source {
@@ -26,6 +28,7 @@ impl Source {
             Source::Payment => "payment",
             Source::Voucher => "voucher",
             Source::Admin => "admin",
+            Source::Radius => "radius",
         }
     }
     fn parse(s: &str) -> Option<Source> {
@@ -33,6 +36,7 @@ impl Source {
             "payment" => Source::Payment,
             "voucher" => Source::Voucher,
             "admin" => Source::Admin,
+            "radius" => Source::Radius,
             _ => return None,
         })
     }
@@ -309,6 +313,26 @@ pub fn shift_open(c: &Connection, secs: i64) -> Result<usize> {
         "UPDATE sessions SET started_at = started_at + ?1, expires_at = expires_at + ?1 WHERE ended_at IS NULL",
         [secs],
     )?)
+}
+
+/// Sets an open session's time left (from `now`) and speeds, where given (RADIUS CoA).
+pub fn set_limits(
+    c: &Connection,
+    mac: Mac,
+    now: Unix,
+    seconds: Option<u32>,
+    rate: Option<(Kbps, Kbps)>,
+) -> Result<Option<Session>> {
+    let Some(s) = open_for(c, mac)? else {
+        return Ok(None);
+    };
+    let expires = seconds.map_or(s.expires_at, |t| now + i64::from(t));
+    let (down, up) = rate.unwrap_or((s.down, s.up));
+    c.execute(
+        "UPDATE sessions SET expires_at = ?2, down_kbps = ?3, up_kbps = ?4 WHERE id = ?1",
+        params![s.id, expires, down.0, up.0],
+    )?;
+    Ok(query(c, "WHERE id = ?1", [s.id])?.pop())
 }
 
 /// Ends the open session of `mac`, if any, and returns it as it was.

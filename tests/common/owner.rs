@@ -165,6 +165,12 @@ pub fn settings_form<'a>(over: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)>
         ("consumer_key", ""),
         ("consumer_secret", ""),
         ("passkey", ""),
+        ("server", ""),
+        ("secret", ""),
+        ("nas_identifier", "lango"),
+        ("mode", "unknown"),
+        ("interim_interval", "300"),
+        ("coa_listen", "0.0.0.0:3799"),
     ];
     for (k, v) in over {
         f.retain(|(o, _)| o != k);
