@@ -52,6 +52,18 @@ pub enum ReconnectProblem {
     DataUsedUp,
 }
 
+/// What a voucher's transaction decided (a refusal writes nothing).
+enum Redemption {
+    Granted(Session),
+    Refused(VoucherProblem),
+}
+
+/// What a reconnect's transaction decided (a refusal writes nothing).
+enum Move {
+    Done(Box<Reconnected>),
+    Refused(ReconnectProblem),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
@@ -348,21 +360,23 @@ impl Sessions {
             .store
             .transact(move |tx| {
                 let Some(v) = vouchers::get(tx, code.as_str())? else {
-                    return Ok(Err(VoucherProblem::Unknown));
+                    return Ok(Redemption::Refused(VoucherProblem::Unknown));
                 };
                 match v.state {
-                    VoucherState::Used => return Ok(Err(VoucherProblem::Used)),
-                    VoucherState::Revoked => return Ok(Err(VoucherProblem::Revoked)),
+                    VoucherState::Used => return Ok(Redemption::Refused(VoucherProblem::Used)),
+                    VoucherState::Revoked => {
+                        return Ok(Redemption::Refused(VoucherProblem::Revoked))
+                    }
                     VoucherState::Unused => {}
                 }
                 if v.expires_at.is_some_and(|e| e <= now) {
-                    return Ok(Err(VoucherProblem::Expired));
+                    return Ok(Redemption::Refused(VoucherProblem::Expired));
                 }
                 let Some(pkg) = packages::get(tx, v.package_id)? else {
-                    return Ok(Err(VoucherProblem::Revoked));
+                    return Ok(Redemption::Refused(VoucherProblem::Revoked));
                 };
                 if !vouchers::mark_used(tx, code.as_str(), mac, now)? {
-                    return Ok(Err(VoucherProblem::Used));
+                    return Ok(Redemption::Refused(VoucherProblem::Used));
                 }
                 let g = Grant {
                     mac,
@@ -384,10 +398,13 @@ impl Sessions {
                     None,
                     &format!("{} {}", code, pkg.name),
                 )?;
-                Ok(Ok(s))
+                Ok(Redemption::Granted(s))
             })
-            .await?
-            .map_err(Error::Voucher)?;
+            .await?;
+        let out = match out {
+            Redemption::Granted(s) => s,
+            Redemption::Refused(why) => return Err(Error::Voucher(why)),
+        };
         self.admit(&out).await;
         Ok(out)
     }
@@ -434,17 +451,17 @@ impl Sessions {
                             None => None,
                         },
                     };
-                    return Ok(Err(if last.is_some_and(|s| s.data_used_up()) {
+                    return Ok(Move::Refused(if last.is_some_and(|s| s.data_used_up()) {
                         ReconnectProblem::DataUsedUp
                     } else {
                         ReconnectProblem::Unknown
                     }));
                 };
                 if from.expires_at <= now {
-                    return Ok(Err(ReconnectProblem::NothingLeft));
+                    return Ok(Move::Refused(ReconnectProblem::NothingLeft));
                 }
                 if from.mac == mac {
-                    return Ok(Ok(Reconnected::AlreadyHere(from)));
+                    return Ok(Move::Done(Box::new(Reconnected::AlreadyHere(from))));
                 }
                 let left = from.seconds_left(now);
                 let to = store::sessions::move_to(tx, &from, mac, ip, now)?;
@@ -465,10 +482,16 @@ impl Sessions {
                     payment,
                     &format!("{left}s from {} by {how}", from.mac),
                 )?;
-                Ok(Ok(Reconnected::Moved { from, session: to }))
+                Ok(Move::Done(Box::new(Reconnected::Moved {
+                    from,
+                    session: to,
+                })))
             })
-            .await?
-            .map_err(Error::Reconnect)?;
+            .await?;
+        let done = match done {
+            Move::Done(r) => *r,
+            Move::Refused(why) => return Err(Error::Reconnect(why)),
+        };
         if let Reconnected::Moved { from, session } = &done {
             log::info!(
                 "session moved from mac={} to mac={} seconds={}",

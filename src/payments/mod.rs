@@ -65,6 +65,12 @@ pub struct Payments {
     recheck: recheck::Schedule,
 }
 
+/// What a new payment's transaction decided (a refusal writes nothing).
+enum Admission {
+    Created(Payment),
+    Refused(Error),
+}
+
 impl Payments {
     pub fn new(
         store: Store,
@@ -122,20 +128,20 @@ impl Payments {
         let now = self.clock.now();
         let ph = phone.clone();
         let (per_mac, per_phone) = (self.pushes_per_mac, self.pushes_per_phone);
-        let created: Result<Payment, Error> = self
+        let created = self
             .store
             .transact(move |tx| {
                 let pkg = match packages::get(tx, package_id)? {
                     Some(p) if p.active => p,
-                    _ => return Ok(Err(Error::UnknownPackage(package_id))),
+                    _ => return Ok(Admission::Refused(Error::UnknownPackage(package_id))),
                 };
                 if let Some(p) = payments::unfinished(tx)?.into_iter().find(|p| p.mac == mac) {
-                    return Ok(Err(Error::AlreadyPending(p.id)));
+                    return Ok(Admission::Refused(Error::AlreadyPending(p.id)));
                 }
                 let by_mac = payments::started_by_mac(tx, mac, per_mac.since(now))?;
                 let by_phone = payments::started_for_phone(tx, &ph, per_phone.since(now))?;
                 if let Err(l) = limits::check_push(&per_mac, &per_phone, &by_mac, &by_phone, now) {
-                    return Ok(Err(Error::TooMany(l)));
+                    return Ok(Admission::Refused(Error::TooMany(l)));
                 }
                 let id = payments::insert(
                     tx,
@@ -149,16 +155,18 @@ impl Payments {
                 )?;
                 // Package, amount and phone are in the payment's row: the event stays small.
                 events::record(tx, now, "payment.created", Some(mac), Some(id), "")?;
-                Ok(Ok(payments::get(tx, id)?.expect("just inserted")))
+                Ok(Admission::Created(
+                    payments::get(tx, id)?.expect("just inserted"),
+                ))
             })
             .await?;
         let payment = match created {
-            Ok(p) => p,
-            Err(Error::TooMany(l)) => {
+            Admission::Created(p) => p,
+            Admission::Refused(Error::TooMany(l)) => {
                 log::warn!("payment refused mac={mac} phone={}: {l}", phone.masked());
                 return Err(Error::TooMany(l));
             }
-            Err(e) => return Err(e),
+            Admission::Refused(e) => return Err(e),
         };
         log::info!(
             "payment {} created mac={mac} phone={} amount={}",
