@@ -52,6 +52,16 @@ pub enum ReconnectProblem {
     DataUsedUp,
 }
 
+/// Where a device stands (`Sessions::standing`).
+pub enum Standing {
+    /// Its session has time left.
+    Online(Session),
+    /// Its bundle's data ran out while its time would have run on.
+    DataUsedUp,
+    /// Neither: it must buy or redeem.
+    Captive,
+}
+
 /// What a voucher's transaction decided (a refusal writes nothing).
 enum Redemption {
     Granted(Session),
@@ -575,6 +585,20 @@ impl Sessions {
             .call(move |c| store::sessions::open_for(c, mac))
             .await?;
         Ok(s.filter(|s| s.expires_at > now))
+    }
+
+    /// Where `mac` stands, in one look at the database (the portal asks for every page).
+    pub async fn standing(&self, mac: Mac) -> Result<Standing, Error> {
+        let now = self.now();
+        let latest = self
+            .store
+            .call(move |c| store::sessions::latest_for(c, mac))
+            .await?;
+        Ok(match latest {
+            Some(s) if s.ended_at.is_none() && s.expires_at > now => Standing::Online(s),
+            Some(s) if s.data_used_up() && s.expires_at > now => Standing::DataUsedUp,
+            _ => Standing::Captive,
+        })
     }
 
     /// Every session with time left.

@@ -4,6 +4,7 @@
 use super::pages::{About, Chosen};
 use super::{read_body, Ctx, PayRequest, Portal, Refusal};
 use crate::server::{self, Request, Response};
+use crate::sessions::Standing;
 use hyper::StatusCode;
 
 /// `GET /`: the shop, or "you are online" for a phone with time left.
@@ -28,8 +29,8 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
         phone: &phone,
         error: None,
     };
-    match p.sessions.active(mac).await {
-        Ok(Some(mut s)) => {
+    match p.sessions.standing(mac).await {
+        Ok(Standing::Online(mut s)) => {
             let now = p.clock.now();
             s.used = p.used(&s).await;
             let asked = |k| server::form_value(&cx.query, k).is_some();
@@ -44,17 +45,17 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
             let page = f.online(&s, now, &packages, notice, how.as_deref(), &chosen);
             server::html(StatusCode::OK, page)
         }
-        Ok(None) if p.data_used_up(mac).await => {
+        Ok(Standing::DataUsedUp) => {
             let chosen = Chosen {
                 error: Some((cx.t().data_used_up, About::Page)),
                 ..chosen
             };
             server::html(StatusCode::OK, f.index(&packages, &chosen))
         }
-        Ok(None) if package.is_none() && phone.is_empty() => {
+        Ok(Standing::Captive) if package.is_none() && phone.is_empty() => {
             server::html(StatusCode::OK, p.pages.shop(&cx.settings, &f, &packages))
         }
-        Ok(None) => server::html(StatusCode::OK, f.index(&packages, &chosen)),
+        Ok(Standing::Captive) => server::html(StatusCode::OK, f.index(&packages, &chosen)),
         Err(e) => page_refusal(p, cx, Refusal::internal(cx, &e)),
     }
 }

@@ -520,20 +520,6 @@ impl Portal {
         }
     }
 
-    /// `mac`'s last session was cut off because its data was used up, while its time would
-    /// have run on: the portal says so above the packages.
-    async fn data_used_up(&self, mac: Mac) -> bool {
-        let now = self.clock.now();
-        match self.sessions.latest(mac).await {
-            Ok(Some(s)) => s.data_used_up() && s.expires_at > now,
-            Ok(None) => false,
-            Err(e) => {
-                log::error!("portal: {e}");
-                false
-            }
-        }
-    }
-
     async fn packages(&self) -> Result<Vec<crate::store::packages::Package>, crate::store::Error> {
         self.store.call(crate::store::packages::active).await
     }

@@ -156,6 +156,9 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 9: RADIUS accounting.
     RADIUS,
+    // 10: a device's latest session is found by index (the portal asks it for every captive
+    // phone's page: was its bundle's data used up?).
+    "CREATE INDEX sessions_mac ON sessions(mac, id);",
 ];
 
 /// What RADIUS keeps: per open session, the server's words (User-Name, Class, interim interval)

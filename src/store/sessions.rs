@@ -372,6 +372,25 @@ mod tests {
     use super::*;
     use crate::store::Store;
 
+    #[test]
+    fn a_devices_latest_session_is_found_by_index() {
+        let s = Store::open_in_memory().unwrap();
+        let plan: String = s
+            .with(|c| {
+                Ok(c.query_row(
+                    "EXPLAIN QUERY PLAN SELECT id FROM sessions WHERE mac = ?1 ORDER BY id DESC LIMIT 1",
+                    ["02:00:00:00:00:01"],
+                    |r| r.get(3),
+                )?)
+            })
+            .unwrap();
+        assert!(
+            plan.contains("USING COVERING INDEX sessions_mac")
+                || plan.contains("USING INDEX sessions_mac"),
+            "{plan}"
+        );
+    }
+
     fn g(mac: &str, secs: u32, down: u32) -> Grant {
         Grant {
             mac: mac.parse().unwrap(),
