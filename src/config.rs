@@ -1202,15 +1202,9 @@ fn is_ifname(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
 }
 
-/// A DNS name (letters, digits, `-`, `.`) or an IP address, as a Host header carries it.
+/// A DNS name or an IP address, as a Host header carries it.
 fn is_host_name(s: &str) -> bool {
-    s.parse::<std::net::IpAddr>().is_ok()
-        || (!s.is_empty()
-            && s.len() <= 253
-            && s.split('.').all(|l| {
-                (1..=63).contains(&l.len())
-                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            }))
+    s.parse::<std::net::IpAddr>().is_ok() || crate::dns::is_dns_name(s)
 }
 
 /// Splits UCI text into sections. Syntax errors name the line.

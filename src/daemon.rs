@@ -200,11 +200,7 @@ impl Daemon {
                 move |req, peer| admin.clone().handle(req, peer)
             })),
             tokio::spawn(control.serve(control_listener)),
-            tokio::spawn(crate::garden::run(
-                garden_hosts,
-                parts.gate.clone(),
-                crate::dns::system_resolver(),
-            )),
+            tokio::spawn(crate::garden::run(garden_hosts, parts.gate.clone())),
             tokio::spawn(crate::spoofing::watch(
                 neighbours,
                 sessions.clone(),

@@ -65,24 +65,31 @@ pub fn system_resolver() -> SocketAddr {
         .unwrap_or(DEFAULT_RESOLVER)
 }
 
-/// Whether `name` is a host name a resolver can be asked for (letters, digits and hyphens in
-/// dot-separated labels of 1 to 63 characters, 253 in all, at least two labels).
-pub fn is_host_name(name: &str) -> bool {
+/// Whether `name` is a DNS name: letters, digits and hyphens (not at either end) in
+/// dot-separated labels of 1 to 63 characters, 253 in all (a final dot allowed).
+pub fn is_dns_name(name: &str) -> bool {
     let name = name.strip_suffix('.').unwrap_or(name);
     name.len() <= 253
-        && name.contains('.')
-        && !name
-            .rsplit('.')
-            .next()
-            .unwrap_or("")
-            .chars()
-            .all(|c| c.is_ascii_digit())
         && name.split('.').all(|l| {
             (1..=63).contains(&l.len())
                 && !l.starts_with('-')
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
+}
+
+/// Whether `name` is a host name a resolver can be asked for: a DNS name of at least two
+/// labels whose last is not all digits (so not an IPv4 address).
+pub fn is_host_name(name: &str) -> bool {
+    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    is_dns_name(name)
+        && trimmed.contains('.')
+        && !trimmed
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .chars()
+            .all(|c| c.is_ascii_digit())
 }
 
 /// A recursive query for `name`'s records of type `qtype`.
@@ -183,8 +190,8 @@ pub async fn resolve(server: SocketAddr, name: &str) -> Result<Vec<Record>, Erro
     };
     let socket = tokio::net::UdpSocket::bind(local).await.map_err(io)?;
     socket.connect(server).await.map_err(io)?;
-    let ids = [u16::from_be_bytes(crate::random::bytes::<2>()), 0];
-    let ids = [ids[0], ids[0].wrapping_add(1)];
+    let first = u16::from_be_bytes(crate::random::bytes::<2>());
+    let ids = [first, first.wrapping_add(1)];
     let queries = [
         query(ids[0], name, TYPE_A)?,
         query(ids[1], name, TYPE_AAAA)?,

@@ -29,11 +29,15 @@ pub fn plan(ttl: u32) -> (u64, Duration) {
     (ttl + MARGIN, Duration::from_secs(ttl * 3 / 4))
 }
 
-/// Keeps `hosts`' addresses open in `gate`, asking `resolver`, until the task is dropped.
-pub async fn run(hosts: Vec<String>, gate: Arc<dyn Gate>, resolver: SocketAddr) {
+/// Keeps `hosts`' addresses open in `gate`, asking the router's resolver, until the task is
+/// dropped.
+pub async fn run(hosts: Vec<String>, gate: Arc<dyn Gate>) {
     if hosts.is_empty() {
         return;
     }
+    let resolver = tokio::task::spawn_blocking(dns::system_resolver)
+        .await
+        .unwrap_or(dns::DEFAULT_RESOLVER);
     log::info!(
         "walled garden: keeping {} open through the resolver {resolver}",
         hosts.join(", ")

@@ -268,12 +268,10 @@ pub async fn grant(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
     let s = match owner::give(&a.sessions, &a.store, mac, ip, minutes, speed).await {
         Ok(s) => s,
         Err(owner::Error::Refused { input, why }) => {
-            let field = match input {
-                owner::Input::Minutes => "minutes",
-                _ => "speed",
-            };
-            let why = if field == "speed" { choose.into() } else { why };
-            g.errors.push((field, why));
+            g.errors.push(match input {
+                owner::Input::Minutes => ("minutes", why),
+                _ => ("speed", choose.into()),
+            });
             return render(a, cx, g).await;
         }
         Err(e) => return Err(e.into()),

@@ -173,6 +173,16 @@ text_column!(Mac, |m: &Mac| m.to_string(), |s: &str| s
 text_column!(Msisdn, |m: &Msisdn| m.as_str().to_string(), |s: &str| s
     .parse::<Msisdn>()
     .map_err(|_| ()));
+text_column!(
+    rechecks::RecheckState,
+    |r: &rechecks::RecheckState| r.as_str(),
+    |s: &str| rechecks::RecheckState::parse(s).ok_or(())
+);
+text_column!(
+    vouchers::VoucherState,
+    |v: &vouchers::VoucherState| v.as_str(),
+    |s: &str| vouchers::VoucherState::parse(s).ok_or(())
+);
 text_column!(Ip, |i: &Ip| i.0.to_string(), |s: &str| s
     .parse()
     .map(Ip)
@@ -192,5 +202,36 @@ fn private_file(path: &Path) -> std::io::Result<()> {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rechecks::RecheckState;
+    use super::vouchers::VoucherState;
+
+    #[test]
+    fn state_columns_read_back_what_they_wrote_and_refuse_the_rest() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        for v in [
+            VoucherState::Unused,
+            VoucherState::Used,
+            VoucherState::Revoked,
+        ] {
+            let got: VoucherState = c.query_row("SELECT ?1", [v], |r| r.get(0)).unwrap();
+            assert_eq!(got, v);
+        }
+        for r in [
+            RecheckState::Open,
+            RecheckState::PaidLate,
+            RecheckState::NotPaid,
+            RecheckState::Settled,
+            RecheckState::Expired,
+        ] {
+            let got: RecheckState = c.query_row("SELECT ?1", [r], |row| row.get(0)).unwrap();
+            assert_eq!(got, r);
+        }
+        let bad = c.query_row("SELECT 'spent'", [], |r| r.get::<_, VoucherState>(0));
+        assert!(bad.unwrap_err().to_string().contains("\"spent\" is not a"));
     }
 }

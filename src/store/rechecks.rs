@@ -5,7 +5,6 @@
 
 use super::Result;
 use crate::clock::Unix;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Where a re-check stands. Only `Open` is checked again.
@@ -34,28 +33,12 @@ impl RecheckState {
             RecheckState::Expired => "expired",
         }
     }
-}
 
-impl ToSql for RecheckState {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
-}
-
-impl FromSql for RecheckState {
-    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        Ok(match v.as_str()? {
-            "open" => RecheckState::Open,
-            "paid_late" => RecheckState::PaidLate,
-            "not_paid" => RecheckState::NotPaid,
-            "settled" => RecheckState::Settled,
-            "expired" => RecheckState::Expired,
-            other => {
-                return Err(FromSqlError::Other(
-                    format!("{other:?} is not a re-check state").into(),
-                ))
-            }
-        })
+    pub fn parse(s: &str) -> Option<Self> {
+        use RecheckState::*;
+        [Open, PaidLate, NotPaid, Settled, Expired]
+            .into_iter()
+            .find(|r| r.as_str() == s)
     }
 }
 

@@ -3,8 +3,7 @@
 use super::Result;
 use crate::clock::Unix;
 use crate::mac::Mac;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension, ToSql};
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// Where a code stands. (Past its `expires_at`, an unused code is refused but stays `Unused`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -23,26 +22,11 @@ impl VoucherState {
             VoucherState::Revoked => "revoked",
         }
     }
-}
 
-impl ToSql for VoucherState {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
-}
-
-impl FromSql for VoucherState {
-    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        Ok(match v.as_str()? {
-            "unused" => VoucherState::Unused,
-            "used" => VoucherState::Used,
-            "revoked" => VoucherState::Revoked,
-            other => {
-                return Err(FromSqlError::Other(
-                    format!("{other:?} is not a voucher state").into(),
-                ))
-            }
-        })
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Unused, Self::Used, Self::Revoked]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 
