@@ -110,20 +110,14 @@ impl Radius {
                     made += 1;
                 }
                 for a in rstore::interim_due(tx, now)? {
-                    let mut b = a.bytes;
-                    let l = live.get(&a.mac).copied().unwrap_or_default();
-                    b.down = b.down.max(l.down);
-                    b.up = b.up.max(l.up);
+                    let b = a.bytes.max(live.get(&a.mac).copied().unwrap_or_default());
                     let attrs = record(tx, &me, &a, INTERIM, now, b)?;
                     rstore::interim_queued(tx, a.id, now + interval(&a))?;
                     rstore::enqueue(tx, a.id, INTERIM, now, &attrs.to_wire())?;
                     made += 1;
                 }
                 for a in rstore::to_stop(tx)? {
-                    let mut b = a.bytes;
-                    let l = seen.get(&a.id).copied().unwrap_or_default();
-                    b.down = b.down.max(l.down);
-                    b.up = b.up.max(l.up);
+                    let b = a.bytes.max(seen.get(&a.id).copied().unwrap_or_default());
                     let at = a.ended_at.unwrap_or(now);
                     let attrs = record(tx, &me, &a, STOP, at, b)?;
                     rstore::stopped(tx, a.id)?;
@@ -132,10 +126,7 @@ impl Radius {
                 }
                 let mut now_seen = HashMap::new();
                 for a in rstore::open(tx)? {
-                    let mut b = a.bytes;
-                    let l = live.get(&a.mac).copied().unwrap_or_default();
-                    b.down = b.down.max(l.down);
-                    b.up = b.up.max(l.up);
+                    let b = a.bytes.max(live.get(&a.mac).copied().unwrap_or_default());
                     now_seen.insert(a.id, b);
                 }
                 Ok(Reply::Looked(made, now_seen))

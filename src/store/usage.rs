@@ -14,6 +14,14 @@ pub struct Bytes {
 }
 
 impl Bytes {
+    /// Each way, the larger of the two counts (a persisted count and a live one).
+    pub fn max(self, other: Bytes) -> Bytes {
+        Bytes {
+            down: self.down.max(other.down),
+            up: self.up.max(other.up),
+        }
+    }
+
     pub fn total(self) -> u64 {
         self.down.saturating_add(self.up)
     }
