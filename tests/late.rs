@@ -159,12 +159,14 @@ async fn a_payment_never_confirmed_stops_being_asked_about() {
     assert_eq!(lab.wait_final(&phone, id).await["state"], "timeout");
     lab.until("under re-check", |l| recheck(l, id).is_some())
         .await;
-    // Re-checks 1, 3, 8 and 13 minutes after the timeout; the next would be past 15.
+    // Re-checks 1, 3, 8 and 13 minutes after the timeout; the next would be past 15. Each step
+    // waits until the attempt is recorded, not only asked: the next check is scheduled from the
+    // clock when the answer is recorded, so moving the clock before that would move it too.
     let mut queries = lab.sim.pushes()[0].queries;
-    for step in [60, 120, 300, 300] {
+    for (done, step) in (1..).zip([60, 120, 300, 300]) {
         lab.clock.advance(step);
         lab.until(&format!("the re-check asks after {step} s"), |l| {
-            l.sim.pushes()[0].queries > queries
+            l.sim.pushes()[0].queries > queries && recheck(l, id).unwrap().attempts >= done
         })
         .await;
         queries = lab.sim.pushes()[0].queries;
