@@ -2,7 +2,8 @@
 //! arrows, the payment state machine, budgets) is in `docs/design.md`; Daraja's behaviour in
 //! `docs/daraja.md`; RADIUS in `docs/radius.md`.
 //!
-//! - `config`   — `/etc/config/lango` (UCI) into a typed, validated `Config`
+//! - `config`   — `/etc/config/lango` (UCI) into a typed, validated `Config`; `config::options`
+//!   is the one table of options (parsing, writing, the Settings page, what needs a restart)
 //! - `store`    — SQLite: schema, migrations, one module per table; the only place SQL lives
 //! - `gate`     — the kernel: nftables client set, tc shaping, IP -> MAC lookup
 //! - `sessions` — grant / extend / revoke / expire / restore: keeps the database and kernel agreeing
@@ -22,7 +23,7 @@
 //! - `server`   — the accept loop and response helpers shared by the HTTP listeners
 //! - `connections` — a listener's connections counted per client and in all; the oldest idle make room
 //! - `listen`   — listening sockets with a backlog sized for a crowd (somaxconn, not 128)
-//! - `uci`      — UCI words and in-place editing of the config file (comments kept)
+//! - `uci`      — UCI syntax: words, sections, and in-place editing of the config file (comments kept)
 //! - `upkeep`   — the nightly copy of the database and pruning per `config retention`
 //! - `garden`   — the walled garden's host names: looked up, their addresses kept in the gate
 //! - `dns`      — a minimal DNS stub for `garden`: A/AAAA questions to the router's resolver

@@ -8,7 +8,7 @@
 
 use crate::certs::Certs;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{options, Config};
 use crate::payments::daraja::Daraja;
 use crate::payments::Payments;
 use crate::sessions::Sessions;
@@ -68,8 +68,8 @@ impl Live {
     }
 
     /// The options saved since the start that only a restart puts in force.
-    pub fn pending(&self) -> Vec<&'static str> {
-        needs_restart(&self.boot, &self.get().config)
+    pub fn pending(&self) -> Vec<String> {
+        options::needing_restart(&self.boot, &self.get().config)
     }
 
     /// Asks the daemon to re-read its config and restart the services in place (online clients
@@ -109,7 +109,7 @@ impl Live {
 
     /// Puts `config` in force. Returns the options that differ from the running daemon's and
     /// take effect only after a restart.
-    pub async fn reload(&self, config: Config) -> anyhow::Result<Vec<&'static str>> {
+    pub async fn reload(&self, config: Config) -> anyhow::Result<Vec<String>> {
         let _one = self.reloading.lock().await;
         // Files are looked at off the event loop. A bad new certificate refuses the whole
         // reload: the running one stays.
@@ -160,7 +160,7 @@ impl Live {
             }
             p
         };
-        let pending = needs_restart(&self.boot, &config);
+        let pending = options::needing_restart(&self.boot, &config);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) =
             Arc::new(Settings { config, payments });
         log::info!("reload: settings applied");
@@ -171,67 +171,5 @@ impl Live {
             );
         }
         Ok(pending)
-    }
-}
-
-/// Options whose change the running daemon cannot apply: its listeners, its database and the
-/// kernel gate, which is set up once at start.
-pub fn needs_restart(running: &Config, new: &Config) -> Vec<&'static str> {
-    let mut out = vec![];
-    let mut check = |changed: bool, name| {
-        if changed {
-            out.push(name)
-        }
-    };
-    check(running.interfaces != new.interfaces, "interface");
-    check(running.portal_port != new.portal_port, "portal_port");
-    check(running.admin_listen != new.admin_listen, "admin_listen");
-    check(
-        running.admin_http_listen != new.admin_http_listen,
-        "admin_http_listen",
-    );
-    check(running.database != new.database, "database");
-    check(
-        running.control_socket != new.control_socket,
-        "control_socket",
-    );
-    check(running.trusted != new.trusted, "trusted");
-    check(
-        running.walled_garden != new.walled_garden
-            || running.walled_garden_hosts != new.walled_garden_hosts,
-        "walled_garden",
-    );
-    check(running.shaping != new.shaping, "shaping");
-    check(
-        running.daraja.callback_listen != new.daraja.callback_listen,
-        "callback_listen",
-    );
-    check(
-        running.limits.voucher_guesses != new.limits.voucher_guesses,
-        "voucher_guesses",
-    );
-    check(running.radius != new.radius, "radius");
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_what_the_gate_and_listeners_hold_needs_a_restart() {
-        let a = Config::parse("", "a").unwrap();
-        let mut b = a.clone();
-        b.site_name = "New".into();
-        b.welcome = "Karibu".into();
-        b.daraja.shortcode = "600000".into();
-        assert!(needs_restart(&a, &b).is_empty());
-        b.trusted.push("aa:bb:cc:dd:ee:ff".parse().unwrap());
-        b.interfaces.push("guest".into());
-        b.portal_port = 2051;
-        assert_eq!(
-            needs_restart(&a, &b),
-            ["interface", "portal_port", "trusted"]
-        );
     }
 }

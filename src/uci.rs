@@ -1,5 +1,5 @@
-//! UCI text as written: splitting a line into words the way `uci` does, and editing a config
-//! file in place, so the owner's page changes only the options it sets and keeps every
+//! UCI text as written: splitting a line into words the way `uci` does, reading a file into
+//! its sections, and editing a config file in place, so the owner's page changes only the options it sets and keeps every
 //! comment, blank line, unknown option and section as it was.
 //! Touches: nothing (text in, text out; `config` validates, the caller writes the file).
 
@@ -79,6 +79,89 @@ pub fn is_control(c: char) -> bool {
 /// A value in single quotes, as `uci export` writes it (`'` becomes `'\''`).
 pub fn quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// One `config TYPE 'name'` block as written.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub kind: String,
+    pub name: Option<String>,
+    pub line: usize,
+    /// (option name, value, line); `list` entries repeat the name.
+    pub options: Vec<(String, String, usize)>,
+}
+
+/// A line UCI cannot read, or a value no UCI file may hold.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Unreadable {
+    pub line: usize,
+    /// The option whose value is refused (`None`: the line itself is malformed).
+    pub option: Option<String>,
+    pub msg: String,
+}
+
+/// Splits UCI text into sections. Errors name the line.
+pub fn sections(text: &str) -> Result<Vec<Section>, Unreadable> {
+    let mut sections: Vec<Section> = vec![];
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let err = |msg: String| Unreadable {
+            line,
+            option: None,
+            msg,
+        };
+        let words = split_words(raw).map_err(err)?.words;
+        let Some(first) = words.first() else { continue };
+        match first.as_str() {
+            "config" => {
+                if words.len() < 2 || words.len() > 3 {
+                    return Err(err("expected: config TYPE ['NAME']".into()));
+                }
+                if words.iter().any(|w| w.chars().any(is_control)) {
+                    return Err(err(
+                        "a section's type or name holds a control character".into()
+                    ));
+                }
+                sections.push(Section {
+                    kind: words[1].clone(),
+                    name: words.get(2).cloned(),
+                    line,
+                    options: vec![],
+                });
+            }
+            "option" | "list" => {
+                let Some(section) = sections.last_mut() else {
+                    return Err(err(format!("{first} before any config section")));
+                };
+                if words.len() != 3 {
+                    return Err(err(format!("expected: {first} NAME 'VALUE'")));
+                }
+                let name = &words[1];
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                {
+                    return Err(err(format!("{name:?} is not an option name")));
+                }
+                if let Some(c) = words[2].chars().find(|c| is_control(*c)) {
+                    return Err(Unreadable {
+                        line,
+                        option: Some(name.clone()),
+                        msg: format!(
+                            "holds the control character U+{:04X}; values must be printable text",
+                            u32::from(c)
+                        ),
+                    });
+                }
+                section.options.push((name.clone(), words[2].clone(), line));
+            }
+            "package" => {}
+            other => {
+                return Err(err(format!(
+                    "unexpected {other:?} (expected config, option or list)"
+                )))
+            }
+        }
+    }
+    Ok(sections)
 }
 
 /// Why an edit cannot be written.
@@ -315,7 +398,6 @@ fn template(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse_uci;
 
     const FILE: &str = "\
 # Lango, edited by hand
@@ -337,7 +419,7 @@ config custom 'x'
 ";
 
     fn values(text: &str, kind: &str, option: &str) -> Vec<String> {
-        parse_uci(text, "t")
+        sections(text)
             .unwrap()
             .iter()
             .filter(|s| s.kind == kind)

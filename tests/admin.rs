@@ -1093,8 +1093,9 @@ async fn apply_restarts_the_services_in_place_and_keeps_everyone_on() {
     let pem = std::fs::read(lab.config().admin_cert).unwrap();
     let base = format!("https://127.0.0.1:{admin_port}");
     let mut o = Owner::new(&base, "127.0.0.50".parse().unwrap(), &pem);
+    // Up to 20 s: the machine may be busy with the other tests.
     let mut up = false;
-    for _ in 0..100 {
+    for _ in 0..400 {
         if tokio::net::TcpStream::connect(("127.0.0.1", admin_port))
             .await
             .is_ok()
@@ -1102,6 +1103,7 @@ async fn apply_restarts_the_services_in_place_and_keeps_everyone_on() {
             up = true;
             break;
         }
+        assert!(!serving.is_finished(), "Lango stopped: {:?}", serving.await);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(up, "the owner's page listens");

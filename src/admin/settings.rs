@@ -5,13 +5,10 @@
 
 use super::auth::Notice;
 use super::{html, Admin, Answer, Ctx, Failure};
-use crate::config::{self, Config, Environment, ShortcodeKind};
+use crate::config::{self, options, Config};
 use crate::server::escape;
 use crate::uci::{Document, EditError};
 use hyper::StatusCode;
-
-/// Options that are secrets: the form never shows them, and empty means "keep".
-const SECRETS: &[&str] = &["consumer_key", "consumer_secret", "passkey"];
 
 /// What the form shows: the typed values after a refused save, else the running config.
 struct View<'a> {
@@ -22,63 +19,13 @@ struct View<'a> {
 }
 
 impl View<'_> {
+    /// A field's value: as typed after a refused save, else what the running config says
+    /// (a list one item per line).
     fn value(&self, option: &str) -> String {
         if let Some(f) = self.form {
             return super::value(f, option);
         }
-        let c = self.config;
-        let d = &c.daraja;
-        match option {
-            "site_name" => c.site_name.clone(),
-            "welcome" => c.welcome.clone(),
-            "language" => c.language.code().into(),
-            "interface" => c.interfaces.join(" "),
-            "trusted" => lines(c.trusted.iter()),
-            "walled_garden" => lines(
-                c.walled_garden
-                    .iter()
-                    .map(ToString::to_string)
-                    .chain(c.walled_garden_hosts.iter().cloned()),
-            ),
-            "environment" => match d.environment {
-                Environment::Sandbox => "sandbox".into(),
-                Environment::Production => "production".into(),
-            },
-            "type" => match d.kind {
-                ShortcodeKind::Paybill => "paybill".into(),
-                ShortcodeKind::Till(_) => "till".into(),
-            },
-            "till" => match &d.kind {
-                ShortcodeKind::Till(t) => t.clone(),
-                ShortcodeKind::Paybill => String::new(),
-            },
-            "shortcode" => d.shortcode.clone(),
-            "callback_url" => d.callback_url.clone(),
-            "server" => c
-                .radius
-                .as_ref()
-                .map_or(String::new(), |r| r.server.to_string()),
-            "nas_identifier" => c
-                .radius
-                .as_ref()
-                .map_or("lango".into(), |r| r.nas_identifier.clone()),
-            "mode" => match c.radius.as_ref().map(|r| r.mode) {
-                Some(config::RadiusMode::All) => "all".into(),
-                _ => "unknown".into(),
-            },
-            "interim_interval" => c
-                .radius
-                .as_ref()
-                .map_or("300".into(), |r| r.interim.as_secs().to_string()),
-            "coa_listen" => c
-                .radius
-                .as_ref()
-                .map_or(Some("0.0.0.0:3799".into()), |r| {
-                    r.coa_listen.map(|a| a.to_string())
-                })
-                .unwrap_or_default(),
-            _ => String::new(),
-        }
+        field(option).map_or(String::new(), |o| o.get(self.config).join("\n"))
     }
 
     fn error(&self, option: &str) -> Option<&str> {
@@ -92,7 +39,12 @@ impl View<'_> {
         html::field(
             option,
             label,
-            &html::input("text", option, &self.value(option), extra),
+            &html::input(
+                "text",
+                option,
+                &self.value(option).replace('\n', " "),
+                extra,
+            ),
             hint,
             self.error(option),
         )
@@ -146,8 +98,36 @@ impl View<'_> {
     }
 }
 
-fn lines<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
-    items.map(|i| i.to_string()).collect::<Vec<_>>().join("\n")
+/// The options the form edits (by name: no two share one), in the order they are written.
+const FIELDS: &[(&str, &str)] = &[
+    ("lango", "site_name"),
+    ("lango", "welcome"),
+    ("lango", "language"),
+    ("lango", "interface"),
+    ("lango", "walled_garden"),
+    ("lango", "trusted"),
+    ("daraja", "environment"),
+    ("daraja", "type"),
+    ("daraja", "shortcode"),
+    ("daraja", "till"),
+    ("daraja", "consumer_key"),
+    ("daraja", "consumer_secret"),
+    ("daraja", "passkey"),
+    ("daraja", "callback_url"),
+    ("radius", "server"),
+    ("radius", "secret"),
+    ("radius", "nas_identifier"),
+    ("radius", "mode"),
+    ("radius", "interim_interval"),
+    ("radius", "coa_listen"),
+];
+
+/// The config option behind the form field `name`.
+fn field(name: &str) -> Option<&'static options::Opt> {
+    FIELDS
+        .iter()
+        .find(|(_, n)| *n == name)
+        .and_then(|(section, n)| options::find(section, n))
 }
 
 /// `GET /settings`.
@@ -315,7 +295,7 @@ pub fn apply(a: &Admin, cx: &Ctx) -> Answer {
     log::info!("admin: apply requested ({})", pending.join(", "));
     a.live.request_restart();
     // The saved settings are the live ones already; only the listeners and the gate wait.
-    let moved = if pending.contains(&"admin_listen") {
+    let moved = if pending.iter().any(|o| o == "admin_listen") {
         format!(
             " The owner's page moves to port {}: open it there.",
             a.live.get().config.admin_listen.port()
@@ -347,80 +327,55 @@ fn items(s: &str) -> Vec<String> {
 fn edit(text: &str, form: &[(String, String)]) -> Result<String, EditError> {
     let mut doc = Document::parse(text)?;
     let v = |k: &str| super::value(form, k);
-    for o in ["site_name", "welcome", "language"] {
-        doc.set("lango", "main", o, &v(o))?;
-    }
-    // MACs are written the way Lango prints them; what does not parse is left for
-    // `Config::parse` to name.
-    let trusted: Vec<String> = items(&v("trusted"))
-        .into_iter()
-        .map(|m| m.parse::<crate::mac::Mac>().map_or(m, |m| m.to_string()))
-        .collect();
-    doc.set_list("lango", "main", "trusted", &trusted)?;
-    for o in ["interface", "walled_garden"] {
-        doc.set_list("lango", "main", o, &items(&v(o)))?;
-    }
-    for o in ["environment", "type", "shortcode", "till", "callback_url"] {
-        doc.set("daraja", "daraja", o, &v(o))?;
-    }
-    for o in SECRETS {
-        let s = v(o);
-        if !s.is_empty() {
-            doc.set("daraja", "daraja", o, &s)?;
-        }
-    }
     // The RADIUS section is written once the owner names a server (or it is there already).
-    if !v("server").is_empty() || text.contains("config radius") {
-        for o in [
-            "server",
-            "nas_identifier",
-            "mode",
-            "interim_interval",
-            "coa_listen",
-        ] {
-            doc.set("radius", "radius", o, &v(o))?;
+    let radius = !v("server").is_empty() || text.contains("config radius");
+    for (section, name) in FIELDS {
+        let Some(o) = options::find(section, name) else {
+            continue;
+        };
+        let value = v(name);
+        let named = options::SECTIONS
+            .iter()
+            .find(|(kind, _)| kind == section)
+            .map_or(*section, |(_, n)| *n);
+        if (*section == "radius" && !radius) || (o.secret && value.is_empty()) {
+            continue; // an empty secret keeps the one saved
         }
-        if !v("secret").is_empty() {
-            doc.set("radius", "radius", "secret", &v("secret"))?;
+        if o.is_list() {
+            // MACs are written the way Lango prints them; what does not parse is left for
+            // `Config::parse` to name.
+            let list: Vec<String> = items(&value)
+                .into_iter()
+                .map(|m| match *name {
+                    "trusted" => m.parse::<crate::mac::Mac>().map_or(m, |m| m.to_string()),
+                    _ => m,
+                })
+                .collect();
+            doc.set_list(section, named, name, &list)?;
+        } else {
+            doc.set(section, named, name, &value)?;
         }
     }
     Ok(doc.render())
 }
 
-/// Every field of `form` the config would refuse, not only the first: `Config::parse` stops at
-/// the first bad option, so each one found is put back to the running value and the form tried
-/// again. Validation stays in one place (`config.rs`).
-fn every_error(text: &str, form: &[(String, String)], running: &Config) -> Vec<(String, String)> {
-    let now = View {
-        form: None,
-        config: running,
-        errors: vec![],
-    };
-    let mut trial = form.to_vec();
-    let mut errors: Vec<(String, String)> = vec![];
-    // Each round fixes one option; a form has fewer than this many.
-    for _ in 0..32 {
-        let found = match edit(text, &trial).map(|t| Config::parse(&t, "settings")) {
-            Err(EditError::ControlCharacter(option)) => (
-                option,
-                "Control characters (tab, new line, NUL…) are not allowed.".to_string(),
-            ),
-            Err(_) | Ok(Ok(_)) => break,
-            Ok(Err(config::Error::Value { option, msg, .. })) => (option, msg),
-            Ok(Err(config::Error::Missing { msg, .. })) if msg.contains("option till") => {
-                ("till".into(), "A till needs its till number.".into())
-            }
-            Ok(Err(_)) => break,
-        };
-        if errors.iter().any(|(o, _)| *o == found.0) {
-            break; // putting it back did not help: it is not the form's to fix
-        }
-        let back = now.value(&found.0);
-        trial.retain(|(k, _)| *k != found.0);
-        trial.push((found.0.clone(), back));
-        errors.push(found);
+/// Every option the saved file would refuse, as (option, why), at once.
+fn every_error(text: &str, form: &[(String, String)]) -> Vec<(String, String)> {
+    match edit(text, form).map(|t| Config::parse_all(&t, "settings")) {
+        Err(EditError::ControlCharacter(option)) => vec![(
+            option,
+            "Control characters (tab, new line, NUL…) are not allowed.".to_string(),
+        )],
+        Err(e) => vec![(String::new(), format!("the config file: {e}"))],
+        Ok(Ok(_)) => vec![],
+        Ok(Err(errors)) => errors
+            .into_iter()
+            .map(|e| match e {
+                config::Error::Value { option, msg, .. } => (option, msg),
+                other => (String::new(), other.to_string()),
+            })
+            .collect(),
     }
-    errors
 }
 
 /// `POST /settings`.
@@ -446,13 +401,24 @@ pub async fn save(a: &Admin, cx: &Ctx, form: &[(String, String)]) -> Answer {
         Ok(Err(e)) => return Err(Failure::Internal(format!("{}: {e}", path.display()))),
         Err(e) => return Err(Failure::Internal(e.to_string())),
     };
-    let errors = every_error(&text, form, &cx.settings.config);
-    if !errors.is_empty() {
-        let banner = match errors.len() {
-            1 => "Not saved: please correct the field marked below.".to_string(),
-            n => format!("Not saved: please correct the {n} fields marked below."),
+    let (marked, other): (Vec<_>, Vec<_>) = every_error(&text, form)
+        .into_iter()
+        .partition(|(option, _)| field(option).is_some());
+    if !marked.is_empty() || !other.is_empty() {
+        let mut banner = match marked.len() {
+            0 => "Not saved".to_string(),
+            1 => "Not saved: please correct the field marked below".to_string(),
+            n => format!("Not saved: please correct the {n} fields marked below"),
         };
-        return refused(errors, &banner);
+        // What the form does not show (an option set by hand) is named here.
+        for (option, why) in &other {
+            banner += &match option.as_str() {
+                "" => format!("; {why}"),
+                o => format!("; option {o} in the config file: {why}"),
+            };
+        }
+        banner.push('.');
+        return refused(marked, &banner);
     }
     let new_text = match edit(&text, form) {
         Ok(t) => t,
