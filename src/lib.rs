@@ -16,7 +16,7 @@
 //! - `live`     — the settings a reload swaps while Lango runs (SIGHUP, the Settings page)
 //! - `owner`    — what the owner may do (time, vouchers, password): one rule each, typed errors
 //! - `radius`   — a RADIUS NAS: codes checked by a central server, accounting, Disconnect/CoA
-//! - `ctl`      — the unix-socket control protocol behind the CLI
+//! - `ctl`      — the unix-socket control protocol behind the CLI; `ctl::answer` types each answer
 //! - `daemon`   — wires the rooms together for `lango run` and `lango demo`
 //! - `sim`      — the Daraja simulator
 //! - `alloc`    — the daemon's allocator: big blocks are pages of their own, returned when freed

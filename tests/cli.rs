@@ -80,6 +80,31 @@ async fn auth_of_one_client_answers_quickly() {
     let o = lango(&lab, &["--json", "status"], "");
     let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
     assert_eq!(v["online"], 21);
+    // The human form reads the same answer as its type.
+    let o = lango(&lab, &["status"], "");
+    assert!(o.status.success(), "{}", err(&o));
+    let human = out(&o);
+    let lines: Vec<&str> = human.lines().collect();
+    assert!(
+        lines[0].starts_with("running ") && lines[0].contains(" · 21 online · up "),
+        "{human}"
+    );
+    assert!(lines[1].starts_with("M-Pesa: "), "{human}");
+    assert!(
+        lines[2].starts_with("owner's page certificate SHA-256: "),
+        "{human}"
+    );
+    assert_eq!(
+        &lines[3..],
+        [
+            "payments 24h: none",
+            "payments  7d: none",
+            "payments 30d: none"
+        ],
+        "{human}"
+    );
+    let o = lango(&lab, &["deauth", &mac], "");
+    assert_eq!(out(&o).trim(), format!("{mac} disconnected"), "{}", err(&o));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -85,7 +85,7 @@ impl Payments {
             Health::Unchecked
         } else {
             Health::NotSetUp {
-                missing: missing.clone(),
+                missing: missing.iter().map(|m| m.to_string()).collect(),
             }
         };
         Arc::new(Payments {

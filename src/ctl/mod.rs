@@ -2,12 +2,15 @@
 //! request per line over a unix socket (mode 0600: root only), one JSON answer per line.
 //! Touches: the socket, sessions, the store (through its modules). Never: nft or SQL directly.
 
+pub mod answer;
+
 use crate::admin::Auth;
 use crate::clock::Clock;
 use crate::mac::Mac;
 use crate::owner;
 use crate::sessions::Sessions;
 use crate::store::{self, vouchers, Store};
+use crate::units::ByteCount;
 use crate::voucher::VoucherCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -109,9 +112,8 @@ pub async fn restore(
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     if UnixStream::connect(socket).await.is_ok() {
-        let a = ask(socket, &Request::Restore { path: src }).await?;
-        let checked = serde_json::from_value(a["restored"].clone()).map_err(|e| e.to_string())?;
-        return Ok((checked, true));
+        let a: answer::Restored = read(ask(socket, &Request::Restore { path: src }).await?)?;
+        return Ok((a.restored, true));
     }
     let checked = tokio::task::spawn_blocking(move || Store::open(&database)?.restore(&src))
         .await
@@ -198,49 +200,59 @@ impl Control {
         match req {
             Request::Status => {
                 let online = self.sessions.online().await.map_err(|e| internal(&e))?;
-                let figures = self
+                let payments = self
                     .store
                     .call(move |c| {
-                        let mut out = serde_json::Map::new();
+                        let mut out = std::collections::BTreeMap::new();
                         for (name, secs) in FIGURE_PERIODS {
-                            let f = store::payments::figures(c, now - secs)?;
-                            out.insert(name.into(), json!(f));
+                            out.insert(name.into(), store::payments::figures(c, now - secs)?);
                         }
                         Ok(out)
                     })
                     .await
                     .map_err(|e| internal(&e))?;
                 let radius = match &self.radius {
-                    Some(r) => {
-                        let health = r.health().clone();
-                        json!({ "server": r.config.server, "accounting_queue": r.queued().await, "health": health })
-                    }
-                    None => Value::Null,
+                    Some(r) => Some(answer::Radius {
+                        server: r.config.server,
+                        accounting_queue: r.queued().await,
+                        health: r.health().clone(),
+                    }),
+                    None => None,
                 };
-                Ok(json!({
-                    "ok": true,
-                    "radius": radius,
-                    "online": online.len(),
-                    "uptime_s": self.started_at.elapsed().as_secs(),
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "daraja": self.live.get().payments.health(),
-                    "payments": figures,
-                    "admin_certificate_sha256": self.certs.fingerprint(),
-                }))
+                ok(answer::Status {
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    online: online.len(),
+                    uptime_s: self.started_at.elapsed().as_secs(),
+                    daraja: self.live.get().payments.health(),
+                    payments,
+                    admin_certificate_sha256: self.certs.fingerprint().to_string(),
+                    radius,
+                })
             }
             Request::Clients => {
                 let online = self.sessions.online().await.map_err(|e| internal(&e))?;
                 let usage = self.usage.open().await.map_err(|e| internal(&e))?;
-                let list: Vec<Value> = online
+                let clients = online
                     .iter()
                     .map(|s| {
                         let u = usage.get(&s.mac).copied().unwrap_or_default();
-                        json!({ "mac": s.mac, "ip": s.ip, "seconds_remaining": s.seconds_left(now), "down_kbps": s.down, "up_kbps": s.up, "source": s.source,
-                                "bytes_down": u.used.down, "bytes_up": u.used.up, "rate_down_bps": u.rate.down * 8, "rate_up_bps": u.rate.up * 8,
-                                "data_limit_bytes": s.data_limit, "bytes_remaining": s.data_left(u.used) })
+                        answer::Client {
+                            mac: s.mac,
+                            ip: s.ip,
+                            seconds_remaining: s.seconds_left(now),
+                            down_kbps: s.down,
+                            up_kbps: s.up,
+                            source: s.source,
+                            bytes_down: ByteCount(u.used.down),
+                            bytes_up: ByteCount(u.used.up),
+                            rate_down_bps: u.rate.down * 8,
+                            rate_up_bps: u.rate.up * 8,
+                            data_limit_bytes: s.data_limit.map(ByteCount),
+                            bytes_remaining: s.data_left(u.used).map(ByteCount),
+                        }
                     })
                     .collect();
-                Ok(json!({ "ok": true, "clients": list }))
+                ok(answer::Clients { clients })
             }
             Request::Auth {
                 mac,
@@ -255,13 +267,19 @@ impl Control {
                 let s = owner::give(&self.sessions, &self.store, mac, None, minutes, speed)
                     .await
                     .map_err(flagged)?;
-                Ok(json!({ "ok": true, "mac": mac, "seconds_remaining": s.seconds_left(now) }))
+                ok(answer::Given {
+                    mac,
+                    seconds_remaining: s.seconds_left(now),
+                })
             }
             Request::Deauth { mac } => {
                 let ended = owner::disconnect(&self.sessions, mac)
                     .await
                     .map_err(flagged)?;
-                Ok(json!({ "ok": true, "mac": mac, "was_online": ended.is_some() }))
+                ok(answer::Disconnected {
+                    mac,
+                    was_online: ended.is_some(),
+                })
             }
             Request::VouchersGenerate {
                 package,
@@ -275,17 +293,20 @@ impl Control {
                 let b = owner::generate_vouchers(&self.store, package, count, expires_at, now)
                     .await
                     .map_err(flagged)?;
-                Ok(
-                    json!({ "ok": true, "package": package, "batch": b.id, "expires_at": b.expires_at, "codes": b.codes }),
-                )
+                ok(answer::Generated {
+                    package,
+                    batch: b.id,
+                    expires_at: b.expires_at,
+                    codes: b.codes,
+                })
             }
             Request::VouchersList { batch: None } => {
-                let b = self
+                let batches = self
                     .store
                     .call(|c| vouchers::batches(c, 1000))
                     .await
                     .map_err(|e| internal(&e))?;
-                Ok(json!({ "ok": true, "batches": b }))
+                ok(answer::Batches { batches })
             }
             Request::VouchersList { batch: Some(batch) } => {
                 let b = batch.clone();
@@ -297,20 +318,26 @@ impl Control {
                 if list.is_empty() {
                     return Err(format!("no batch {batch:?} (see `lango vouchers list`)"));
                 }
-                let codes: Vec<Value> = list
-                    .iter()
-                    .map(|v| {
-                        let code = VoucherCode::parse(&v.code).map_or(v.code.clone(), |c| c.to_string());
-                        json!({ "code": code, "package_id": v.package_id, "state": v.state, "expires_at": v.expires_at, "used_by_mac": v.used_by_mac, "used_at": v.used_at })
+                let codes = list
+                    .into_iter()
+                    .map(|v| answer::Code {
+                        code: VoucherCode::parse(&v.code).map_or(v.code, |c| c.to_string()),
+                        package_id: v.package_id,
+                        state: v.state,
+                        expires_at: v.expires_at,
+                        used_by_mac: v.used_by_mac,
+                        used_at: v.used_at,
                     })
                     .collect();
-                Ok(json!({ "ok": true, "batch": batch, "codes": codes }))
+                ok(answer::BatchCodes { batch, codes })
             }
             Request::VouchersRevoke { code } => {
                 let revoked = owner::revoke_voucher(&self.store, &code, now)
                     .await
                     .map_err(flagged)?;
-                Ok(json!({ "ok": true, "code": revoked.to_string() }))
+                ok(answer::Revoked {
+                    code: revoked.to_string(),
+                })
             }
             Request::Passwd { hash } => {
                 owner::set_password(&self.store, hash, owner::PasswordBy::Cli, now)
@@ -318,7 +345,7 @@ impl Control {
                     .map_err(flagged)?;
                 self.logins.end_all();
                 log::info!("admin: password set over the control socket; owner sessions ended");
-                Ok(json!({ "ok": true }))
+                ok(answer::PasswordSet {})
             }
             Request::Restore { path } => {
                 let (store, p) = (self.store.clone(), path.clone());
@@ -343,10 +370,19 @@ impl Control {
                     "database restored from {}; {online} sessions in the gate",
                     path.display()
                 );
-                Ok(json!({ "ok": true, "restored": restored, "online": online }))
+                ok(answer::Restored { restored, online })
             }
         }
     }
+}
+
+/// A successful answer: its fields beside `"ok": true`.
+fn ok(answer: impl Serialize) -> Result<Value, String> {
+    let mut v = serde_json::to_value(answer).map_err(|e| e.to_string())?;
+    if let Value::Object(fields) = &mut v {
+        fields.insert("ok".into(), Value::Bool(true));
+    }
+    Ok(v)
 }
 
 /// An owner's action refused, named by the CLI flag it is about.
@@ -367,6 +403,11 @@ fn flagged(e: owner::Error) -> String {
         }
         e => e.to_string(),
     }
+}
+
+/// The CLI side: a successful answer as its type.
+pub fn read<T: serde::de::DeserializeOwned>(answer: Value) -> Result<T, String> {
+    serde_json::from_value(answer).map_err(|e| format!("daemon answered nonsense: {e}"))
 }
 
 /// The CLI side: sends one request, returns the answer (or why the daemon could not be asked).
