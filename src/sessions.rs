@@ -194,6 +194,19 @@ impl Sessions {
         Ok(s)
     }
 
+    /// Commits `f`, then puts the session it made or changed (if any) in the gate: durable
+    /// first, acted on after.
+    async fn commit_then_admit(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction) -> store::Result<Option<Session>> + Send + 'static,
+    ) -> Result<Option<Session>, store::Error> {
+        let s = self.store.transact(f).await?;
+        if let Some(s) = &s {
+            self.admit(s).await;
+        }
+        Ok(s)
+    }
+
     /// Sets `mac`'s time left and/or speeds (a RADIUS CoA) and applies them to the kernel at
     /// once. Returns the session as it is now, `None` if the device has no open session.
     pub async fn set_limits(
@@ -204,8 +217,7 @@ impl Sessions {
     ) -> Result<Option<Session>, Error> {
         let now = self.now();
         let s = self
-            .store
-            .transact(move |tx| {
+            .commit_then_admit(move |tx| {
                 let s = store::sessions::set_limits(tx, mac, now, seconds, rate)?;
                 if let Some(s) = &s {
                     let detail = format!("{}s left, {}/{}", s.seconds_left(now), s.down, s.up);
@@ -214,9 +226,6 @@ impl Sessions {
                 Ok(s)
             })
             .await?;
-        if let Some(s) = &s {
-            self.admit(s).await;
-        }
         Ok(s)
     }
 
@@ -231,37 +240,30 @@ impl Sessions {
         receipt: Option<String>,
     ) -> Result<Option<Session>, store::Error> {
         let now = self.now();
-        let granted = self
-            .store
-            .transact(move |tx| {
-                let settlement = Settlement {
-                    state,
-                    result_code: code,
-                    result_desc: &desc,
-                    receipt: receipt.as_deref(),
-                };
-                if !payments::settle(tx, payment_id, &settlement, now)? {
-                    return Ok(None);
-                }
-                let p =
-                    payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                // Daraja's words are in the payment's row (stored once): the event stays small.
-                let detail = format!(
-                    "{} code={}",
-                    state.as_str(),
-                    code.map_or("-".into(), |c| c.to_string())
-                );
-                events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
-                if state != payments::PaymentState::Paid {
-                    return Ok(None);
-                }
-                grant_paid(tx, &p, now).map(Some)
-            })
-            .await?;
-        if let Some(s) = &granted {
-            self.admit(s).await;
-        }
-        Ok(granted)
+        self.commit_then_admit(move |tx| {
+            let settlement = Settlement {
+                state,
+                result_code: code,
+                result_desc: &desc,
+                receipt: receipt.as_deref(),
+            };
+            if !payments::settle(tx, payment_id, &settlement, now)? {
+                return Ok(None);
+            }
+            let p = payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+            // Daraja's words are in the payment's row (stored once): the event stays small.
+            let detail = format!(
+                "{} code={}",
+                state.as_str(),
+                code.map_or("-".into(), |c| c.to_string())
+            );
+            events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
+            if state != payments::PaymentState::Paid {
+                return Ok(None);
+            }
+            grant_paid(tx, &p, now).map(Some)
+        })
+        .await
     }
 
     /// A success callback for a payment already settled as failed, cancelled or timeout: the
@@ -312,50 +314,43 @@ impl Sessions {
         by: Late,
     ) -> Result<Option<Session>, store::Error> {
         let now = self.now();
-        let granted = self
-            .store
-            .transact(move |tx| {
-                let settlement = Settlement {
-                    state: payments::PaymentState::Paid,
-                    result_code: Some(0),
-                    result_desc: &desc,
-                    receipt: receipt.as_deref(),
-                };
-                let ended_at = payments::get(tx, payment_id)?.map_or(now, |p| p.updated_at);
-                let Some(before) = payments::settle_late_success(tx, payment_id, &settlement, now)?
-                else {
-                    return Ok(None);
-                };
-                let p =
-                    payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                let said = by.as_str();
-                let detail = format!("paid code=0 {desc} ({said} after {})", before.as_str());
-                events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
-                let late = format!(
-                    "{said}, {} s after it ended {}",
-                    now - ended_at,
-                    before.as_str()
-                );
-                events::record(tx, now, "payment.paid_late", Some(p.mac), Some(p.id), &late)?;
-                if let Late::Owner { who, why } = &by {
-                    let detail = format!("{} by {who}: {why}", p.amount);
-                    events::record(
-                        tx,
-                        now,
-                        "payment.owner_grant",
-                        Some(p.mac),
-                        Some(p.id),
-                        &detail,
-                    )?;
-                }
-                store::rechecks::close(tx, p.id, RecheckState::PaidLate, now, "0 paid")?;
-                grant_paid(tx, &p, now).map(Some)
-            })
-            .await?;
-        if let Some(s) = &granted {
-            self.admit(s).await;
-        }
-        Ok(granted)
+        self.commit_then_admit(move |tx| {
+            let settlement = Settlement {
+                state: payments::PaymentState::Paid,
+                result_code: Some(0),
+                result_desc: &desc,
+                receipt: receipt.as_deref(),
+            };
+            let ended_at = payments::get(tx, payment_id)?.map_or(now, |p| p.updated_at);
+            let Some(before) = payments::settle_late_success(tx, payment_id, &settlement, now)?
+            else {
+                return Ok(None);
+            };
+            let p = payments::get(tx, payment_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+            let said = by.as_str();
+            let detail = format!("paid code=0 {desc} ({said} after {})", before.as_str());
+            events::record(tx, now, "payment.settled", Some(p.mac), Some(p.id), &detail)?;
+            let late = format!(
+                "{said}, {} s after it ended {}",
+                now - ended_at,
+                before.as_str()
+            );
+            events::record(tx, now, "payment.paid_late", Some(p.mac), Some(p.id), &late)?;
+            if let Late::Owner { who, why } = &by {
+                let detail = format!("{} by {who}: {why}", p.amount);
+                events::record(
+                    tx,
+                    now,
+                    "payment.owner_grant",
+                    Some(p.mac),
+                    Some(p.id),
+                    &detail,
+                )?;
+            }
+            store::rechecks::close(tx, p.id, RecheckState::PaidLate, now, "0 paid")?;
+            grant_paid(tx, &p, now).map(Some)
+        })
+        .await
     }
 
     /// Redeems a voucher for `g.mac`: the package's time, once.
