@@ -936,7 +936,7 @@ config shaping 'shaping'
             ("option mode 'some'\n", "x:2: option mode: \"some\" is not unknown"),
             ("option interim_interval '5'\n", "x:2: option interim_interval: \"5\" is not a whole number of seconds (60 to 86400)"),
             ("option coa_listen '3799'\n", "x:2: option coa_listen: \"3799\" is not an address:port"),
-            ("option retries '99'\n", "x:2: option retries: \"99\" is not 0 to 10"),
+            ("option retries '99'\n", "x:2: option retries: \"99\" is not a number of tries (0 to 10)"),
         ] {
             let e = Config::parse(&format!("config radius 'radius'\n\t{bad}"), "x").unwrap_err();
             assert!(e.to_string().starts_with(says), "{e}");

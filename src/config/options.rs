@@ -603,14 +603,42 @@ fn seconds(v: &str, max: f64) -> Result<Duration, String> {
     }
 }
 
-/// Whole seconds, 1 to 86400.
-fn whole_seconds(v: &str) -> Result<Duration, String> {
-    match v.parse::<u64>() {
-        Ok(n) if (1..=86_400).contains(&n) => Ok(Duration::from_secs(n)),
+/// A whole number in `range`: `what` it is names it in the error ("a count (1 to 1000)").
+fn whole<T>(v: &str, range: std::ops::RangeInclusive<T>, what: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    match v.parse::<T>() {
+        Ok(n) if range.contains(&n) => Ok(n),
         _ => Err(format!(
-            "{v:?} is not a whole number of seconds (1 to 86400)"
+            "{v:?} is not {what} ({} to {})",
+            range.start(),
+            range.end()
         )),
     }
+}
+
+/// Whole seconds, 1 to 86400.
+fn whole_seconds(v: &str) -> Result<Duration, String> {
+    whole(v, 1..=86_400, "a whole number of seconds").map(Duration::from_secs)
+}
+
+/// The Interim-Update interval: whole seconds, 60 to 86400.
+fn interim(v: &str) -> Result<Duration, String> {
+    whole(v, 60..=86_400, "a whole number of seconds").map(Duration::from_secs)
+}
+
+/// A limit's count, or copies kept: 1 to 1000.
+fn count(v: &str) -> Result<u32, String> {
+    whole(v, 1..=1000, "a count")
+}
+
+fn days(v: &str) -> Result<u32, String> {
+    whole(v, 1..=3650, "a number of days")
+}
+
+fn retries(v: &str) -> Result<u32, String> {
+    whole(v, 0..=10, "a number of tries")
 }
 
 fn site_name(v: &str) -> Result<String, String> {
@@ -673,41 +701,9 @@ fn mode_text(m: &RadiusMode) -> String {
     }
 }
 
-/// The Interim-Update interval: whole seconds, 60 to 86400.
-fn interim(v: &str) -> Result<Duration, String> {
-    match v.parse::<u64>() {
-        Ok(n) if (60..=86_400).contains(&n) => Ok(Duration::from_secs(n)),
-        _ => Err(format!(
-            "{v:?} is not a whole number of seconds (60 to 86400)"
-        )),
-    }
-}
-
-fn retries(v: &str) -> Result<u32, String> {
-    match v.parse::<u32>() {
-        Ok(n) if n <= 10 => Ok(n),
-        _ => Err(format!("{v:?} is not 0 to 10")),
-    }
-}
-
 fn intervals_text(l: &[u32]) -> String {
     let all: Vec<String> = l.iter().map(u32::to_string).collect();
     all.join(" ")
-}
-
-/// A limit's count: 1 to 1000.
-fn count(v: &str) -> Result<u32, String> {
-    match v.parse::<u32>() {
-        Ok(n) if (1..=1000).contains(&n) => Ok(n),
-        _ => Err(format!("{v:?} is not a count (1 to 1000)")),
-    }
-}
-
-fn days(v: &str) -> Result<u32, String> {
-    match v.parse::<u32>() {
-        Ok(n) if (1..=3650).contains(&n) => Ok(n),
-        _ => Err(format!("{v:?} is not a number of days (1 to 3650)")),
-    }
 }
 
 /// Whole seconds separated by spaces, e.g. `120 300 900 3600`: 1 to 10 of them, each 1 to 86400.
