@@ -294,32 +294,17 @@ fn set(s: &mut String, name: &str, ty: &str, flags: &[&str], elements: &[String]
 
 /// `192.168.1.5/24` -> `192.168.1.0/24` (nft refuses host bits in a prefix).
 fn network(c: Cidr) -> String {
-    match c.addr {
-        IpAddr::V4(a) => {
-            let mask = if c.prefix == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(c.prefix))
-            };
-            format!(
-                "{}/{}",
-                std::net::Ipv4Addr::from(u32::from(a) & mask),
-                c.prefix
-            )
-        }
-        IpAddr::V6(a) => {
-            let mask = if c.prefix == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(c.prefix))
-            };
-            format!(
-                "{}/{}",
-                std::net::Ipv6Addr::from(u128::from(a) & mask),
-                c.prefix
-            )
-        }
-    }
+    let (bits, width) = match c.addr {
+        IpAddr::V4(a) => (u128::from(u32::from(a)), 32),
+        IpAddr::V6(a) => (u128::from(a), 128),
+    };
+    let host = width - u32::from(c.prefix);
+    let net = bits.checked_shr(host).unwrap_or(0).checked_shl(host).unwrap_or(0);
+    let addr = match c.addr {
+        IpAddr::V4(_) => IpAddr::from(std::net::Ipv4Addr::from(net as u32)),
+        IpAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::from(net)),
+    };
+    format!("{addr}/{}", c.prefix)
 }
 
 #[cfg(test)]
