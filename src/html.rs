@@ -291,6 +291,19 @@ pub const fn check_format(fmt: &str, args: usize) {
 
 /// `html!("<b>{}</b> {}", name, count)`: the literal is markup, each value goes through
 /// [`Render`] (text escaped). Only `{}` placeholders, checked at compile time.
+///
+/// ```
+/// let name = "<Mama's>";
+/// let h = lango::html!("<b>{}</b> ({})", name, 3u32);
+/// assert_eq!(h.as_str(), "<b>&lt;Mama&#39;s&gt;</b> (3)");
+/// ```
+///
+/// An inline capture would skip [`Render`], so it does not build:
+///
+/// ```compile_fail
+/// let name = "<script>";
+/// let _ = lango::html!("<b>{name}</b>");
+/// ```
 #[macro_export]
 macro_rules! html {
     ($fmt:literal $(,)?) => {{
