@@ -20,6 +20,7 @@
 //! - `daemon`   — wires the rooms together for `lango run` and `lango demo`
 //! - `sim`      — the Daraja simulator
 //! - `alloc`    — the daemon's allocator: big blocks are pages of their own, returned when freed
+//! - `html`     — `Html`: text safe to put in a page (escaped, or markup from the binary)
 //! - `server`   — the accept loop and response helpers shared by the HTTP listeners
 //! - `connections` — a listener's connections counted per client and in all; the oldest idle make room
 //! - `listen`   — listening sockets with a backlog sized for a crowd (somaxconn, not 128)
@@ -31,6 +32,10 @@
 //! - `password`, `scrypt` — the owner's password: rules and stored form; the KDF (RFC 7914)
 //! - `tty`      — the CLI's password prompt (echo off)
 //! - `mac`, `phone`, `units`, `clock` — value types parsed once at the edge
+
+// First: its `html!` macro is used by the modules below.
+#[macro_use]
+pub mod html;
 
 pub mod admin;
 pub mod alloc;

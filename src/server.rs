@@ -236,8 +236,16 @@ fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes
     r
 }
 
-pub fn html(status: StatusCode, body: impl Into<Bytes>) -> Response {
+/// A page: only [`Html`](crate::html::Html) goes in, so nothing unescaped reaches it.
+pub fn html(status: StatusCode, body: crate::html::Html) -> Response {
     respond(status, "text/html; charset=utf-8", body)
+}
+
+/// A page rendered once and shared (the portal's shop page): bytes made from [`Html`].
+///
+/// [`Html`]: crate::html::Html
+pub fn html_shared(status: StatusCode, body: crate::html::Shared) -> Response {
+    respond(status, "text/html; charset=utf-8", body.into_bytes())
 }
 
 pub fn text(status: StatusCode, body: impl Into<Bytes>) -> Response {
@@ -322,22 +330,6 @@ fn hex(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,13 +342,5 @@ mod tests {
         assert_eq!(form_value(&p, "x").as_deref(), Some(""));
         assert_eq!(form_value(&p, "bad").as_deref(), Some("%zz%4"));
         assert_eq!(form_value(&p, "none"), None);
-    }
-
-    #[test]
-    fn escapes_html() {
-        assert_eq!(
-            escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
     }
 }

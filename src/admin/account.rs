@@ -3,6 +3,7 @@
 
 use super::auth::Notice;
 use super::{html, login, Admin, Answer, Ctx};
+use crate::html::Html;
 use crate::server::{self, Response};
 use hyper::StatusCode;
 
@@ -11,14 +12,14 @@ type FieldError<'a> = (&'a str, &'a str);
 
 pub fn show(a: &Admin, cx: &Ctx, error: Option<FieldError>) -> Response {
     let err = |f: &str| error.filter(|(field, _)| *field == f).map(|(_, m)| m);
-    let form = format!(
+    let form = html!(
         "<form method=\"post\" action=\"/password\">{}{}{}<div class=\"cbi-page-actions\"><button class=\"cbi-button cbi-button-apply\" type=\"submit\">Change password</button></div></form>",
         html::csrf_field(&cx.session.csrf),
         html::field(
             "current",
             "Current password",
-            &html::input("password", "current", "", "autocomplete=\"current-password\" required"),
-            "",
+            &html::input("password", "current", "", &html!("autocomplete=\"current-password\" required")),
+            &Html::new(),
             err("current"),
         ),
         html::new_password_fields(error, false),
@@ -33,7 +34,7 @@ pub fn show(a: &Admin, cx: &Ctx, error: Option<FieldError>) -> Response {
         status,
         "/password",
         "Password",
-        "The password of this page. Over SSH, <code>lango passwd</code> sets it too.",
+        html!("The password of this page. Over SSH, <code>lango passwd</code> sets it too."),
         &html::section("Change the owner's password", &form),
     )
 }

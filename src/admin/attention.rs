@@ -8,7 +8,7 @@ use super::auth::Notice;
 use super::overview::PAYMENT_COLUMNS;
 use super::{html, value, Admin, Answer, Ctx, Failure};
 use crate::clock::eat_display;
-use crate::server::escape;
+use crate::html::Html;
 use crate::store::payments::PaymentState;
 use crate::store::rechecks::{self, Recheck, RecheckState};
 use crate::store::{events, payments, reports};
@@ -30,7 +30,7 @@ const DEFAULT_WHY: &str = "found on the M-Pesa statement";
 const MAX_WHY: usize = 200;
 
 /// The Attention section, as HTML.
-pub async fn section(a: &Admin, cx: &Ctx) -> Result<String, Failure> {
+pub async fn section(a: &Admin, cx: &Ctx) -> Result<Html, Failure> {
     let since = cx.now - LOOKBACK_S;
     let (open, recovered) = a
         .store
@@ -45,27 +45,29 @@ pub async fn section(a: &Admin, cx: &Ctx) -> Result<String, Failure> {
             Ok((open, events::recent(c, RECOVERIES, since, ROWS)?))
         })
         .await?;
-    let rows: Vec<Vec<String>> = open
+    let rows: Vec<Vec<Html>> = open
         .iter()
         .map(|(p, r)| {
-            let form = format!(
-                "<form class=\"button\" method=\"post\" action=\"/payments/grant\" data-confirm=\"Grant {} of {} to {} and count {} as paid?\">{}<input type=\"hidden\" name=\"id\" value=\"{}\"><input type=\"text\" name=\"why\" value=\"{DEFAULT_WHY}\" maxlength=\"{MAX_WHY}\" aria-label=\"Why\" required><button class=\"cbi-button cbi-button-apply\" type=\"submit\">Grant what was paid</button></form>",
+            let form = html!(
+                "<form class=\"button\" method=\"post\" action=\"/payments/grant\" data-confirm=\"Grant {} of {} to {} and count {} as paid?\">{}<input type=\"hidden\" name=\"id\" value=\"{}\"><input type=\"text\" name=\"why\" value=\"{}\" maxlength=\"{}\" aria-label=\"Why\" required><button class=\"cbi-button cbi-button-apply\" type=\"submit\">Grant what was paid</button></form>",
                 html::duration(u64::from(p.duration_s)),
-                escape(&p.package_name),
+                p.package_name,
                 p.mac,
                 html::kes(u64::from(p.amount.0)),
                 html::csrf_field(&cx.session.csrf),
-                p.id
+                p.id,
+                DEFAULT_WHY,
+                MAX_WHY
             );
             vec![
-                p.id.to_string(),
-                eat_display(p.created_at),
-                format!("<span class=\"mono\">{}</span>", p.phone.as_str()),
-                escape(&p.package_name),
-                html::kes(u64::from(p.amount.0)),
+                html!("{}", p.id),
+                Html::text(&eat_display(p.created_at)),
+                html::mono(p.phone.as_str()),
+                Html::text(&p.package_name),
+                Html::text(&html::kes(u64::from(p.amount.0))),
                 html::label(p.state.as_str()),
-                escape(&status(p.result_desc.as_deref(), r.as_ref(), cx.now)),
-                format!("<span class=\"mono\">{}</span>", p.mac),
+                Html::text(&status(p.result_desc.as_deref(), r.as_ref(), cx.now)),
+                html::mono(p.mac),
                 form,
             ]
         })
@@ -75,17 +77,15 @@ pub async fn section(a: &Admin, cx: &Ctx) -> Result<String, Failure> {
         &rows,
         "Nothing to check: every payment of the last 30 days was answered by M-Pesa.",
     );
-    let log: Vec<Vec<String>> = recovered
+    let log: Vec<Vec<Html>> = recovered
         .iter()
         .map(|e| {
             vec![
-                eat_display(e.at),
-                escape(recovery(&e.kind)),
-                e.payment_id.map_or("—".into(), |id| id.to_string()),
-                e.mac.as_deref().map_or("—".into(), |m| {
-                    format!("<span class=\"mono\">{}</span>", escape(m))
-                }),
-                escape(&e.detail),
+                Html::text(&eat_display(e.at)),
+                Html::text(recovery(&e.kind)),
+                e.payment_id.map_or(Html::text("—"), |id| html!("{}", id)),
+                e.mac.as_deref().map_or(Html::text("—"), html::mono),
+                Html::text(&e.detail),
             ]
         })
         .collect();
@@ -94,8 +94,10 @@ pub async fn section(a: &Admin, cx: &Ctx) -> Result<String, Failure> {
         &log,
         "No late confirmations, reconnects or grants in the last 30 days.",
     );
-    Ok(format!(
-        "<p class=\"cbi-section-descr\">Payments of the last 30 days that ended unpaid although money may have moved. Lango keeps asking M-Pesa about a timed-out payment for a day; if the M-Pesa statement shows the money, grant what was paid: the payment counts as paid and its device gets the time it bought.</p>{table}<h4>Recoveries</h4>{log}"
+    Ok(html!(
+        "<p class=\"cbi-section-descr\">Payments of the last 30 days that ended unpaid although money may have moved. Lango keeps asking M-Pesa about a timed-out payment for a day; if the M-Pesa statement shows the money, grant what was paid: the payment counts as paid and its device gets the time it bought.</p>{}<h4>Recoveries</h4>{}",
+        table,
+        log
     ))
 }
 

@@ -4,27 +4,31 @@
 
 use super::{Admin, Answer, Ctx, Failure};
 use crate::clock::{eat_date, eat_day};
+use crate::html::Html;
 use crate::server::Response;
 use hyper::header::{HeaderValue, CONTENT_DISPOSITION, CONTENT_TYPE};
 use hyper::StatusCode;
 
 /// The Backup section, as HTML.
-pub fn section(cx: &Ctx) -> String {
+pub fn section(cx: &Ctx) -> Html {
     let r = &cx.settings.config.retention;
     let b = &cx.settings.config.backup;
     let nightly = match &b.dir {
-        Some(d) => format!(
+        Some(d) => html!(
             "Every night a copy goes to <code>{}</code> (the last {} are kept).",
-            crate::server::escape(&d.display().to_string()),
+            d.display().to_string(),
             b.keep
         ),
-        None => "No nightly copy is set up (<code>config backup</code>, option <code>dir</code>: a USB stick, for example).".into(),
+        None => html!("No nightly copy is set up (<code>config backup</code>, option <code>dir</code>: a USB stick, for example)."),
     };
     super::html::section(
         "Backup",
-        &format!(
-            "<p class=\"cbi-section-descr\">Daily totals per package are kept forever. Payment details are kept for {} days, the event log for {} days and ended sessions for {} days (<code>config retention</code>); older details leave in the nightly copy and the Payments CSV before they are pruned. {nightly}</p><div class=\"cbi-page-actions\"><a class=\"cbi-button cbi-button-apply\" href=\"/backup\" download>Download backup</a></div>",
-            r.payments_days, r.events_days, r.sessions_days
+        &html!(
+            "<p class=\"cbi-section-descr\">Daily totals per package are kept forever. Payment details are kept for {} days, the event log for {} days and ended sessions for {} days (<code>config retention</code>); older details leave in the nightly copy and the Payments CSV before they are pruned. {}</p><div class=\"cbi-page-actions\"><a class=\"cbi-button cbi-button-apply\" href=\"/backup\" download>Download backup</a></div>",
+            r.payments_days,
+            r.events_days,
+            r.sessions_days,
+            nightly
         ),
     )
 }

@@ -3,6 +3,7 @@
 //! Touches: nothing (pure rendering).
 
 use crate::clock::eat_date;
+use crate::html::Html;
 use crate::units::Kes;
 
 const W: u32 = 760;
@@ -25,21 +26,26 @@ fn round_up(n: u32) -> u32 {
 }
 
 /// Bars for `days` (EAT day, money), oldest first.
-pub fn revenue(days: &[(i64, Kes)]) -> String {
+pub fn revenue(days: &[(i64, Kes)]) -> Html {
     let top = round_up(days.iter().map(|(_, k)| k.0).max().unwrap_or(0));
     let plot_w = W - LEFT - 8;
     let plot_h = H - TOP - BOTTOM;
     let slot = plot_w as f64 / days.len().max(1) as f64;
-    let mut s = format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"Revenue per day, last {} days\">",
+    let mut s = html!(
+        "<svg class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"Revenue per day, last {} days\">",
+        W,
+        H,
         days.len()
     );
     for i in 0..=2u32 {
         let y = TOP + plot_h - plot_h * i / 2;
         let v = (u64::from(top) * u64::from(i) / 2) as u32;
-        s += &format!(
-            "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+        s += html!(
+            "<line class=\"axis\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            LEFT,
+            y,
             W - 8,
+            y,
             LEFT - 6,
             y + 4,
             short(v)
@@ -50,22 +56,30 @@ pub fn revenue(days: &[(i64, Kes)]) -> String {
         let h = (f64::from(k.0) / f64::from(top) * f64::from(plot_h)).round();
         let x = f64::from(LEFT) + slot * i as f64 + slot * 0.15;
         let date = eat_date(*day);
-        s += &format!(
-            "<rect class=\"bar\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\"><title>{date}: KES {}</title></rect>",
-            f64::from(TOP + plot_h) - h,
-            slot * 0.7,
+        s += html!(
+            "<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{}: KES {}</title></rect>",
+            tenths(x),
+            tenths(f64::from(TOP + plot_h) - h),
+            tenths(slot * 0.7),
+            tenths(h),
+            date,
             k.0
         );
         if i % 7 == last % 7 {
-            s += &format!(
-                "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-                x + slot * 0.35,
+            s += html!(
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                tenths(x + slot * 0.35),
                 H - 6,
                 &date[5..]
             );
         }
     }
-    s + "</svg>"
+    s + html!("</svg>")
+}
+
+/// A coordinate to one decimal: `108.0`.
+fn tenths(v: f64) -> String {
+    format!("{v:.1}")
 }
 
 /// Axis figures: `950`, `1.5k`, `20k`.
@@ -96,7 +110,7 @@ mod tests {
     #[test]
     fn one_bar_per_day_scaled_to_the_maximum() {
         let days: Vec<(i64, Kes)> = (0..30).map(|d| (20_000 + d, Kes(d as u32 * 10))).collect();
-        let svg = revenue(&days);
+        let svg = revenue(&days).into_string();
         assert_eq!(svg.matches("<rect class=\"bar\"").count(), 30);
         // The largest day (290) on a 500 scale: 58 % of the 186 px plot, rounded to a pixel.
         assert!(svg.contains("height=\"108.0\""), "{svg}");
@@ -109,7 +123,7 @@ mod tests {
     #[test]
     fn an_empty_month_draws_flat() {
         let days: Vec<(i64, Kes)> = (0..30).map(|d| (20_000 + d, Kes(0))).collect();
-        let svg = revenue(&days);
+        let svg = revenue(&days).into_string();
         assert_eq!(svg.matches("height=\"0.0\"").count(), 30);
     }
 }

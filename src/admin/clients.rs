@@ -4,9 +4,9 @@
 
 use super::auth::Notice;
 use super::{html, leases, value, Admin, Answer, Ctx, Failure};
+use crate::html::Html;
 use crate::mac::Mac;
 use crate::owner::{self, Speed, MAX_MINUTES};
-use crate::server::escape;
 use crate::store::packages::Package;
 use crate::units::{ByteCount, Kbps};
 use hyper::StatusCode;
@@ -35,22 +35,25 @@ async fn render(a: &Admin, cx: &Ctx, g: GrantForm) -> Answer {
             .unwrap_or_default()
     };
     let csrf = &cx.session.csrf;
-    let rows: Vec<Vec<String>> = online
+    let rows: Vec<Vec<Html>> = online
         .iter()
         .map(|s| {
             let lease = leases.get(&s.mac);
             let host = lease
                 .and_then(|l| l.hostname.as_deref())
-                .map_or(String::new(), |h| format!("<br><span class=\"muted\">{}</span>", escape(h)));
+                .map_or(Html::new(), |h| html!("<br><span class=\"muted\">{}</span>", h));
             let ip = s.ip.or(lease.map(|l| l.ip)).map_or("—".into(), |i| i.to_string());
             let package = match s.package_id.and_then(|id| packages.iter().find(|p| p.id == id)) {
-                Some(p) => escape(&p.name),
-                None => "<span class=\"muted\">gift</span>".into(),
+                Some(p) => Html::text(&p.name),
+                None => html!("<span class=\"muted\">gift</span>"),
             };
             let mac = s.mac.to_string();
-            let extend = format!(
-                "<form method=\"post\" action=\"/clients/extend\">{}<input type=\"hidden\" name=\"mac\" value=\"{mac}\"><input type=\"number\" name=\"minutes\" value=\"60\" min=\"1\" max=\"{MAX_MINUTES}\" aria-label=\"minutes to add for {mac}\"> min <button class=\"cbi-button cbi-button-small\" type=\"submit\">Add time</button></form>",
-                html::csrf_field(csrf)
+            let extend = html!(
+                "<form method=\"post\" action=\"/clients/extend\">{}<input type=\"hidden\" name=\"mac\" value=\"{}\"><input type=\"number\" name=\"minutes\" value=\"60\" min=\"1\" max=\"{}\" aria-label=\"minutes to add for {}\"> min <button class=\"cbi-button cbi-button-small\" type=\"submit\">Add time</button></form>",
+                html::csrf_field(csrf),
+                mac,
+                MAX_MINUTES,
+                mac
             );
             let kick = html::post_button(
                 "/clients/kick",
@@ -61,14 +64,14 @@ async fn render(a: &Admin, cx: &Ctx, g: GrantForm) -> Answer {
                 Some(&format!("Disconnect {mac} now? Its remaining time is lost.")),
             );
             vec![
-                format!("<span class=\"mono\">{mac}</span>{host}"),
-                format!("<span class=\"mono\">{ip}</span>"),
+                html::mono(&mac) + host,
+                html::mono(ip),
                 package,
-                html::duration(s.seconds_left(cx.now)),
-                format!("{} ↓ / {} ↑", html::speed(s.down), html::speed(s.up)),
+                Html::text(&html::duration(s.seconds_left(cx.now))),
+                html!("{} ↓ / {} ↑", html::speed(s.down), html::speed(s.up)),
                 data_used(s, usage.get(&s.mac).copied().unwrap_or_default()),
-                format!("{:?}", s.source).to_lowercase(),
-                extend + &kick,
+                Html::text(&format!("{:?}", s.source).to_lowercase()),
+                extend + kick,
             ]
         })
         .collect();
@@ -89,8 +92,8 @@ async fn render(a: &Admin, cx: &Ctx, g: GrantForm) -> Answer {
             "Nobody is online.",
         ),
     );
-    body += &grant_section(csrf, &packages, &g);
-    let trusted: Vec<Vec<String>> = cx
+    body += grant_section(csrf, &packages, &g);
+    let trusted: Vec<Vec<Html>> = cx
         .settings
         .config
         .trusted
@@ -100,12 +103,12 @@ async fn render(a: &Admin, cx: &Ctx, g: GrantForm) -> Answer {
                 .get(m)
                 .and_then(|l| l.hostname.clone())
                 .unwrap_or_default();
-            vec![format!("<span class=\"mono\">{m}</span>"), escape(&host)]
+            vec![html::mono(m), Html::text(&host)]
         })
         .collect();
-    body += &html::section(
+    body += html::section(
         "Trusted devices",
-        &format!(
+        &html!(
             "<p class=\"cbi-section-descr\">Never captive, and the only devices on the captive network that may open this page. Edit the list under <a href=\"/settings\">Settings</a>.</p>{}",
             html::table(&["MAC address", "Hostname"], &trusted, "No trusted devices.")
         ),
@@ -120,32 +123,35 @@ async fn render(a: &Admin, cx: &Ctx, g: GrantForm) -> Answer {
         status,
         "/clients",
         "Clients",
-        "Devices with time left. Kicking cuts a device off at once, open connections included.",
+        html!(
+            "Devices with time left. Kicking cuts a device off at once, open connections included."
+        ),
         &body,
     ))
 }
 
 /// Bytes moved each way since the session began, the rate over the last second, and what is
 /// left of a data allowance.
-fn data_used(s: &crate::store::sessions::Session, u: crate::usage::Seen) -> String {
+fn data_used(s: &crate::store::sessions::Session, u: crate::usage::Seen) -> Html {
     let rate = u.rate.total().saturating_mul(8) / 1000;
     let left = match (s.data_left(u.used), s.data_limit) {
-        (Some(left), Some(limit)) => format!(
+        (Some(left), Some(limit)) => html!(
             "<br><span class=\"muted\">{} of {} left</span>",
             ByteCount(left),
             ByteCount(limit)
         ),
-        _ => String::new(),
+        _ => Html::new(),
     };
-    format!(
-        "{} ↓ / {} ↑<br><span class=\"muted\">now {}</span>{left}",
+    html!(
+        "{} ↓ / {} ↑<br><span class=\"muted\">now {}</span>{}",
         ByteCount(u.used.down),
         ByteCount(u.used.up),
-        Kbps(u32::try_from(rate).unwrap_or(u32::MAX))
+        Kbps(u32::try_from(rate).unwrap_or(u32::MAX)),
+        left
     )
 }
 
-fn grant_section(csrf: &str, packages: &[Package], g: &GrantForm) -> String {
+fn grant_section(csrf: &str, packages: &[Package], g: &GrantForm) -> Html {
     let err = |f: &str| {
         g.errors
             .iter()
@@ -159,14 +165,14 @@ fn grant_section(csrf: &str, packages: &[Package], g: &GrantForm) -> String {
             format!("As {}: {} ↓ / {} ↑", p.name, p.down, p.up),
         )
     }));
-    let form = format!(
+    let form = html!(
         "<form method=\"post\" action=\"/clients/grant\">{}{}{}{}<div class=\"cbi-page-actions\"><button class=\"cbi-button cbi-button-apply\" type=\"submit\">Give time</button></div></form>",
         html::csrf_field(csrf),
         html::field(
             "mac",
             "MAC address",
-            &html::input("text", "mac", &g.mac, "placeholder=\"aa:bb:cc:dd:ee:ff\" required"),
-            "A device already online gets the time added.",
+            &html::input("text", "mac", &g.mac, &html!("placeholder=\"aa:bb:cc:dd:ee:ff\" required")),
+            &html!("A device already online gets the time added."),
             err("mac"),
         ),
         html::field(
@@ -176,12 +182,12 @@ fn grant_section(csrf: &str, packages: &[Package], g: &GrantForm) -> String {
                 "number",
                 "minutes",
                 if g.minutes.is_empty() { "60" } else { &g.minutes },
-                &format!("min=\"1\" max=\"{MAX_MINUTES}\" required"),
+                &html!("min=\"1\" max=\"{}\" required", MAX_MINUTES),
             ),
-            &format!("1 minute to a year ({MAX_MINUTES})."),
+            &html!("1 minute to a year ({}).", MAX_MINUTES),
             err("minutes"),
         ),
-        html::field("speed", "Speed", &html::select("speed", &speeds, &g.speed), "", err("speed")),
+        html::field("speed", "Speed", &html::select("speed", &speeds, &g.speed), &Html::new(), err("speed")),
     );
     html::section("Give free time", &form)
 }

@@ -1,9 +1,10 @@
 //! Rendering helpers shared by the owner's pages: the layout, LuCI-style form rows, tables,
 //! buttons that POST with the CSRF token, and how money, time and speed read.
-//! Touches: nothing (pure rendering from values; every value is escaped here or by the caller).
+//! Touches: nothing (pure rendering from values; text arrives as `&str` and is escaped here,
+//! markup arrives as `Html`).
 
 use super::auth::Notice;
-use crate::server::escape;
+use crate::html::{Html, Render};
 use crate::units::Kbps;
 
 const LAYOUT: &str = include_str!("../../www/admin/layout.html");
@@ -35,58 +36,61 @@ pub struct Page<'a> {
 
 impl Page<'_> {
     /// Wraps `body` (the page's sections) in the layout, under an `h2` title and description.
-    pub fn render(&self, descr: &str, body: &str) -> String {
+    pub fn render(&self, descr: &Html, body: &Html) -> Html {
         let nav = match self.tab {
-            None => String::new(),
+            None => Html::new(),
             Some(active) => {
                 // The tabs on a wide screen; on a phone the same links in a menu that opens
                 // without JavaScript (LuCI's bootstrap theme does the same).
-                let mut links = String::new();
+                let mut links = Html::new();
                 let mut here = "";
                 for (path, label) in TABS {
                     let class = if *path == active {
                         here = label;
-                        " class=\"active\" aria-current=\"page\""
+                        html!(" class=\"active\" aria-current=\"page\"")
                     } else {
-                        ""
+                        Html::new()
                     };
-                    links += &format!("<a href=\"{path}\"{class}>{label}</a>");
+                    links += html!("<a href=\"{}\"{}>{}</a>", *path, class, *label);
                 }
-                format!(
-                    "<nav class=\"tabs\">{links}</nav><details class=\"menu\"><summary>Menu · {here}</summary><nav>{links}</nav></details>"
+                html!(
+                    "<nav class=\"tabs\">{}</nav><details class=\"menu\"><summary>Menu · {}</summary><nav>{}</nav></details>",
+                    links,
+                    here,
+                    links
                 )
             }
         };
         let logout = match self.csrf {
-            None => String::new(),
-            Some(c) => format!(
+            None => Html::new(),
+            Some(c) => html!(
                 "<form method=\"post\" action=\"/logout\">{}<button class=\"cbi-button cbi-button-small\" type=\"submit\">Log out</button></form>",
                 csrf_field(c)
             ),
         };
-        let mut content = format!("<div class=\"cbi-map\"><h2>{}</h2>", escape(self.title));
+        let mut content = html!("<div class=\"cbi-map\"><h2>{}</h2>", self.title);
         if !descr.is_empty() {
-            content += &format!("<p class=\"cbi-map-descr\">{descr}</p>");
+            content += html!("<p class=\"cbi-map-descr\">{}</p>", descr);
         }
         match &self.notice {
-            Some(Notice::Done(m)) => content += &alert("success", m),
-            Some(Notice::Warning(m)) => content += &alert("warning", m),
+            Some(Notice::Done(m)) => content += alert("success", m),
+            Some(Notice::Warning(m)) => content += alert("warning", m),
             None => {}
         }
         content += body;
-        content += "</div>";
+        content.push_markup("</div>");
         crate::portal::fill(
             LAYOUT,
             &[
-                ("title", &escape(self.title)),
-                ("site", &escape(self.site)),
+                ("title", &Html::text(self.title)),
+                ("site", &Html::text(self.site)),
                 ("logout", &logout),
                 ("nav", &nav),
                 ("content", &content),
-                ("version", env!("CARGO_PKG_VERSION")),
-                ("css_v", &asset_version(CSS)),
-                ("js_v", &asset_version(JS)),
-                ("fingerprint", &escape(self.fingerprint)),
+                ("version", &Html::text(env!("CARGO_PKG_VERSION"))),
+                ("css_v", &Html::text(&asset_version(CSS))),
+                ("js_v", &Html::text(&asset_version(JS))),
+                ("fingerprint", &Html::text(self.fingerprint)),
             ],
         )
     }
@@ -102,99 +106,106 @@ pub fn asset_version(body: &str) -> String {
 }
 
 /// `<div class="alert-message KIND">`: `success`, `warning` or `error`. `text` is escaped.
-pub fn alert(kind: &str, text: &str) -> String {
+pub fn alert(kind: &str, text: &str) -> Html {
     let role = if kind == "error" { "alert" } else { "status" };
-    format!(
-        "<div class=\"alert-message {kind}\" role=\"{role}\">{}</div>",
-        escape(text)
+    html!(
+        "<div class=\"alert-message {}\" role=\"{}\">{}</div>",
+        kind,
+        role,
+        text
     )
 }
 
-/// A `.cbi-section` with a heading; `body` is HTML.
-pub fn section(title: &str, body: &str) -> String {
-    format!(
-        "<div class=\"cbi-section\"><h3>{}</h3>{body}</div>",
-        escape(title)
+/// A `.cbi-section` with a heading.
+pub fn section(title: &str, body: &Html) -> Html {
+    html!(
+        "<div class=\"cbi-section\"><h3>{}</h3>{}</div>",
+        title,
+        body
     )
 }
 
-pub fn csrf_field(token: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        escape(token)
-    )
+pub fn csrf_field(token: &str) -> Html {
+    html!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", token)
 }
 
 /// One labelled form row: label 180 px on the left, the control, and its error or else its hint
 /// (an error says what is allowed; saying it twice only adds noise).
-pub fn field(id: &str, label: &str, control: &str, hint: &str, error: Option<&str>) -> String {
-    let mut h = format!(
-        "<div class=\"cbi-value{}\"><label class=\"cbi-value-title\" for=\"{id}\">{}</label><div class=\"cbi-value-field\">{control}",
+pub fn field(id: &str, label: &str, control: &Html, hint: &Html, error: Option<&str>) -> Html {
+    let mut h = html!(
+        "<div class=\"cbi-value{}\"><label class=\"cbi-value-title\" for=\"{}\">{}</label><div class=\"cbi-value-field\">{}",
         if error.is_some() { " has-error" } else { "" },
-        escape(label)
+        id,
+        label,
+        control
     );
     if let Some(e) = error {
-        h += &format!(
-            "<div class=\"cbi-value-error\" id=\"{id}-error\" role=\"alert\">{}</div>",
-            escape(e)
+        h += html!(
+            "<div class=\"cbi-value-error\" id=\"{}-error\" role=\"alert\">{}</div>",
+            id,
+            e
         );
     }
     if !hint.is_empty() && error.is_none() {
-        h += &format!("<div class=\"cbi-value-description\">{hint}</div>");
+        h += html!("<div class=\"cbi-value-description\">{}</div>", hint);
     }
-    h + "</div></div>"
+    h + html!("</div></div>")
 }
 
-/// `<input>` with an id equal to its name. `extra`: more attributes, written as given.
 /// The "new password" and "repeat it" pair shared by first-run setup and the Password page;
 /// `error` is the (field, message) to show; `autofocus` puts the cursor in the first one.
-pub fn new_password_fields(error: Option<(&str, &str)>, autofocus: bool) -> String {
+pub fn new_password_fields(error: Option<(&str, &str)>, autofocus: bool) -> Html {
     let err = |f: &str| error.filter(|(field, _)| *field == f).map(|(_, m)| m);
     let first = if autofocus {
-        "autocomplete=\"new-password\" required autofocus"
+        html!("autocomplete=\"new-password\" required autofocus")
     } else {
-        "autocomplete=\"new-password\" required"
+        html!("autocomplete=\"new-password\" required")
     };
     field(
         "password",
         "New password",
-        &input("password", "password", "", first),
-        &format!("At least {} characters.", crate::password::MIN_LEN),
+        &input("password", "password", "", &first),
+        &html!("At least {} characters.", crate::password::MIN_LEN),
         err("password"),
-    ) + &field(
+    ) + field(
         "repeat",
         "Repeat it",
         &input(
             "password",
             "repeat",
             "",
-            "autocomplete=\"new-password\" required",
+            &html!("autocomplete=\"new-password\" required"),
         ),
-        "",
+        &Html::new(),
         err("repeat"),
     )
 }
 
-pub fn input(kind: &str, name: &str, value: &str, extra: &str) -> String {
-    format!(
-        "<input type=\"{kind}\" id=\"{name}\" name=\"{name}\" value=\"{}\"{}{extra}>",
-        escape(value),
-        if extra.is_empty() { "" } else { " " }
+/// `<input>` with an id equal to its name. `extra`: more attributes (markup).
+pub fn input(kind: &str, name: &str, value: &str, extra: &Html) -> Html {
+    html!(
+        "<input type=\"{}\" id=\"{}\" name=\"{}\" value=\"{}\"{}{}>",
+        kind,
+        name,
+        name,
+        value,
+        if extra.is_empty() { "" } else { " " },
+        extra
     )
 }
 
 /// `<select>` of (value, label) with `selected` chosen.
-pub fn select(name: &str, options: &[(String, String)], selected: &str) -> String {
-    let mut h = format!("<select id=\"{name}\" name=\"{name}\">");
+pub fn select(name: &str, options: &[(String, String)], selected: &str) -> Html {
+    let mut h = html!("<select id=\"{}\" name=\"{}\">", name, name);
     for (v, label) in options {
-        h += &format!(
+        h += html!(
             "<option value=\"{}\"{}>{}</option>",
-            escape(v),
+            v,
             if v == selected { " selected" } else { "" },
-            escape(label)
+            label
         );
     }
-    h + "</select>"
+    h + html!("</select>")
 }
 
 /// A small form that POSTs `fields` (and the CSRF token) to `action` with one button.
@@ -206,50 +217,44 @@ pub fn post_button(
     label: &str,
     class: &str,
     confirm: Option<&str>,
-) -> String {
-    let mut h = format!(
+) -> Html {
+    let mut h = html!(
         "<form class=\"button\" method=\"post\" action=\"{}\"{}>{}",
-        escape(action),
-        confirm.map_or(String::new(), |q| format!(
-            " data-confirm=\"{}\"",
-            escape(q)
-        )),
+        action,
+        confirm.map_or(Html::new(), |q| html!(" data-confirm=\"{}\"", q)),
         csrf_field(csrf)
     );
     for (k, v) in fields {
-        h += &format!(
-            "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
-            escape(v)
-        );
+        h += html!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", *k, *v);
     }
-    h + &format!(
-        "<button class=\"cbi-button {class}\" type=\"submit\">{}</button></form>",
-        escape(label)
+    h + html!(
+        "<button class=\"cbi-button {}\" type=\"submit\">{}</button></form>",
+        class,
+        label
     )
 }
 
-/// A table with a header row; each row's cells are HTML. `empty`: shown when there are no rows.
-pub fn table(headers: &[&str], rows: &[Vec<String>], empty: &str) -> String {
-    let mut h = String::from(
-        "<div class=\"table-wrap\"><table class=\"table\"><tr class=\"tr table-titles\">",
-    );
+/// A table with a header row. `empty`: shown when there are no rows.
+pub fn table(headers: &[&str], rows: &[Vec<Html>], empty: &str) -> Html {
+    let mut h =
+        html!("<div class=\"table-wrap\"><table class=\"table\"><tr class=\"tr table-titles\">");
     for t in headers {
         let (class, label) = match t.strip_prefix('#') {
             Some(l) => (" num", l),
             None => ("", *t),
         };
-        h += &format!("<th class=\"th{class}\">{}</th>", escape(label));
+        h += html!("<th class=\"th{}\">{}</th>", class, label);
     }
-    h += "</tr>";
+    h.push_markup("</tr>");
     if rows.is_empty() {
-        h += &format!(
+        h += html!(
             "<tr class=\"tr\"><td class=\"td empty\" colspan=\"{}\">{}</td></tr>",
             headers.len(),
-            escape(empty)
+            empty
         );
     }
     for r in rows {
-        h += "<tr class=\"tr\">";
+        h.push_markup("<tr class=\"tr\">");
         for (i, cell) in r.iter().enumerate() {
             let header = headers.get(i).copied().unwrap_or("");
             let class = match header {
@@ -258,12 +263,22 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], empty: &str) -> String {
                 _ => "td",
             };
             // On a phone each row is a card; its cells show their column's name from here.
-            let title = escape(header.trim_start_matches('#'));
-            h += &format!("<td class=\"{class}\" data-title=\"{title}\">{cell}</td>");
+            let title = header.trim_start_matches('#');
+            h += html!(
+                "<td class=\"{}\" data-title=\"{}\">{}</td>",
+                class,
+                title,
+                cell
+            );
         }
-        h += "</tr>";
+        h.push_markup("</tr>");
     }
-    h + "</table></div>"
+    h + html!("</table></div>")
+}
+
+/// Text in a monospace span (MACs, addresses, receipts).
+pub fn mono(text: impl Render) -> Html {
+    html!("<span class=\"mono\">{}</span>", text)
 }
 
 /// `KES 1,250`.
@@ -309,8 +324,8 @@ pub fn speed(k: Kbps) -> String {
 }
 
 /// A state label (`paid`, `unused`, …) styled by its name.
-pub fn label(state: &str) -> String {
-    format!("<span class=\"label {0}\">{0}</span>", escape(state))
+pub fn label(state: &str) -> Html {
+    html!("<span class=\"label {}\">{}</span>", state, state)
 }
 
 #[cfg(test)]
@@ -338,10 +353,11 @@ mod tests {
         let f = field(
             "name",
             "Name",
-            &input("text", "name", "<b>", ""),
-            "",
+            &input("text", "name", "<b>", &Html::new()),
+            &Html::new(),
             Some("too long"),
         );
+        let f = f.as_str();
         assert!(f.contains("value=\"&lt;b&gt;\""));
         assert!(f.contains("has-error"));
         assert!(f.contains("id=\"name-error\" role=\"alert\">too long<"));
@@ -357,6 +373,7 @@ mod tests {
             "cbi-button-negative",
             Some("Sure?"),
         );
+        let b = b.as_str();
         assert!(b.contains("name=\"csrf\" value=\"tok\""));
         assert!(b.contains("name=\"mac\" value=\"aa\""));
         assert!(b.contains("data-confirm=\"Sure?\""));

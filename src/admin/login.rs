@@ -5,6 +5,7 @@
 use super::auth::{self, Notice, FAILURE_WINDOW, MAX_FAILURES};
 use super::{html, Admin, Answer, Ctx, Failure, BODY_LIMIT};
 use crate::clock::Unix;
+use crate::html::Html;
 use crate::server::{self, Peer, Request, Response};
 use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::StatusCode;
@@ -42,7 +43,7 @@ pub fn setup_page(a: &Admin, cookies: &str, error: Option<(&str, &str)>) -> Answ
     let (token, new) = pre_token(cookies);
     let body = html::section(
         "Set the owner's password",
-        &format!(
+        &html!(
             "<p class=\"cbi-section-descr\">This router's hotspot has no password yet. Choose one now: it protects the takings, the packages and the M-Pesa account. (Or set it over SSH with <code>lango passwd</code>.)</p><form method=\"post\" action=\"/setup\">{}{}<div class=\"cbi-page-actions\"><button class=\"cbi-button cbi-button-apply\" type=\"submit\">Save password</button></div></form>",
             html::csrf_field(&token),
             html::new_password_fields(error, true),
@@ -109,20 +110,20 @@ pub fn login_page(a: &Admin, cookies: &str, now: Unix) -> Answer {
 
 fn login_form(a: &Admin, cookies: &str, status: StatusCode, error: Option<&str>) -> Response {
     let (token, new) = pre_token(cookies);
-    let mut body = String::new();
+    let mut body = Html::new();
     if let Some(e) = error {
-        body += &html::alert("error", e);
+        body += html::alert("error", e);
     }
-    body += &html::section(
+    body += html::section(
         "Authorization required",
-        &format!(
+        &html!(
             "<p class=\"cbi-section-descr\">Please enter the owner's password.</p><form method=\"post\" action=\"/login\">{}{}<div class=\"cbi-page-actions\"><button class=\"cbi-button cbi-button-apply\" type=\"submit\">Log in</button></div></form>",
             html::csrf_field(&token),
             html::field(
                 "password",
                 "Password",
-                &html::input("password", "password", "", "autocomplete=\"current-password\" required autofocus"),
-                "",
+                &html::input("password", "password", "", &html!("autocomplete=\"current-password\" required autofocus")),
+                &Html::new(),
                 None,
             ),
         ),

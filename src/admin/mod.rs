@@ -22,6 +22,7 @@ mod sheet;
 mod vouchers;
 
 use crate::clock::{Clock, Unix};
+use crate::html::Html;
 use crate::live::{Live, Settings};
 use crate::server::{self, Peer, Request, Response};
 use crate::sessions::Sessions;
@@ -298,7 +299,7 @@ impl Admin {
     }
 
     /// A full page for a logged-in owner, with the notice left by the last POST.
-    fn page(&self, cx: &Ctx, tab: &str, title: &str, descr: &str, body: &str) -> Response {
+    fn page(&self, cx: &Ctx, tab: &str, title: &str, descr: Html, body: &Html) -> Response {
         self.page_with(cx, StatusCode::OK, tab, title, descr, body)
     }
 
@@ -308,8 +309,8 @@ impl Admin {
         status: StatusCode,
         tab: &str,
         title: &str,
-        descr: &str,
-        body: &str,
+        descr: Html,
+        body: &Html,
     ) -> Response {
         let p = html::Page {
             site: &cx.settings.config.site_name,
@@ -319,7 +320,7 @@ impl Admin {
             notice: self.auth.take_notice(&cx.session.token),
             fingerprint: &self.certs.fingerprint(),
         };
-        server::html(status, p.render(descr, body))
+        server::html(status, p.render(&descr, body))
     }
 
     /// After a POST: leave a notice for the next page and go there.
@@ -358,15 +359,13 @@ impl Admin {
 
     /// 403 with a way back.
     fn refused(&self, msg: &str) -> Response {
-        let body = format!(
-            "{}<p><a class=\"cbi-button\" href=\"/\">Back to the owner's page</a></p>",
-            html::alert("error", msg)
-        );
+        let body = html::alert("error", msg)
+            + html!("<p><a class=\"cbi-button\" href=\"/\">Back to the owner's page</a></p>");
         self.bare(StatusCode::FORBIDDEN, "Refused", &body)
     }
 
     /// A page without the menu (login, first run, errors).
-    fn bare(&self, status: StatusCode, title: &str, body: &str) -> Response {
+    fn bare(&self, status: StatusCode, title: &str, body: &Html) -> Response {
         let settings = self.live.get();
         let p = html::Page {
             site: &settings.config.site_name,
@@ -378,7 +377,7 @@ impl Admin {
         };
         server::html(
             status,
-            p.render("", &format!("<div class=\"login\">{body}</div>")),
+            p.render(&Html::new(), &html!("<div class=\"login\">{}</div>", body)),
         )
     }
 

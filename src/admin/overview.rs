@@ -3,6 +3,7 @@
 
 use super::{chart, html, Admin, Answer, Ctx};
 use crate::clock::{eat_day, eat_day_start, eat_display};
+use crate::html::Html;
 use crate::payments::Health;
 use crate::store::payments::Payment;
 use crate::store::reports;
@@ -32,42 +33,49 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
     } else {
         "—".into()
     };
-    let figure = |name: &str, num: &str, sub: &str| {
-        format!(
-            "<div class=\"figure\"><div class=\"name\">{name}</div><div class=\"num\">{num}</div><div class=\"sub\">{sub}</div></div>"
+    let figure = |name: &str, num: &str, sub: Html| {
+        html!(
+            "<div class=\"figure\"><div class=\"name\">{}</div><div class=\"num\">{}</div><div class=\"sub\">{}</div></div>",
+            name,
+            num,
+            sub
         )
     };
     let mut body = daraja_alert(&cx.settings.payments.health());
     if let Some(r) = &a.radius {
         let health = r.health().clone();
-        body += &radius_line(&r.config.server, &health, r.queued().await, cx.now);
+        body += radius_line(&r.config.server, &health, r.queued().await, cx.now);
     }
-    body += "<div class=\"figures\">";
-    body += &figure("Today", &html::kes(sum(1)), "since midnight (EAT)");
-    body += &figure(
+    body.push_markup("<div class=\"figures\">");
+    body += figure(
+        "Today",
+        &html::kes(sum(1)),
+        Html::text("since midnight (EAT)"),
+    );
+    body += figure(
         "Last 7 days",
         &html::kes(sum(7)),
-        "today and the 6 days before",
+        Html::text("today and the 6 days before"),
     );
-    body += &figure("Last 30 days", &html::kes(sum(30)), "");
-    body += &figure(
+    body += figure("Last 30 days", &html::kes(sum(30)), Html::new());
+    body += figure(
         "Online now",
         &online.to_string(),
-        "<a href=\"/clients\">see who</a>",
+        html!("<a href=\"/clients\">see who</a>"),
     );
-    body += &figure(
+    body += figure(
         "Traffic today",
         &crate::units::ByteCount(traffic.total()).to_string(),
-        &format!(
+        Html::text(&format!(
             "{} down, {} up",
             crate::units::ByteCount(traffic.down),
             crate::units::ByteCount(traffic.up)
-        ),
+        )),
     );
-    body += &figure(
+    body += figure(
         "Payment success",
         &rate,
-        &format!(
+        Html::text(&format!(
             "{} paid of {finished} finished in 7 days{}{}",
             week.paid,
             if week.pending > 0 {
@@ -78,23 +86,23 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
             week.median_confirm_s.map_or(String::new(), |m| format!(
                 "; confirmed in {m:.0} s (median)"
             ))
-        ),
+        )),
     );
-    body += "</div>";
-    body += &html::section(
+    body.push_markup("</div>");
+    body += html::section(
         "Revenue per day, last 30 days",
-        &(chart::revenue(&days) + &last_week(&days)),
+        &(chart::revenue(&days) + last_week(&days)),
     );
-    body += &html::section(
+    body += html::section(
         "Last 10 payments",
         &(payment_table(&recent, Phones::Masked)
-            + "<p><a href=\"/payments\">All payments and CSV export →</a></p>"),
+            + html!("<p><a href=\"/payments\">All payments and CSV export →</a></p>")),
     );
     Ok(a.page(
         cx,
         "/",
         "Overview",
-        "Money taken and who is online. Days run from midnight to midnight, Nairobi time.",
+        html!("Money taken and who is online. Days run from midnight to midnight, Nairobi time."),
         &body,
     ))
 }
@@ -111,31 +119,26 @@ pub enum Phones {
 /// The first columns of every table of payments.
 pub const PAYMENT_COLUMNS: [&str; 6] = ["##", "Time (EAT)", "Phone", "Package", "#Amount", "State"];
 
-pub fn payment_table(list: &[Payment], phones: Phones) -> String {
-    let rows: Vec<Vec<String>> = list
+pub fn payment_table(list: &[Payment], phones: Phones) -> Html {
+    let rows: Vec<Vec<Html>> = list
         .iter()
         .map(|p| {
             vec![
-                p.id.to_string(),
-                eat_display(p.created_at),
-                format!(
-                    "<span class=\"mono\">{}</span>",
-                    match phones {
-                        Phones::Whole => p.phone.as_str().to_string(),
-                        Phones::Masked => p.phone.masked(),
-                    }
-                ),
-                crate::server::escape(&p.package_name),
-                html::kes(u64::from(p.amount.0)),
+                html!("{}", p.id),
+                Html::text(&eat_display(p.created_at)),
+                html::mono(match phones {
+                    Phones::Whole => p.phone.as_str().to_string(),
+                    Phones::Masked => p.phone.masked(),
+                }),
+                Html::text(&p.package_name),
+                Html::text(&html::kes(u64::from(p.amount.0))),
                 match p.paid_late_at {
-                    Some(_) => html::label(p.state.as_str()) + " " + &html::label("late"),
+                    Some(_) => html!("{} {}", html::label(p.state.as_str()), html::label("late")),
                     None => html::label(p.state.as_str()),
                 },
-                p.receipt.as_deref().map_or("—".into(), |r| {
-                    format!("<span class=\"mono\">{}</span>", crate::server::escape(r))
-                }),
-                crate::server::escape(p.result_desc.as_deref().unwrap_or("")),
-                format!("<span class=\"mono\">{}</span>", p.mac),
+                p.receipt.as_deref().map_or(Html::text("—"), html::mono),
+                Html::text(p.result_desc.as_deref().unwrap_or("")),
+                html::mono(p.mac),
             ]
         })
         .collect();
@@ -147,7 +150,7 @@ pub fn payment_table(list: &[Payment], phones: Phones) -> String {
 }
 
 /// What the owner must know about the M-Pesa settings, as an alert (empty when all is well).
-pub fn daraja_alert(h: &Health) -> String {
+pub fn daraja_alert(h: &Health) -> Html {
     match h {
         Health::NotSetUp { missing } => html::alert(
             "warning",
@@ -167,7 +170,7 @@ pub fn daraja_alert(h: &Health) -> String {
             "warning",
             &format!("Daraja could not be reached to check the M-Pesa settings ({reason}); Lango keeps trying."),
         ),
-        Health::Ok { .. } | Health::Unchecked => String::new(),
+        Health::Ok { .. } | Health::Unchecked => Html::new(),
     }
 }
 
@@ -178,7 +181,7 @@ fn radius_line(
     h: &crate::radius::Health,
     queued: u64,
     now: i64,
-) -> String {
+) -> Html {
     let when = |t: Option<i64>| t.map_or("never".into(), crate::clock::eat_display);
     let text = format!(
         "RADIUS server {server}: last accept {} · last accounting answer {} · {queued} accounting records waiting",
@@ -192,7 +195,7 @@ fn radius_line(
             &format!("{text}. The server is not answering; records are kept until it does."),
         )
     } else {
-        format!("<p class=\"radius-health\">{text}</p>")
+        html!("<p class=\"radius-health\">{}</p>", text)
     }
 }
 
@@ -214,12 +217,17 @@ fn field_to_fix(reason: &str) -> &'static str {
 }
 
 /// The chart's last 7 days as a table under it, newest first: the values read without hovering.
-fn last_week(days: &[(i64, crate::units::Kes)]) -> String {
-    let rows: Vec<Vec<String>> = days
+fn last_week(days: &[(i64, crate::units::Kes)]) -> Html {
+    let rows: Vec<Vec<Html>> = days
         .iter()
         .rev()
         .take(7)
-        .map(|(day, k)| vec![crate::clock::eat_date(*day), html::kes(u64::from(k.0))])
+        .map(|(day, k)| {
+            vec![
+                Html::text(&crate::clock::eat_date(*day)),
+                Html::text(&html::kes(u64::from(k.0))),
+            ]
+        })
         .collect();
     html::table(&["Day", "#Revenue"], &rows, "No days yet")
 }

@@ -4,7 +4,7 @@
 
 use super::auth::Notice;
 use super::{html, value, Admin, Answer, Ctx, Failure};
-use crate::server::escape;
+use crate::html::Html;
 use crate::store::events;
 use crate::store::packages::{self, Package};
 use crate::units::{ByteCount, Kbps, Kes};
@@ -167,7 +167,7 @@ pub fn validate(f: &Form) -> Result<Package, Errors> {
 pub async fn list(a: &Admin, cx: &Ctx) -> Answer {
     let all = a.store.call(packages::all).await?;
     let csrf = &cx.session.csrf;
-    let rows: Vec<Vec<String>> = all
+    let rows: Vec<Vec<Html>> = all
         .iter()
         .map(|p| {
             let toggle = html::post_button(
@@ -183,24 +183,27 @@ pub async fn list(a: &Admin, cx: &Ctx) -> Answer {
                 None,
             );
             vec![
-                escape(&p.name),
-                html::duration(u64::from(p.duration_s)),
-                p.data_bytes()
-                    .map_or("unlimited".into(), |b| ByteCount(b).to_string()),
-                p.down.to_string(),
-                p.up.to_string(),
-                html::kes(u64::from(p.price.0)),
+                Html::text(&p.name),
+                Html::text(&html::duration(u64::from(p.duration_s))),
+                Html::text(
+                    &p.data_bytes()
+                        .map_or("unlimited".into(), |b| ByteCount(b).to_string()),
+                ),
+                html!("{}", p.down),
+                html!("{}", p.up),
+                Html::text(&html::kes(u64::from(p.price.0))),
                 html::label(if p.active { "on" } else { "off" }),
-                format!(
-                    "<a class=\"cbi-button cbi-button-small\" href=\"/packages/{}\">Edit</a> {toggle}",
-                    p.id
+                html!(
+                    "<a class=\"cbi-button cbi-button-small\" href=\"/packages/{}\">Edit</a> {}",
+                    p.id,
+                    toggle
                 ),
             ]
         })
         .collect();
     let body = html::section(
         "Packages",
-        &format!(
+        &html!(
             "{}<div class=\"cbi-page-actions\"><a class=\"cbi-button cbi-button-add\" href=\"/packages/new\">Add package</a></div>",
             html::table(
                 &["Name", "Time", "Data", "Download", "Upload", "#Price", "On sale", ""],
@@ -213,7 +216,7 @@ pub async fn list(a: &Admin, cx: &Ctx) -> Answer {
         cx,
         "/packages",
         "Packages",
-        "What customers can buy on the portal, cheapest first. Changes show on the portal at once; a payment already started keeps the price it started with.",
+        html!("What customers can buy on the portal, cheapest first. Changes show on the portal at once; a payment already started keeps the price it started with."),
         &body,
     ))
 }
@@ -263,67 +266,68 @@ fn form_page(
         None => "/packages/new".to_string(),
         Some(id) => format!("/packages/{id}"),
     };
-    let body = format!(
-        "<form method=\"post\" action=\"{action}\">{}{}{}{}{}{}{}{}<div class=\"cbi-page-actions\"><a class=\"cbi-button\" href=\"/packages\">Cancel</a><button class=\"cbi-button cbi-button-save\" type=\"submit\">Save</button></div></form>",
+    let body = html!(
+        "<form method=\"post\" action=\"{}\">{}{}{}{}{}{}{}{}<div class=\"cbi-page-actions\"><a class=\"cbi-button\" href=\"/packages\">Cancel</a><button class=\"cbi-button cbi-button-save\" type=\"submit\">Save</button></div></form>",
+        action,
         html::csrf_field(&cx.session.csrf),
         html::field(
             "name",
             "Name",
-            &html::input("text", "name", &f.name, &format!("maxlength=\"{MAX_NAME}\" required")),
-            "Shown on the portal and on vouchers.",
+            &html::input("text", "name", &f.name, &html!("maxlength=\"{}\" required", MAX_NAME)),
+            &html!("Shown on the portal and on vouchers."),
             err("name"),
         ),
         html::field(
             "duration",
             "Time",
-            &format!(
+            &html!(
                 "<div class=\"inline\">{}{}</div>",
-                html::input("number", "duration", &f.duration, "min=\"1\" required"),
+                html::input("number", "duration", &f.duration, &html!("min=\"1\" required")),
                 html::select("unit", &units, &f.unit)
             ),
-            "1 minute to 30 days.",
+            &html!("1 minute to 30 days."),
             err("duration"),
         ),
         html::field(
             "down",
             "Download speed",
-            &format!("<div class=\"inline\">{} Mbps</div>", html::input("text", "down", &f.down, "inputmode=\"decimal\" required")),
-            "0.1 to 1000 Mbps; 2,5 means 2.5.",
+            &html!("<div class=\"inline\">{} Mbps</div>", html::input("text", "down", &f.down, &html!("inputmode=\"decimal\" required"))),
+            &html!("0.1 to 1000 Mbps; 2,5 means 2.5."),
             err("down"),
         ),
         html::field(
             "up",
             "Upload speed",
-            &format!("<div class=\"inline\">{} Mbps</div>", html::input("text", "up", &f.up, "inputmode=\"decimal\" required")),
-            "0.1 to 1000 Mbps; 2,5 means 2.5.",
+            &html!("<div class=\"inline\">{} Mbps</div>", html::input("text", "up", &f.up, &html!("inputmode=\"decimal\" required"))),
+            &html!("0.1 to 1000 Mbps; 2,5 means 2.5."),
             err("up"),
         ),
         html::field(
             "price",
             "Price",
-            &format!("<div class=\"inline\">KES {}</div>", html::input("text", "price", &f.price, "inputmode=\"numeric\" required")),
-            "1 to 250,000 shillings.",
+            &html!("<div class=\"inline\">KES {}</div>", html::input("text", "price", &f.price, &html!("inputmode=\"numeric\" required"))),
+            &html!("1 to 250,000 shillings."),
             err("price"),
         ),
         html::field(
             "data",
             "Data",
-            &format!(
+            &html!(
                 "<div class=\"inline\">{}{}</div>",
-                html::input("text", "data", &f.data, "inputmode=\"decimal\""),
+                html::input("text", "data", &f.data, &html!("inputmode=\"decimal\"")),
                 html::select("data_unit", &data_units, &f.data_unit)
             ),
-            "1 MB to 1000 GB, down and up together; empty: unlimited data. When it is used up the device is cut off.",
+            &html!("1 MB to 1000 GB, down and up together; empty: unlimited data. When it is used up the device is cut off."),
             err("data"),
         ),
         html::field(
             "active",
             "On sale",
-            &format!(
+            &html!(
                 "<input type=\"checkbox\" id=\"active\" name=\"active\" value=\"1\"{}>",
                 if f.active { " checked" } else { "" }
             ),
-            "Off: hidden from the portal; vouchers already printed still work.",
+            &html!("Off: hidden from the portal; vouchers already printed still work."),
             None,
         ),
     );
@@ -337,12 +341,12 @@ fn form_page(
     } else {
         StatusCode::BAD_REQUEST
     };
-    let mut content = String::new();
+    let mut content = Html::new();
     if !errors.is_empty() {
-        content += &html::alert("error", "Please correct the fields marked below.");
+        content += html::alert("error", "Please correct the fields marked below.");
     }
-    content += &html::section(title, &body);
-    a.page_with(cx, status, "/packages", "Packages", "", &content)
+    content += html::section(title, &body);
+    a.page_with(cx, status, "/packages", "Packages", Html::new(), &content)
 }
 
 /// `POST /packages/new` and `POST /packages/{id}`.

@@ -7,7 +7,7 @@ use super::csv::Csv;
 use super::overview::{payment_table, Phones};
 use super::{html, Admin, Answer, Ctx};
 use crate::clock::{eat_date, eat_day, eat_display, parse_eat_date};
-use crate::server::escape;
+use crate::html::Html;
 use crate::store::payments::PaymentState;
 use crate::store::reports::{self, Filter};
 
@@ -52,10 +52,11 @@ fn filter(cx: &Ctx) -> (Filter, Vec<(&'static str, String)>) {
 
 /// The filter form, folded away behind a button on a phone (open when a filter is in use); no
 /// JavaScript: a checkbox and its label do the folding.
-fn fold(form: &str, open: bool) -> String {
-    format!(
-        "<input type=\"checkbox\" id=\"filter-open\" class=\"fold-toggle\"{}><label class=\"fold-label cbi-button\" for=\"filter-open\">Show the filter</label><div class=\"fold\">{form}</div>",
-        if open { " checked" } else { "" }
+fn fold(form: &Html, open: bool) -> Html {
+    html!(
+        "<input type=\"checkbox\" id=\"filter-open\" class=\"fold-toggle\"{}><label class=\"fold-label cbi-button\" for=\"filter-open\">Show the filter</label><div class=\"fold\">{}</div>",
+        if open { " checked" } else { "" },
+        form
     )
 }
 
@@ -77,26 +78,26 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
     states.extend(STATES.iter().map(|s| (s.to_string(), s.to_string())));
     let date = |k: &str| {
         let v = cx.q(k);
-        html::input("date", k, &v, "")
+        html::input("date", k, &v, &Html::new())
     };
-    let form = format!(
+    let form = html!(
         "<form method=\"get\" action=\"/payments\">{}{}{}{}<div class=\"cbi-page-actions\"><a class=\"cbi-button\" href=\"/payments\">Clear</a><button class=\"cbi-button cbi-button-apply\" type=\"submit\">Filter</button></div></form>",
         html::field(
             "state",
             "State",
             &html::select("state", &states, f.state.map_or("", |s| s.as_str())),
-            "",
+            &Html::new(),
             None
         ),
         html::field(
             "phone",
             "Phone",
-            &html::input("text", "phone", &f.phone, "placeholder=\"0712 345 678 or the last digits\""),
-            "A whole number in any form, or some of its digits.",
+            &html::input("text", "phone", &f.phone, &html!("placeholder=\"0712 345 678 or the last digits\"")),
+            &html!("A whole number in any form, or some of its digits."),
             None
         ),
-        html::field("from", "From", &date("from"), "", err("from")),
-        html::field("to", "To", &date("to"), "Days in Nairobi time, both included.", err("to")),
+        html::field("from", "From", &date("from"), &Html::new(), err("from")),
+        html::field("to", "To", &date("to"), &html!("Days in Nairobi time, both included."), err("to")),
     );
     let query = cx
         .query
@@ -112,24 +113,25 @@ pub async fn show(a: &Admin, cx: &Ctx) -> Answer {
         n => format!("{n} payments."),
     };
     let list_html = if !errors.is_empty() {
-        "<p class=\"cbi-section-descr\">Fix the filter above to see payments.</p>".to_string()
+        html!("<p class=\"cbi-section-descr\">Fix the filter above to see payments.</p>")
     } else {
-        format!(
-        "<p class=\"cbi-section-descr\">{shown} Paid among them: <b>{}</b>.</p>{}<div class=\"cbi-page-actions\"><a class=\"cbi-button cbi-button-apply\" href=\"/payments.csv?{}\" download>Export CSV</a></div>",
-        html::kes(u64::from(paid.0)),
+        html!(
+            "<p class=\"cbi-section-descr\">{} Paid among them: <b>{}</b>.</p>{}<div class=\"cbi-page-actions\"><a class=\"cbi-button cbi-button-apply\" href=\"/payments.csv?{}\" download>Export CSV</a></div>",
+            shown,
+            html::kes(u64::from(paid.0)),
             payment_table(&list, Phones::Whole),
-            escape(&query)
+            query
         )
     };
     let attention = super::attention::section(a, cx).await?;
     let body = html::section("Attention", &attention)
-        + &html::section("Filter", &fold(&form, !cx.query.is_empty()))
-        + &html::section("Payments", &list_html);
+        + html::section("Filter", &fold(&form, !cx.query.is_empty()))
+        + html::section("Payments", &list_html);
     Ok(a.page(
         cx,
         "/payments",
         "Payments",
-        "Every M-Pesa payment started on the portal, newest first, with Daraja's answer and the M-Pesa receipt number.",
+        html!("Every M-Pesa payment started on the portal, newest first, with Daraja's answer and the M-Pesa receipt number."),
         &body,
     ))
 }

@@ -6,7 +6,7 @@
 use super::auth::Notice;
 use super::{html, Admin, Answer, Ctx, Failure};
 use crate::config::{self, options, Config};
-use crate::server::escape;
+use crate::html::Html;
 use crate::uci::{Document, EditError};
 use hyper::StatusCode;
 
@@ -35,7 +35,7 @@ impl View<'_> {
             .map(|(_, m)| m.as_str())
     }
 
-    fn text(&self, option: &str, label: &str, hint: &str, extra: &str) -> String {
+    fn text(&self, option: &str, label: &str, hint: Html, extra: Html) -> Html {
         html::field(
             option,
             label,
@@ -43,27 +43,29 @@ impl View<'_> {
                 "text",
                 option,
                 &self.value(option).replace('\n', " "),
-                extra,
+                &extra,
             ),
-            hint,
+            &hint,
             self.error(option),
         )
     }
 
-    fn area(&self, option: &str, label: &str, hint: &str) -> String {
+    fn area(&self, option: &str, label: &str, hint: Html) -> Html {
         html::field(
             option,
             label,
-            &format!(
-                "<textarea id=\"{option}\" name=\"{option}\" rows=\"4\" spellcheck=\"false\">{}</textarea>",
-                escape(&self.value(option))
+            &html!(
+                "<textarea id=\"{}\" name=\"{}\" rows=\"4\" spellcheck=\"false\">{}</textarea>",
+                option,
+                option,
+                self.value(option)
             ),
-            hint,
+            &hint,
             self.error(option),
         )
     }
 
-    fn choice(&self, option: &str, label: &str, choices: &[(&str, &str)], hint: &str) -> String {
+    fn choice(&self, option: &str, label: &str, choices: &[(&str, &str)], hint: Html) -> Html {
         let opts: Vec<(String, String)> = choices
             .iter()
             .map(|(v, l)| (v.to_string(), l.to_string()))
@@ -72,12 +74,12 @@ impl View<'_> {
             option,
             label,
             &html::select(option, &opts, &self.value(option)),
-            hint,
+            &hint,
             self.error(option),
         )
     }
 
-    fn secret(&self, option: &str, label: &str, set: bool) -> String {
+    fn secret(&self, option: &str, label: &str, set: bool) -> Html {
         let placeholder = if set {
             "set — leave empty to keep"
         } else {
@@ -90,9 +92,12 @@ impl View<'_> {
                 "password",
                 option,
                 "",
-                &format!("autocomplete=\"new-password\" placeholder=\"{placeholder}\""),
+                &html!(
+                    "autocomplete=\"new-password\" placeholder=\"{}\"",
+                    placeholder
+                ),
             ),
-            "Write-only: never shown again once saved.",
+            &html!("Write-only: never shown again once saved."),
             self.error(option),
         )
     }
@@ -148,123 +153,124 @@ fn render(
     banner: Option<&str>,
 ) -> super::Response {
     let d = &cx.settings.config.daraja;
-    let restart =
-        "Takes effect when you press <b>Apply</b> after saving (online clients stay online).";
-    let mut body = String::new();
+    let restart = html!(
+        "Takes effect when you press <b>Apply</b> after saving (online clients stay online)."
+    );
+    let mut body = Html::new();
     if let Some(b) = banner {
-        body += &html::alert("error", b);
+        body += html::alert("error", b);
     }
-    body += &super::overview::daraja_alert(&cx.settings.payments.health());
-    body += &apply_section(a, cx);
+    body += super::overview::daraja_alert(&cx.settings.payments.health());
+    body += apply_section(a, cx);
     if cx.settings.config.path.is_none() {
-        body += &html::alert(
+        body += html::alert(
             "warning",
             "Lango was started without a config file, so settings cannot be saved here.",
         );
     }
-    body += &format!(
+    body += html!(
         "<form method=\"post\" action=\"/settings\">{}",
         html::csrf_field(&cx.session.csrf)
     );
-    body += &html::section(
+    body += html::section(
         "Hotspot",
         &(v.text(
             "site_name",
             "Site name",
-            "Shown on the portal and on voucher cards (1 to 40 characters).",
-            "maxlength=\"40\" required",
-        ) + &v.text(
+            html!("Shown on the portal and on voucher cards (1 to 40 characters)."),
+            html!("maxlength=\"40\" required"),
+        ) + v.text(
             "welcome",
             "Welcome text",
-            "Optional: one line under the site name on the portal (up to 200 characters).",
-            &format!("maxlength=\"{}\"", config::MAX_WELCOME),
-        ) + &v.choice(
+            html!("Optional: one line under the site name on the portal (up to 200 characters)."),
+            html!("maxlength=\"{}\"", config::MAX_WELCOME),
+        ) + v.choice(
             "language",
             "Portal language",
             &[("en", "English"), ("sw", "Kiswahili")],
-            "When the phone does not ask for one; customers can switch.",
+            html!("When the phone does not ask for one; customers can switch."),
         )),
     );
-    body += &html::section(
+    body += html::section(
         "M-Pesa (Daraja)",
         &(v.choice(
             "environment",
             "Environment",
             &[("sandbox", "Sandbox (testing)"), ("production", "Production (real money)")],
-            "",
-        ) + &v.choice(
+            Html::new(),
+        ) + v.choice(
             "type",
             "Account type",
             &[("paybill", "Paybill"), ("till", "Till (Buy Goods)")],
-            "",
-        ) + &v.text("shortcode", "Shortcode", "Your paybill number, or for a till the store (HO) number. 5 to 7 digits.", "inputmode=\"numeric\"")
-            + &v.text("till", "Till number", "Only for a till.", "inputmode=\"numeric\"")
-            + &v.secret("consumer_key", "Consumer key", !d.consumer_key.0.is_empty())
-            + &v.secret("consumer_secret", "Consumer secret", !d.consumer_secret.0.is_empty())
-            + &v.secret("passkey", "Passkey", !d.passkey.0.is_empty())
-            + &v.text(
+            Html::new(),
+        ) + v.text("shortcode", "Shortcode", html!("Your paybill number, or for a till the store (HO) number. 5 to 7 digits."), html!("inputmode=\"numeric\""))
+            + v.text("till", "Till number", html!("Only for a till."), html!("inputmode=\"numeric\""))
+            + v.secret("consumer_key", "Consumer key", !d.consumer_key.0.is_empty())
+            + v.secret("consumer_secret", "Consumer secret", !d.consumer_secret.0.is_empty())
+            + v.secret("passkey", "Passkey", !d.passkey.0.is_empty())
+            + v.text(
                 "callback_url",
                 "Callback URL",
-                "Optional public https address for Daraja's results. Empty: Lango asks Daraja itself (works behind NAT).",
-                "",
+                html!("Optional public https address for Daraja's results. Empty: Lango asks Daraja itself (works behind NAT)."),
+                Html::new(),
             )),
     );
-    body += &html::section(
+    body += html::section(
         "Network",
         &(v.text(
             "interface",
             "Captive interfaces",
-            &format!("Phones on these must pay, e.g. <code>br-lan</code> or <code>br-guest</code>; separate with spaces. {restart}"),
-            "",
-        ) + &v.area(
+            html!("Phones on these must pay, e.g. <code>br-lan</code> or <code>br-guest</code>; separate with spaces. {}", restart),
+            Html::new(),
+        ) + v.area(
             "walled_garden",
             "Walled garden",
-            &format!("Reachable without paying, one per line: networks such as <code>196.201.214.0/24</code> or host names such as <code>safaricom.co.ke</code> (their addresses are kept current through the router's resolver). {restart}"),
-        ) + &v.area(
+            html!("Reachable without paying, one per line: networks such as <code>196.201.214.0/24</code> or host names such as <code>safaricom.co.ke</code> (their addresses are kept current through the router's resolver). {}", restart),
+        ) + v.area(
             "trusted",
             "Trusted devices",
-            &format!("MAC addresses, one per line: never captive, may open this page. {restart}"),
+            html!("MAC addresses, one per line: never captive, may open this page. {}", restart),
         )),
     );
     let radius = cx.settings.config.radius.as_ref();
-    body += &html::section(
+    body += html::section(
         "RADIUS (central server)",
         &(v.text(
             "server",
             "Server address",
-            &format!("IP address of the FreeRADIUS server; empty: RADIUS off. See docs/radius.md. {restart}"),
-            "",
-        ) + &v.secret("secret", "Shared secret", radius.is_some_and(|r| !r.secret.0.is_empty()))
-            + &v.text("nas_identifier", "NAS-Identifier", "Names this router to the server.", "")
-            + &v.choice(
+            html!("IP address of the FreeRADIUS server; empty: RADIUS off. See docs/radius.md. {}", restart),
+            Html::new(),
+        ) + v.secret("secret", "Shared secret", radius.is_some_and(|r| !r.secret.0.is_empty()))
+            + v.text("nas_identifier", "NAS-Identifier", html!("Names this router to the server."), Html::new())
+            + v.choice(
                 "mode",
                 "Codes sent to the server",
                 &[("unknown", "Codes that are not local vouchers"), ("all", "Every code")],
-                "",
+                Html::new(),
             )
-            + &v.text("interim_interval", "Interim-Update interval", "Seconds (60 to 86400), unless the server sets Acct-Interim-Interval.", "inputmode=\"numeric\"")
-            + &v.text(
+            + v.text("interim_interval", "Interim-Update interval", html!("Seconds (60 to 86400), unless the server sets Acct-Interim-Interval."), html!("inputmode=\"numeric\""))
+            + v.text(
                 "coa_listen",
                 "Disconnect/CoA address",
-                "UDP address:port for the server's Disconnect and CoA requests; the WAN or loopback address, never a captive one. Empty: none.",
-                "",
+                html!("UDP address:port for the server's Disconnect and CoA requests; the WAN or loopback address, never a captive one. Empty: none."),
+                Html::new(),
             )),
     );
-    body += "<div class=\"cbi-page-actions\"><a class=\"cbi-button\" href=\"/settings\">Reset</a><button class=\"cbi-button cbi-button-save\" type=\"submit\">Save &amp; Apply</button></div></form>";
-    body += &super::backup::section(cx);
+    body += html!("<div class=\"cbi-page-actions\"><a class=\"cbi-button\" href=\"/settings\">Reset</a><button class=\"cbi-button cbi-button-save\" type=\"submit\">Save &amp; Apply</button></div></form>");
+    body += super::backup::section(cx);
     let descr = match &cx.settings.config.path {
-        Some(p) => format!(
+        Some(p) => html!(
             "Saved to <code>{}</code>; comments and options set by hand stay as they are.",
-            escape(&p.display().to_string())
+            p.display().to_string()
         ),
-        None => String::new(),
+        None => Html::new(),
     };
-    a.page_with(cx, status, "/settings", "Settings", &descr, &body)
+    a.page_with(cx, status, "/settings", "Settings", descr, &body)
 }
 
 /// Saved options not yet in force, and the button that puts them in force.
-fn apply_section(a: &Admin, cx: &Ctx) -> String {
-    let failed = a.live.restart_failure().map_or(String::new(), |why| {
+fn apply_section(a: &Admin, cx: &Ctx) -> Html {
+    let failed = a.live.restart_failure().map_or(Html::new(), |why| {
         html::alert(
             "error",
             &format!("The saved settings could not start ({why}), so Lango runs with the ones it had before, shown below. Fix what this names, then save and apply again."),
@@ -274,9 +280,9 @@ fn apply_section(a: &Admin, cx: &Ctx) -> String {
     if pending.is_empty() {
         return failed;
     }
-    failed + &format!(
+    failed + html!(
         "<div class=\"alert-message warning\" role=\"status\"><p>Saved, not yet in force: <b>{}</b>. Applying restarts the portal and this page for a moment; online clients stay online.</p>{}</div>",
-        escape(&pending.join(", ")),
+        pending.join(", "),
         html::post_button("/settings/apply", &cx.session.csrf, &[], "Apply", "cbi-button-apply", None)
     )
 }
@@ -307,7 +313,7 @@ pub fn apply(a: &Admin, cx: &Ctx) -> Answer {
         "warning",
         &format!("Applying {}: the portal and this page restart; online clients stay online. This page comes back in a few seconds.{moved}", pending.join(", ")),
     );
-    let mut r = a.page(cx, "/settings", "Applying settings", "", &body);
+    let mut r = a.page(cx, "/settings", "Applying settings", Html::new(), &body);
     r.headers_mut().insert(
         hyper::header::HeaderName::from_static("refresh"),
         hyper::header::HeaderValue::from_static("4; url=/settings"),

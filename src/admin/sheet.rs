@@ -5,7 +5,8 @@
 use super::csv::Csv;
 use super::html;
 use crate::clock::{eat_date, eat_day, eat_display};
-use crate::server::{self, escape, Response};
+use crate::html::Html;
+use crate::server::{self, Response};
 use crate::store::packages::Package;
 use crate::store::vouchers::{Voucher, VoucherState};
 use crate::voucher::VoucherCode;
@@ -23,15 +24,14 @@ pub fn printed(code: &str) -> String {
 
 /// The A4 sheet: site name, package, price and code on each card; the browser prints it.
 pub fn print(site: &str, batch: &str, codes: &[Voucher], package: Option<&Package>) -> Response {
-    let site = escape(site);
     let (pkg, price) = package.map_or((String::new(), String::new()), |p| {
         (
-            escape(&format!(
+            format!(
                 "{} · {} at {}",
                 p.name,
                 html::duration(u64::from(p.duration_s)),
                 p.down
-            )),
+            ),
             format!("KES {}", p.price.0),
         )
     });
@@ -39,34 +39,41 @@ pub fn print(site: &str, batch: &str, codes: &[Voucher], package: Option<&Packag
         format!("use by {}", eat_date(eat_day(e - 1)))
     });
     // How to use it, for whoever picks the card up, in English and Swahili.
-    let how = format!(
-        "Join the Wi-Fi {site}, open any page, enter this code.<br>Jiunge na Wi-Fi {site}, fungua ukurasa wowote, weka namba hii."
+    let how = html!(
+        "Join the Wi-Fi {}, open any page, enter this code.<br>Jiunge na Wi-Fi {}, fungua ukurasa wowote, weka namba hii.",
+        site,
+        site
     );
     let unused: Vec<&Voucher> = codes
         .iter()
         .filter(|v| v.state == VoucherState::Unused)
         .collect();
-    let mut pages = String::new();
+    let mut pages = Html::new();
     for page in unused.chunks(PER_PAGE) {
-        pages += "<section class=\"page\">";
+        pages.push_markup("<section class=\"page\">");
         for v in page {
-            pages += &format!(
-                "<div class=\"card\"><div class=\"site\">{site}</div><div class=\"pkg\">{pkg}</div><div class=\"code\">{}</div><div class=\"how\">{how}</div><div class=\"foot\"><span class=\"price\">{price}</span><span>{valid}</span></div></div>",
-                printed(&v.code)
+            pages += html!(
+                "<div class=\"card\"><div class=\"site\">{}</div><div class=\"pkg\">{}</div><div class=\"code\">{}</div><div class=\"how\">{}</div><div class=\"foot\"><span class=\"price\">{}</span><span>{}</span></div></div>",
+                site,
+                pkg,
+                printed(&v.code),
+                how,
+                price,
+                valid
             );
         }
-        pages += "</section>";
+        pages.push_markup("</section>");
     }
     let body = crate::portal::fill(
         PRINT,
         &[
-            ("batch", batch),
-            ("site", &site),
-            ("count", &unused.len().to_string()),
-            ("package", &pkg),
+            ("batch", &Html::text(batch)),
+            ("site", &Html::text(site)),
+            ("count", &html!("{}", unused.len())),
+            ("package", &Html::text(&pkg)),
             ("pages", &pages),
-            ("css_v", &html::asset_version(PRINT_CSS)),
-            ("js_v", &html::asset_version(html::JS)),
+            ("css_v", &Html::text(&html::asset_version(PRINT_CSS))),
+            ("js_v", &Html::text(&html::asset_version(html::JS))),
         ],
     );
     server::html(StatusCode::OK, body)

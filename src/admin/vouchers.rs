@@ -5,8 +5,8 @@ use super::auth::Notice;
 use super::sheet::{self, printed};
 use super::{html, value, Admin, Answer, Ctx, Failure};
 use crate::clock::{eat_date, eat_day, eat_day_start, eat_display, parse_eat_date};
+use crate::html::Html;
 use crate::owner::{self, MAX_VOUCHERS};
-use crate::server::escape;
 use crate::store::packages::Package;
 use crate::store::vouchers::{self, Voucher, VoucherState};
 use hyper::StatusCode;
@@ -64,46 +64,49 @@ pub async fn list(a: &Admin, cx: &Ctx, g: Option<GenForm>) -> Answer {
             )
         })
         .collect();
-    let form = format!(
+    let form = html!(
         "<form method=\"post\" action=\"/vouchers\">{}{}{}{}<div class=\"cbi-page-actions\"><button class=\"cbi-button cbi-button-apply\" type=\"submit\">Generate</button></div></form>",
         html::csrf_field(&cx.session.csrf),
-        html::field("package", "Package", &html::select("package", &options, &g.package), "Each code gives this package's time and speed, once.", err("package")),
+        html::field("package", "Package", &html::select("package", &options, &g.package), &html!("Each code gives this package's time and speed, once."), err("package")),
         html::field(
             "count",
             "How many",
-            &html::input("number", "count", if g.count.is_empty() { "24" } else { &g.count }, &format!("min=\"1\" max=\"{MAX_VOUCHERS}\" required")),
-            "1 to 1000. A printed page holds 24.",
+            &html::input("number", "count", if g.count.is_empty() { "24" } else { &g.count }, &html!("min=\"1\" max=\"{}\" required", MAX_VOUCHERS)),
+            &html!("1 to 1000. A printed page holds 24."),
             err("count"),
         ),
         html::field(
             "expires",
             "Valid until",
-            &html::input("date", "expires", &g.expires, ""),
-            "Optional: the last day a code can be used (Nairobi time). Empty: no end.",
+            &html::input("date", "expires", &g.expires, &Html::new()),
+            &html!("Optional: the last day a code can be used (Nairobi time). Empty: no end."),
             err("expires"),
         ),
     );
-    let rows: Vec<Vec<String>> = batches
+    let rows: Vec<Vec<Html>> = batches
         .iter()
         .map(|b| {
+            let batch = b.batch.as_str();
             vec![
-                format!("<a class=\"mono\" href=\"/vouchers/{0}\">{0}</a>", escape(&b.batch)),
-                eat_display(b.created_at),
-                package_name(&packages, b.package_id),
-                b.total.to_string(),
-                b.unused.to_string(),
-                b.used.to_string(),
-                b.revoked.to_string(),
-                b.expires_at.map_or("—".into(), |e| eat_date(eat_day(e - 1))),
-                format!(
-                    "<a class=\"cbi-button cbi-button-small\" href=\"/vouchers/{0}\">Codes</a> <a class=\"cbi-button cbi-button-small\" href=\"/vouchers/{0}/print\">Print</a> <a class=\"cbi-button cbi-button-small\" href=\"/vouchers/{0}.csv\" download>CSV</a>",
-                    escape(&b.batch)
+                html!("<a class=\"mono\" href=\"/vouchers/{}\">{}</a>", batch, batch),
+                Html::text(&eat_display(b.created_at)),
+                Html::text(&package_name(&packages, b.package_id)),
+                html!("{}", b.total),
+                html!("{}", b.unused),
+                html!("{}", b.used),
+                html!("{}", b.revoked),
+                Html::text(&b.expires_at.map_or("—".into(), |e| eat_date(eat_day(e - 1)))),
+                html!(
+                    "<a class=\"cbi-button cbi-button-small\" href=\"/vouchers/{}\">Codes</a> <a class=\"cbi-button cbi-button-small\" href=\"/vouchers/{}/print\">Print</a> <a class=\"cbi-button cbi-button-small\" href=\"/vouchers/{}.csv\" download>CSV</a>",
+                    batch,
+                    batch,
+                    batch
                 ),
             ]
         })
         .collect();
     let body = html::section("Generate vouchers", &form)
-        + &html::section(
+        + html::section(
             "Batches",
             &html::table(
                 &[
@@ -131,16 +134,17 @@ pub async fn list(a: &Admin, cx: &Ctx, g: Option<GenForm>) -> Answer {
         status,
         "/vouchers",
         "Vouchers",
-        "Prepaid codes to sell over the counter. A customer types one on the portal instead of paying with M-Pesa.",
+        html!("Prepaid codes to sell over the counter. A customer types one on the portal instead of paying with M-Pesa."),
         &body,
     ))
 }
 
+/// A package's name (text), or `#id` for one deleted since.
 fn package_name(packages: &[Package], id: i64) -> String {
     packages
         .iter()
         .find(|p| p.id == id)
-        .map_or(format!("#{id}"), |p| escape(&p.name))
+        .map_or(format!("#{id}"), |p| p.name.clone())
 }
 
 /// `POST /vouchers` (package, count, expires).
@@ -257,7 +261,7 @@ fn codes_page(
     package: Option<&Package>,
 ) -> super::Response {
     let csrf = &cx.session.csrf;
-    let rows: Vec<Vec<String>> = codes
+    let rows: Vec<Vec<Html>> = codes
         .iter()
         .map(|v| {
             let revoke = if v.state == VoucherState::Unused {
@@ -273,14 +277,13 @@ fn codes_page(
                     )),
                 )
             } else {
-                String::new()
+                Html::new()
             };
             vec![
-                format!("<span class=\"mono\">{}</span>", printed(&v.code)),
+                html::mono(printed(&v.code)),
                 html::label(state(v, cx.now)),
-                v.used_by_mac
-                    .map_or("—".into(), |m| format!("<span class=\"mono\">{m}</span>")),
-                v.used_at.map_or("—".into(), eat_display),
+                v.used_by_mac.map_or(Html::text("—"), html::mono),
+                Html::text(&v.used_at.map_or("—".into(), eat_display)),
                 revoke,
             ]
         })
@@ -299,8 +302,9 @@ fn codes_page(
             p.price.0
         )
     });
-    let actions = format!(
-        "<div class=\"cbi-page-actions\"><a class=\"cbi-button\" href=\"/vouchers\">Back</a><a class=\"cbi-button\" href=\"/vouchers/{batch}.csv\" download>CSV</a>{}<a class=\"cbi-button cbi-button-apply\" href=\"/vouchers/{batch}/print\">Print sheet</a></div>",
+    let actions = html!(
+        "<div class=\"cbi-page-actions\"><a class=\"cbi-button\" href=\"/vouchers\">Back</a><a class=\"cbi-button\" href=\"/vouchers/{}.csv\" download>CSV</a>{}<a class=\"cbi-button cbi-button-apply\" href=\"/vouchers/{}/print\">Print sheet</a></div>",
+        batch,
         if unused > 0 {
             html::post_button(
                 "/vouchers/revoke",
@@ -311,21 +315,23 @@ fn codes_page(
                 Some("Revoke every unused code of this batch? Printed cards stop working."),
             )
         } else {
-            String::new()
-        }
+            Html::new()
+        },
+        batch
     );
     let body = html::section(
         &format!("Batch {batch}"),
-        &format!(
-            "<p class=\"cbi-section-descr\">{} codes for {}. {}</p>{actions}{}",
+        &html!(
+            "<p class=\"cbi-section-descr\">{} codes for {}. {}</p>{}{}",
             codes.len(),
-            escape(&pkg),
+            pkg,
             codes[0]
                 .expires_at
                 .map_or("No end date.".into(), |e| format!(
                     "Valid until {} (EAT).",
                     eat_date(eat_day(e - 1))
                 )),
+            actions,
             html::table(
                 &["Code", "State", "Used by", "Used at (EAT)", ""],
                 &rows,
@@ -333,7 +339,7 @@ fn codes_page(
             )
         ),
     );
-    a.page(cx, "/vouchers", "Vouchers", "", &body)
+    a.page(cx, "/vouchers", "Vouchers", Html::new(), &body)
 }
 
 /// `POST /vouchers/revoke` (code and batch: that code; batch alone: all unused of the batch).

@@ -299,7 +299,11 @@ fn network(c: Cidr) -> String {
         IpAddr::V6(a) => (u128::from(a), 128),
     };
     let host = width - u32::from(c.prefix);
-    let net = bits.checked_shr(host).unwrap_or(0).checked_shl(host).unwrap_or(0);
+    let net = bits
+        .checked_shr(host)
+        .unwrap_or(0)
+        .checked_shl(host)
+        .unwrap_or(0);
     let addr = match c.addr {
         IpAddr::V4(_) => IpAddr::from(std::net::Ipv4Addr::from(net as u32)),
         IpAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::from(net)),

@@ -5,9 +5,9 @@
 
 use super::pages::Frame;
 use crate::config::Lang;
+use crate::html::Shared;
 use crate::live::Settings;
 use crate::store::packages::Package;
-use bytes::Bytes;
 use std::sync::{Arc, Mutex};
 
 /// What a shop page was rendered from, and the page.
@@ -17,7 +17,7 @@ struct Rendered {
     mpesa: bool,
     mpesa_down: bool,
     packages: Vec<Package>,
-    page: Bytes,
+    page: Shared,
 }
 
 /// The last shop page rendered in each language.
@@ -29,7 +29,7 @@ pub struct PageCache {
 
 impl PageCache {
     /// The shop page for `frame` and `packages` under `settings`, rendered if anything changed.
-    pub fn shop(&self, settings: &Arc<Settings>, frame: &Frame, packages: &[Package]) -> Bytes {
+    pub fn shop(&self, settings: &Arc<Settings>, frame: &Frame, packages: &[Package]) -> Shared {
         let slot = match frame.t.lang {
             Lang::En => &self.en,
             Lang::Sw => &self.sw,
@@ -44,7 +44,7 @@ impl PageCache {
                 return r.page.clone();
             }
         }
-        let page = Bytes::from(frame.index(packages, &super::pages::Chosen::default()));
+        let page = Shared::from(frame.index(packages, &super::pages::Chosen::default()));
         *last = Some(Rendered {
             settings: settings.clone(),
             mpesa: frame.mpesa,

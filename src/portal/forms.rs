@@ -53,7 +53,7 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
             server::html(StatusCode::OK, f.index(&packages, &chosen))
         }
         Ok(Standing::Captive) if package.is_none() && phone.is_empty() => {
-            server::html(StatusCode::OK, p.pages.shop(&cx.settings, &f, &packages))
+            server::html_shared(StatusCode::OK, p.pages.shop(&cx.settings, &f, &packages))
         }
         Ok(Standing::Captive) => server::html(StatusCode::OK, f.index(&packages, &chosen)),
         Err(e) => page_refusal(p, cx, Refusal::internal(cx, &e)),

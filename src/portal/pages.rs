@@ -1,9 +1,9 @@
 //! The portal's HTML pages: plain forms and full-page navigations, no JavaScript, no cookies
 //! (the iOS and Android login sheets allow neither reliably). The language travels in `?lang=`.
-//! Touches: nothing (pure rendering from values).
+//! Touches: nothing (pure rendering from values; text is escaped on its way into `Html`).
 
 use super::text::Text;
-use crate::server::escape;
+use crate::html::Html;
 use crate::store::packages::Package;
 use crate::store::payments::{Payment, PaymentState};
 use crate::store::sessions::Session;
@@ -31,7 +31,7 @@ impl Frame<'_> {
         }
     }
 
-    fn page(&self, head: &str, content: &str, lang_href: &str) -> String {
+    fn page(&self, head: &Html, content: &Html, lang_href: &str) -> Html {
         let other = match self.t.lang {
             crate::config::Lang::En => "sw",
             crate::config::Lang::Sw => "en",
@@ -39,12 +39,12 @@ impl Frame<'_> {
         fill(
             LAYOUT,
             &[
-                ("lang", self.t.lang.code()),
+                ("lang", &Html::text(self.t.lang.code())),
                 ("head", head),
-                ("site", &escape(self.site)),
-                ("css", CSS),
-                ("lang_href", &format!("{lang_href}?lang={other}")),
-                ("other_lang", self.t.other_lang),
+                ("site", &Html::text(self.site)),
+                ("css", &Html::markup(CSS)),
+                ("lang_href", &html!("{}?lang={}", lang_href, other)),
+                ("other_lang", &Html::text(self.t.other_lang)),
                 ("content", &keep_together(content)),
             ],
         )
@@ -52,24 +52,24 @@ impl Frame<'_> {
 
     /// The packages with the pay form, and the voucher form; what the customer chose and typed
     /// stays chosen, and an error stands next to the field it is about.
-    fn shop(&self, packages: &[Package], chosen: &Chosen, heading: &str) -> String {
+    fn shop(&self, packages: &[Package], chosen: &Chosen, heading: &str) -> Html {
         let t = self.t;
         let q = self.q();
-        let mut h = String::with_capacity(4096);
+        let mut h = Html::with_capacity(4096);
         if !self.welcome.is_empty() {
-            h += &format!("<p class=\"welcome\">{}</p>", escape(self.welcome));
+            h += html!("<p class=\"welcome\">{}</p>", self.welcome);
         }
         match chosen.error {
-            Some((e, About::Page)) => h += &alert("page", e, ""),
+            Some((e, About::Page)) => h += alert("page", e, Html::new()),
             Some((e, About::Pending(id))) => {
-                h += &alert(
+                h += alert(
                     "page",
                     e,
-                    &format!(" <a href=\"/pay/{id}{q}\">{}</a>", t.see_pending),
+                    html!(" <a href=\"/pay/{}{}\">{}</a>", id, q, t.see_pending),
                 )
             }
             _ if self.mpesa && self.mpesa_down => {
-                h += &format!(
+                h += html!(
                     "<p class=\"err\" role=\"status\">{}</p>",
                     t.mpesa_unavailable
                 )
@@ -77,8 +77,11 @@ impl Frame<'_> {
             _ => {}
         }
         let (pkg_err, pkg_attrs) = chosen.at(About::Package, "pkg");
-        h += &format!(
-            "<form class=\"card\" method=\"post\" action=\"/pay{q}\"><h2>{heading}</h2>{pkg_err}"
+        h += html!(
+            "<form class=\"card\" method=\"post\" action=\"/pay{}\"><h2>{}</h2>{}",
+            q,
+            heading,
+            pkg_err
         );
         let selected = packages
             .iter()
@@ -86,47 +89,60 @@ impl Frame<'_> {
             .or(packages.first())
             .map(|p| p.id);
         for p in packages {
-            h += &format!(
-                "<label class=\"pkg\"><input type=\"radio\" name=\"package_id\" value=\"{}\"{}{pkg_attrs}><span><b>{}</b><span>{}</span></span><span class=\"price\">KES {}</span></label>",
+            h += html!(
+                "<label class=\"pkg\"><input type=\"radio\" name=\"package_id\" value=\"{}\"{}{}><span><b>{}</b><span>{}</span></span><span class=\"price\">KES {}</span></label>",
                 p.id,
                 if Some(p.id) == selected { " checked" } else { "" },
-                escape(&p.name),
+                pkg_attrs,
+                p.name,
                 t.package_line(p),
                 p.price.0
             );
         }
         if self.mpesa {
             let (err, attrs) = chosen.at(About::Phone, "phone");
-            h += &format!(
-                "<label class=\"f\" for=\"phone\">{}</label>{err}<input id=\"phone\" type=\"tel\" name=\"phone\" inputmode=\"tel\" autocomplete=\"tel\" placeholder=\"07XX XXX XXX\" required value=\"{}\"{attrs}><button type=\"submit\">{}</button><p class=\"hint\">{}</p></form>",
+            h += html!(
+                "<label class=\"f\" for=\"phone\">{}</label>{}<input id=\"phone\" type=\"tel\" name=\"phone\" inputmode=\"tel\" autocomplete=\"tel\" placeholder=\"07XX XXX XXX\" required value=\"{}\"{}><button type=\"submit\">{}</button><p class=\"hint\">{}</p></form>",
                 t.phone_label,
-                escape(chosen.phone),
+                err,
+                chosen.phone,
+                attrs,
                 t.pay,
                 t.pay_hint
             );
         } else {
-            h += &format!("<p class=\"hint\">{}</p></form>", t.mpesa_not_set_up);
+            h += html!("<p class=\"hint\">{}</p></form>", t.mpesa_not_set_up);
         }
         let (err, attrs) = chosen.at(About::Voucher, "code");
-        h += &format!(
-            "<form class=\"card\" method=\"post\" action=\"/voucher{q}\"><h2>{}</h2><label class=\"f\" for=\"code\">{}</label>{err}<input id=\"code\" type=\"text\" name=\"code\" autocapitalize=\"characters\" autocomplete=\"off\" placeholder=\"ABCDE-FGH23\" required{attrs}><button class=\"alt\" type=\"submit\">{}</button></form>",
+        h += html!(
+            "<form class=\"card\" method=\"post\" action=\"/voucher{}\"><h2>{}</h2><label class=\"f\" for=\"code\">{}</label>{}<input id=\"code\" type=\"text\" name=\"code\" autocapitalize=\"characters\" autocomplete=\"off\" placeholder=\"ABCDE-FGH23\" required{}><button class=\"alt\" type=\"submit\">{}</button></form>",
+            q,
             t.voucher_q,
             t.voucher_label,
+            err,
+            attrs,
             t.redeem
         );
         let (err, attrs) = chosen.at(About::Reconnect, "rc");
-        h += &format!(
-            "<form class=\"card\" method=\"post\" action=\"/reconnect{q}\"><h2>{}</h2><label class=\"f\" for=\"rc\">{}</label>{err}<input id=\"rc\" type=\"text\" name=\"code\" autocapitalize=\"characters\" autocomplete=\"off\" placeholder=\"K7Q-3MP\" required{attrs}><button class=\"alt\" type=\"submit\">{}</button></form>",
+        h += html!(
+            "<form class=\"card\" method=\"post\" action=\"/reconnect{}\"><h2>{}</h2><label class=\"f\" for=\"rc\">{}</label>{}<input id=\"rc\" type=\"text\" name=\"code\" autocapitalize=\"characters\" autocomplete=\"off\" placeholder=\"K7Q-3MP\" required{}><button class=\"alt\" type=\"submit\">{}</button></form>",
+            q,
             t.reconnect_q,
             t.reconnect_label,
+            err,
+            attrs,
             t.reconnect_button
         );
         h
     }
 
     /// The first page a phone sees, or the same page again with what went wrong.
-    pub fn index(&self, packages: &[Package], chosen: &Chosen) -> String {
-        self.page("", &self.shop(packages, chosen, self.t.choose), "/")
+    pub fn index(&self, packages: &[Package], chosen: &Chosen) -> Html {
+        self.page(
+            &Html::new(),
+            &self.shop(packages, chosen, self.t.choose),
+            "/",
+        )
     }
 
     /// "You are online until 21:40", the data left of an allowance (by `s.used`), what paid for
@@ -140,47 +156,50 @@ impl Frame<'_> {
         notice: Option<&str>,
         how: Option<&str>,
         chosen: &Chosen,
-    ) -> String {
+    ) -> Html {
         let t = self.t;
-        let mut h = String::new();
+        let mut h = Html::new();
         if let Some(n) = notice {
-            h += &format!("<p class=\"ok\" role=\"status\">{}</p>", escape(n));
+            h += html!("<p class=\"ok\" role=\"status\">{}</p>", n);
         }
-        h += &format!(
+        h += html!(
             "<section class=\"card\"><h2>{}</h2><p class=\"big\">{}</p><p>{}</p>",
             t.online,
             t.until(s.expires_at),
             t.time_left(s.seconds_left(now)),
         );
         if let (Some(left), Some(limit)) = (s.data_left(s.used), s.data_limit) {
-            h += &format!("<p class=\"big\">{}</p>", t.data_left_of(left, limit));
+            h += html!("<p class=\"big\">{}</p>", t.data_left_of(left, limit));
         }
         if let Some(how) = how {
-            h += &format!("<p>{}</p>", escape(how));
+            h += html!("<p>{}</p>", how);
         }
-        h += &format!(
+        h += html!(
             "<p class=\"hint\">{}: {} ↓ / {} ↑</p>",
-            t.speed, s.down, s.up
+            t.speed,
+            s.down,
+            s.up
         );
         if let Some(code) = &s.code {
             let code = crate::reconnect::ReconnectCode::from_stored(code.clone());
-            h += &format!(
+            h += html!(
                 "<p>{}: <b class=\"code\">{}</b></p><p class=\"hint\">{}</p>",
                 t.reconnect_code,
-                escape(&code.to_string()),
+                code.to_string(),
                 t.reconnect_hint
             );
         }
-        h += &format!(
-            "<a class=\"btn\" href=\"{START_BROWSING}\">{}</a></section>",
+        h += html!(
+            "<a class=\"btn\" href=\"{}\">{}</a></section>",
+            START_BROWSING,
             t.start_browsing
         );
-        h += &self.shop(packages, chosen, t.buy_more);
-        self.page("", &h, "/")
+        h += self.shop(packages, chosen, t.buy_more);
+        self.page(&Html::new(), &h, "/")
     }
 
     /// A payment on its way: refreshes itself until final. `now` says how long it has waited.
-    pub fn payment(&self, p: &Payment, now: i64) -> String {
+    pub fn payment(&self, p: &Payment, now: i64) -> Html {
         let t = self.t;
         let q = self.q();
         let msg = crate::payments::messages::for_payment(p, t.lang);
@@ -189,31 +208,45 @@ impl Frame<'_> {
         let again = format!("/{q}&package={}&phone={}", p.package_id, p.phone.as_str());
         let (head, body) = match p.state {
             PaymentState::Created | PaymentState::Pushed => (
-                format!("<meta http-equiv=\"refresh\" content=\"3;url={here}{q}\">"),
-                format!(
-                    "<section class=\"card\"><h2><span class=\"spin\"></span>{}</h2><p role=\"status\">{}</p><p>{} <b>{}</b></p><p class=\"big\">KES {}</p><p class=\"hint\">{} — {}</p><p class=\"hint\">{} {}</p><form method=\"post\" action=\"{here}/cancel{q}\"><button class=\"alt\" type=\"submit\">{}</button></form><a class=\"btn alt\" href=\"{here}{q}\">{}</a></section>",
+                html!(
+                    "<meta http-equiv=\"refresh\" content=\"3;url={}{}\">",
+                    here,
+                    q
+                ),
+                html!(
+                    "<section class=\"card\"><h2><span class=\"spin\"></span>{}</h2><p role=\"status\">{}</p><p>{} <b>{}</b></p><p class=\"big\">KES {}</p><p class=\"hint\">{} — {}</p><p class=\"hint\">{} {}</p><form method=\"post\" action=\"{}/cancel{}\"><button class=\"alt\" type=\"submit\">{}</button></form><a class=\"btn alt\" href=\"{}{}\">{}</a></section>",
                     t.waiting,
                     msg,
                     t.prompt_to,
                     p.phone.masked(),
                     p.amount.0,
-                    escape(&p.package_name),
+                    p.package_name,
                     t.duration(u64::from(p.duration_s)),
                     t.waited,
                     t.seconds(u64::try_from(now - p.created_at).unwrap_or(0)),
+                    here,
+                    q,
                     t.change_number,
+                    here,
+                    q,
                     t.continue_
                 ),
             ),
             PaymentState::Paid => (
-                format!("<meta http-equiv=\"refresh\" content=\"2;url=/{q}\">"),
-                format!("<p class=\"ok\" role=\"status\">{msg}</p><a class=\"btn\" href=\"/{q}\">{}</a>", t.continue_),
+                html!("<meta http-equiv=\"refresh\" content=\"2;url=/{}\">", q),
+                html!(
+                    "<p class=\"ok\" role=\"status\">{}</p><a class=\"btn\" href=\"/{}\">{}</a>",
+                    msg,
+                    q,
+                    t.continue_
+                ),
             ),
             _ => (
-                String::new(),
-                format!(
-                    "<p class=\"err\" role=\"alert\">{msg}</p><a class=\"btn\" href=\"{}\">{}</a>",
-                    escape(&again),
+                Html::new(),
+                html!(
+                    "<p class=\"err\" role=\"alert\">{}</p><a class=\"btn\" href=\"{}\">{}</a>",
+                    msg,
+                    again,
                     t.try_again
                 ),
             ),
@@ -222,14 +255,14 @@ impl Frame<'_> {
     }
 
     /// A page with one message and a way back.
-    pub fn message(&self, msg: &str) -> String {
-        let body = format!(
+    pub fn message(&self, msg: &str) -> Html {
+        let body = html!(
             "<p class=\"err\" role=\"alert\">{}</p><a class=\"btn\" href=\"/{}\">{}</a>",
-            escape(msg),
+            msg,
             self.q(),
             self.t.try_again
         );
-        self.page("", &body, "/")
+        self.page(&Html::new(), &body, "/")
     }
 }
 
@@ -256,23 +289,25 @@ pub struct Chosen<'a> {
 
 impl Chosen<'_> {
     /// For the field `id`: the error shown above it and the attributes that mark it, if the
-    /// error is about `here`; empty strings otherwise.
-    fn at(&self, here: About, id: &str) -> (String, String) {
+    /// error is about `here`; nothing otherwise.
+    fn at(&self, here: About, id: &str) -> (Html, Html) {
         match self.error {
             Some((e, about)) if about == here => (
-                alert(id, e, ""),
-                format!(" aria-invalid=\"true\" aria-describedby=\"{id}-err\""),
+                alert(id, e, Html::new()),
+                html!(" aria-invalid=\"true\" aria-describedby=\"{}-err\"", id),
             ),
-            _ => (String::new(), String::new()),
+            _ => (Html::new(), Html::new()),
         }
     }
 }
 
-/// An error paragraph with id `{id}-err`; `extra` is trusted HTML after the escaped words.
-fn alert(id: &str, words: &str, extra: &str) -> String {
-    format!(
-        "<p class=\"err\" id=\"{id}-err\" role=\"alert\">{}{extra}</p>",
-        escape(words)
+/// An error paragraph with id `{id}-err`; `extra` is markup after the escaped words.
+fn alert(id: &str, words: &str, extra: Html) -> Html {
+    html!(
+        "<p class=\"err\" id=\"{}-err\" role=\"alert\">{}{}</p>",
+        id,
+        words,
+        extra
     )
 }
 
@@ -280,34 +315,35 @@ fn alert(id: &str, words: &str, extra: &str) -> String {
 const START_BROWSING: &str = "http://neverssl.com/";
 
 /// "M-Pesa" kept on one line: a phone's narrow screen must not break it at the hyphen.
-fn keep_together(html: &str) -> String {
+fn keep_together(html: &Html) -> Html {
     html.replace("M-Pesa", "<span class=\"nw\">M-Pesa</span>")
 }
 
-/// Replaces each `{{key}}` in `template` once, in a single pass (values are not re-scanned).
-pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+/// Replaces each `{{key}}` in `template` (markup in the binary) once, in a single pass (values
+/// are not re-scanned).
+pub fn fill(template: &'static str, vars: &[(&str, &Html)]) -> Html {
     let mut out =
-        String::with_capacity(template.len() + vars.iter().map(|(_, v)| v.len()).sum::<usize>());
+        Html::with_capacity(template.len() + vars.iter().map(|(_, v)| v.len()).sum::<usize>());
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
+        out.push_markup(&rest[..start]);
         let after = &rest[start + 2..];
         match after.find("}}") {
             Some(end) => {
                 let key = &after[..end];
                 match vars.iter().find(|(k, _)| *k == key) {
-                    Some((_, v)) => out.push_str(v),
-                    None => out.push_str(&rest[start..start + 2 + end + 2]),
+                    Some((_, v)) => out += *v,
+                    None => out.push_markup(&rest[start..start + 2 + end + 2]),
                 }
                 rest = &after[end + 2..];
             }
             None => {
-                out.push_str(&rest[start..]);
+                out.push_markup(&rest[start..]);
                 rest = "";
             }
         }
     }
-    out.push_str(rest);
+    out.push_markup(rest);
     out
 }
 
@@ -317,10 +353,11 @@ mod tests {
 
     #[test]
     fn fill_replaces_once_without_rescanning() {
+        let (x, y) = (Html::markup("{{y}}"), Html::text("2"));
         assert_eq!(
-            fill("a{{x}}b{{y}}c{{z}}", &[("x", "{{y}}"), ("y", "2")]),
+            fill("a{{x}}b{{y}}c{{z}}", &[("x", &x), ("y", &y)]).as_str(),
             "a{{y}}b2c{{z}}"
         );
-        assert_eq!(fill("open {{x", &[("x", "1")]), "open {{x");
+        assert_eq!(fill("open {{x", &[("x", &y)]).as_str(), "open {{x");
     }
 }

@@ -225,7 +225,11 @@ fn injected_fault(state: &State, path: &str) -> Option<Response> {
 fn html_error(status: StatusCode, title: &str) -> Response {
     let mut r = server::html(
         status,
-        format!("<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"),
+        html!(
+            "<html><head><title>{}</title></head><body><h1>{}</h1></body></html>",
+            title,
+            title
+        ),
     );
     r.headers_mut().insert(
         CONTENT_TYPE,
