@@ -2,10 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use lango::config::{self, Config};
-use lango::ctl::{self, answer, Request};
+use lango::ctl::{self, Request};
 use lango::mac::Mac;
-use lango::payments::Health;
-use lango::store::payments::Figures;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -301,11 +299,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Ok(config_error(e)),
     };
-    match ctl::ask(&socket, &req)
-        .await
-        .and_then(|answer| print_answer(&req, answer, cli.json))
-    {
-        Ok(()) => Ok(ExitCode::SUCCESS),
+    match ctl::ask(&socket, &req).await {
+        // `--json`: the answer's fields as the daemon wrote them; else its words.
+        Ok(reply) if cli.json => {
+            println!("{}", reply.json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(reply) => {
+            println!("{}", reply.text);
+            Ok(ExitCode::SUCCESS)
+        }
         Err(e) => {
             eprintln!("lango: {e}");
             Ok(ExitCode::from(1))
@@ -313,161 +316,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// One line about the Daraja settings.
-fn daraja_health(h: &Health) -> String {
-    match h {
-        Health::Ok { .. } => "settings accepted by Daraja".into(),
-        Health::Unchecked => "settings not checked yet".into(),
-        Health::NotSetUp { missing } => format!(
-            "NOT SET UP (empty: {}) — the portal offers vouchers only",
-            missing.join(", ")
-        ),
-        Health::Refused { reason, .. } => format!("SETTINGS REFUSED: {reason}"),
-        Health::Unreachable { reason, .. } => format!("Daraja unreachable, retrying: {reason}"),
-    }
-}
-
-/// `12 started · 75% paid · 8.3% cancelled · … · median 14 s to confirm · KES 600`.
-fn figures(f: Option<&Figures>) -> String {
-    let Some(f) = f.filter(|f| f.started > 0) else {
-        return "none".into();
-    };
-    let mut line = format!(
-        "{} started · {}% paid · {}% cancelled · {}% timeout · {}% failed",
-        f.started, f.success_pct, f.cancel_pct, f.timeout_pct, f.failure_pct
-    );
-    if f.pending > 0 {
-        line += &format!(" · {} pending", f.pending);
-    }
-    if let Some(m) = f.median_confirm_s {
-        line += &format!(" · median {m} s to confirm");
-    }
-    line + &format!(" · KES {}", f.revenue_kes)
-}
-
 fn config_error(e: config::Error) -> ExitCode {
     eprintln!("lango: {e}");
     ExitCode::from(2)
-}
-
-/// Human output for the control commands (`--json` prints the daemon's answer as it is).
-fn print_answer(req: &Request, a: serde_json::Value, json: bool) -> Result<(), String> {
-    if json {
-        println!("{a}");
-        return Ok(());
-    }
-    match req {
-        Request::Status => {
-            let a: answer::Status = ctl::read(a)?;
-            println!(
-                "running {} · {} online · up {} s",
-                a.version, a.online, a.uptime_s
-            );
-            println!("M-Pesa: {}", daraja_health(&a.daraja));
-            if let Some(r) = &a.radius {
-                let ago = |t: Option<i64>| t.map_or("never".into(), lango::clock::eat_display);
-                println!(
-                    "RADIUS {}: {} accounting records queued · last accept {} · last accounting answer {}",
-                    r.server,
-                    r.accounting_queue,
-                    ago(r.health.last_accept),
-                    ago(r.health.last_acct_answer)
-                );
-            }
-            println!(
-                "owner's page certificate SHA-256: {}",
-                a.admin_certificate_sha256
-            );
-            for (name, _) in ctl::FIGURE_PERIODS {
-                println!("payments {name:>3}: {}", figures(a.payments.get(name)));
-            }
-        }
-        Request::Clients => {
-            let a: answer::Clients = ctl::read(a)?;
-            if a.clients.is_empty() {
-                println!("nobody online");
-                return Ok(());
-            }
-            println!(
-                "{:<17}  {:<15}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>10}  {:>17}  source",
-                "MAC", "IP", "left", "down", "up", "used down", "used up", "rate now", "data left"
-            );
-            for c in a.clients {
-                let left = c.seconds_remaining;
-                // "15 MB of 20 MB", or "unlimited" for a package without an allowance.
-                let data = match (c.bytes_remaining, c.data_limit_bytes) {
-                    (Some(left), Some(limit)) => format!("{left} of {limit}"),
-                    _ => "unlimited".into(),
-                };
-                let rate = (c.rate_down_bps + c.rate_up_bps) / 1000;
-                println!(
-                    "{:<17}  {:<15}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>10}  {:>17}  {}",
-                    c.mac.to_string(),
-                    c.ip.map_or("-".into(), |ip| ip.to_string()),
-                    format!("{}h{:02}m", left / 3600, left % 3600 / 60),
-                    c.down_kbps.to_string(),
-                    c.up_kbps.to_string(),
-                    c.bytes_down.to_string(),
-                    c.bytes_up.to_string(),
-                    format!("{rate} kbit/s"),
-                    data,
-                    c.source.as_str()
-                );
-            }
-        }
-        Request::Auth { .. } => {
-            let a: answer::Given = ctl::read(a)?;
-            println!("{} online for {} s", a.mac, a.seconds_remaining);
-        }
-        Request::Deauth { .. } => {
-            let a: answer::Disconnected = ctl::read(a)?;
-            if a.was_online {
-                println!("{} disconnected", a.mac)
-            } else {
-                println!("{} was not online", a.mac)
-            }
-        }
-        Request::VouchersGenerate { .. } => {
-            let a: answer::Generated = ctl::read(a)?;
-            for c in a.codes {
-                println!("{c}");
-            }
-        }
-        Request::VouchersList { batch: None } => {
-            let a: answer::Batches = ctl::read(a)?;
-            if a.batches.is_empty() {
-                println!("no vouchers");
-                return Ok(());
-            }
-            println!(
-                "{:<20}  {:>7}  {:>5}  {:>6}  {:>4}  {:>7}  valid until",
-                "batch", "package", "codes", "unused", "used", "revoked"
-            );
-            for b in a.batches {
-                let until = b.expires_at.map_or("-".to_string(), |e| {
-                    lango::clock::eat_date(lango::clock::eat_day(e - 1))
-                });
-                println!(
-                    "{:<20}  {:>7}  {:>5}  {:>6}  {:>4}  {:>7}  {until}",
-                    b.batch, b.package_id, b.total, b.unused, b.used, b.revoked
-                );
-            }
-        }
-        Request::VouchersList { batch: Some(_) } => {
-            let a: answer::BatchCodes = ctl::read(a)?;
-            for c in a.codes {
-                let used = c.used_by_mac.map_or(String::new(), |m| format!("  by {m}"));
-                println!("{}  {:<7}{used}", c.code, c.state.as_str());
-            }
-        }
-        Request::VouchersRevoke { .. } => {
-            let a: answer::Revoked = ctl::read(a)?;
-            println!("{} revoked", a.code)
-        }
-        Request::Restore { .. } => println!("restored"),
-        Request::Passwd { .. } => {
-            println!("password set; every browser logged in to the owner's page was logged out")
-        }
-    }
-    Ok(())
 }

@@ -112,8 +112,10 @@ pub async fn restore(
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     if UnixStream::connect(socket).await.is_ok() {
-        let a: answer::Restored = read(ask(socket, &Request::Restore { path: src }).await?)?;
-        return Ok((a.restored, true));
+        let a = ask(socket, &Request::Restore { path: src }).await?;
+        let checked = serde_json::from_value(a.json["restored"].clone())
+            .map_err(|e| format!("daemon answered nonsense: {e}"))?;
+        return Ok((checked, true));
     }
     let checked = tokio::task::spawn_blocking(move || Store::open(&database)?.restore(&src))
         .await
@@ -205,7 +207,7 @@ impl Control {
                     .call(move |c| {
                         let mut out = std::collections::BTreeMap::new();
                         for (name, secs) in FIGURE_PERIODS {
-                            out.insert(name.into(), store::payments::figures(c, now - secs)?);
+                            out.insert(name, store::payments::figures(c, now - secs)?);
                         }
                         Ok(out)
                     })
@@ -220,7 +222,7 @@ impl Control {
                     None => None,
                 };
                 ok(answer::Status {
-                    version: env!("CARGO_PKG_VERSION").into(),
+                    version: env!("CARGO_PKG_VERSION"),
                     online: online.len(),
                     uptime_s: self.started_at.elapsed().as_secs(),
                     daraja: self.live.get().payments.health(),
@@ -376,11 +378,12 @@ impl Control {
     }
 }
 
-/// A successful answer: its fields beside `"ok": true`.
-fn ok(answer: impl Serialize) -> Result<Value, String> {
-    let mut v = serde_json::to_value(answer).map_err(|e| e.to_string())?;
+/// A successful answer: its fields beside `"ok": true`, and its words for a person (`text`).
+fn ok(answer: impl Serialize + std::fmt::Display) -> Result<Value, String> {
+    let mut v = serde_json::to_value(&answer).map_err(|e| e.to_string())?;
     if let Value::Object(fields) = &mut v {
         fields.insert("ok".into(), Value::Bool(true));
+        fields.insert("text".into(), Value::String(answer.to_string()));
     }
     Ok(v)
 }
@@ -405,13 +408,17 @@ fn flagged(e: owner::Error) -> String {
     }
 }
 
-/// The CLI side: a successful answer as its type.
-pub fn read<T: serde::de::DeserializeOwned>(answer: Value) -> Result<T, String> {
-    serde_json::from_value(answer).map_err(|e| format!("daemon answered nonsense: {e}"))
+/// A successful answer, as the CLI gets it.
+#[derive(Debug)]
+pub struct Reply {
+    /// What a person reads (the answer's `Display`).
+    pub text: String,
+    /// The answer's fields, for `--json` and scripts.
+    pub json: Value,
 }
 
 /// The CLI side: sends one request, returns the answer (or why the daemon could not be asked).
-pub async fn ask(socket: &PathBuf, req: &Request) -> Result<Value, String> {
+pub async fn ask(socket: &PathBuf, req: &Request) -> Result<Reply, String> {
     let stream = UnixStream::connect(socket).await.map_err(|e| {
         format!(
             "cannot reach the Lango daemon at {}: {e} (is it running? see `service lango status`)",
@@ -429,11 +436,17 @@ pub async fn ask(socket: &PathBuf, req: &Request) -> Result<Value, String> {
         .read_line(&mut answer)
         .await
         .map_err(|e| e.to_string())?;
-    let v: Value =
+    let mut json: Value =
         serde_json::from_str(&answer).map_err(|e| format!("daemon answered nonsense: {e}"))?;
-    if v["ok"] == json!(true) {
-        Ok(v)
-    } else {
-        Err(v["error"].as_str().unwrap_or("daemon refused").to_string())
+    if json["ok"] != json!(true) {
+        return Err(json["error"]
+            .as_str()
+            .unwrap_or("daemon refused")
+            .to_string());
     }
+    let text = match json.as_object_mut().and_then(|f| f.remove("text")) {
+        Some(Value::String(t)) => t,
+        _ => return Err("daemon answered without its text".into()),
+    };
+    Ok(Reply { text, json })
 }

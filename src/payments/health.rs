@@ -19,11 +19,11 @@ const RECHECK_MAX: Duration = Duration::from_secs(600);
 const PROBE_EVERY: Duration = Duration::from_secs(30);
 
 /// What Lango knows about its Daraja settings.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Health {
     /// Settings M-Pesa needs are empty: the portal offers vouchers only.
-    NotSetUp { missing: Vec<String> },
+    NotSetUp { missing: Vec<&'static str> },
     /// Not checked yet.
     Unchecked,
     /// Daraja accepted the settings at `at`.

@@ -85,7 +85,7 @@ impl Payments {
             Health::Unchecked
         } else {
             Health::NotSetUp {
-                missing: missing.iter().map(|m| m.to_string()).collect(),
+                missing: missing.clone(),
             }
         };
         Arc::new(Payments {

@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 /// What the owner's Overview shows about the server.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Health {
     pub last_accept: Option<Unix>,
     pub last_reject: Option<Unix>,

@@ -364,7 +364,7 @@ pub(crate) fn started(c: &Connection, pkg: i64, at: Unix) -> Result<i64> {
 }
 
 /// How payments started since a moment fared: the owner's figures.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Figures {
     pub since: Unix,
     /// Payments started (rows written), whatever became of them.

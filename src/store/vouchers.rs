@@ -6,7 +6,7 @@ use crate::mac::Mac;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Where a code stands. (Past its `expires_at`, an unused code is refused but stays `Unused`.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VoucherState {
     Unused,
@@ -89,7 +89,7 @@ pub fn mark_used(c: &Connection, code: &str, mac: Mac, now: Unix) -> Result<bool
 }
 
 /// One printed batch at a glance.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Batch {
     pub batch: String,
     pub package_id: i64,

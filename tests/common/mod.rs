@@ -200,6 +200,7 @@ impl Lab {
         lango::ctl::ask(&self.config().control_socket, &req)
             .await
             .expect("control socket answers")
+            .json
     }
 
     /// How many `events` rows of `kind` there are (for `payment`, or for all).
