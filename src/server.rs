@@ -199,6 +199,11 @@ async fn serve_connection<S, H, F>(
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
         .max_buf_size(16 * 1024)
+        // While a request is answered, hyper would otherwise keep reading to notice the phone
+        // hanging up, into a second 8 KiB read buffer (the first is held by the request's
+        // headers): one more buffer and an mmap/munmap pair per request in flight. The answer
+        // is written anyway; a phone gone by then is noticed when writing it fails.
+        .half_close(true)
         .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
     if let Err(e) = conn.await {
         log::debug!("connection from {}: {e}", peer.remote);
@@ -218,7 +223,12 @@ pub enum BodyError {
 
 /// Reads a whole body of at most `limit` bytes.
 pub async fn read_body(req: Request, limit: usize) -> Result<Bytes, BodyError> {
-    let collect = Limited::new(req.into_body(), limit).collect();
+    read_incoming(req.into_body(), limit).await
+}
+
+/// Like [`read_body`], the request's head already let go.
+pub async fn read_incoming(body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+    let collect = Limited::new(body, limit).collect();
     match tokio::time::timeout(BODY_TIMEOUT, collect).await {
         Err(_) => Err(BodyError::Timeout),
         Ok(Ok(c)) => Ok(c.to_bytes()),

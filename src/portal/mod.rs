@@ -21,6 +21,7 @@ use crate::mac::Mac;
 use crate::server::{self, Peer, Request, Response};
 use crate::sessions::Sessions;
 use crate::store::Store;
+use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, ACCEPT_LANGUAGE, CONTENT_TYPE, HOST, ORIGIN};
 use hyper::{Method, StatusCode};
 use std::net::{IpAddr, SocketAddr};
@@ -109,6 +110,7 @@ impl Portal {
             settings,
         };
         let path = req.uri().path().to_string();
+        let method = req.method().clone();
         let mut r = match cross_site(&req, cx.peer.local) {
             Some(why) => {
                 log::info!(
@@ -117,7 +119,9 @@ impl Portal {
                 );
                 self.refuse_cross_site(&cx, &path, why)
             }
-            None => self.route(req, &cx, &path).await,
+            // Only the body is kept: the head (headers, URI: slices of hyper's read buffer)
+            // goes before the answer is awaited, so a crowd waiting for pages does not hold it.
+            None => self.route(method, req.into_body(), &cx, &path).await,
         };
         let h = r.headers_mut();
         for (k, v) in SECURITY_HEADERS {
@@ -142,23 +146,29 @@ impl Portal {
         server::html(status, self.frame(cx).message(cx.t().cross_site))
     }
 
-    async fn route(self: &Arc<Self>, req: Request, cx: &Ctx, path: &str) -> Response {
+    async fn route(
+        self: &Arc<Self>,
+        method: Method,
+        body: Incoming,
+        cx: &Ctx,
+        path: &str,
+    ) -> Response {
         // Every arm that waits for the database or Daraja is boxed: inline, its state would make
         // every request's future, kept per connection by hyper, as large as the largest arm
         // (14 KiB with paying inline; 2 KiB with the shop page's data left inline), and a crowd
         // of phones only probing would pay for it.
-        match (req.method().clone(), path) {
+        match (method, path) {
             (Method::GET, "/captive-portal/api") => Box::pin(api::captive(self, cx)).await,
             (Method::GET, "/api/packages") => api::packages(self).await,
             (Method::GET, "/api/status") => Box::pin(api::status(self, cx)).await,
-            (Method::POST, "/api/pay") => Box::pin(api::pay(self, cx, req)).await,
+            (Method::POST, "/api/pay") => Box::pin(api::pay(self, cx, body)).await,
             (Method::GET, p) if p.starts_with("/api/pay/") => {
                 Box::pin(api::payment(self, cx, &p["/api/pay/".len()..])).await
             }
-            (Method::POST, "/api/voucher") => Box::pin(api::voucher(self, cx, req)).await,
-            (Method::POST, "/api/reconnect") => Box::pin(api::reconnect(self, cx, req)).await,
+            (Method::POST, "/api/voucher") => Box::pin(api::voucher(self, cx, body)).await,
+            (Method::POST, "/api/reconnect") => Box::pin(api::reconnect(self, cx, body)).await,
             (Method::GET, "/") => Box::pin(forms::index(self, cx)).await,
-            (Method::POST, "/pay") => Box::pin(forms::pay(self, cx, req)).await,
+            (Method::POST, "/pay") => Box::pin(forms::pay(self, cx, body)).await,
             (Method::POST, p) if p.starts_with("/pay/") && p.ends_with("/cancel") => {
                 let id = &p["/pay/".len()..p.len() - "/cancel".len()];
                 Box::pin(forms::cancel(self, cx, id)).await
@@ -166,8 +176,8 @@ impl Portal {
             (Method::GET, p) if p.starts_with("/pay/") => {
                 Box::pin(forms::payment(self, cx, &p["/pay/".len()..])).await
             }
-            (Method::POST, "/voucher") => Box::pin(forms::voucher(self, cx, req)).await,
-            (Method::POST, "/reconnect") => Box::pin(forms::reconnect(self, cx, req)).await,
+            (Method::POST, "/voucher") => Box::pin(forms::voucher(self, cx, body)).await,
+            (Method::POST, "/reconnect") => Box::pin(forms::reconnect(self, cx, body)).await,
             (_, p) if p.starts_with("/api/") => {
                 api::error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
             }
@@ -527,8 +537,8 @@ impl Portal {
 }
 
 /// A request body of at most `BODY_LIMIT` bytes, or why not.
-async fn read_body(req: Request) -> Result<bytes::Bytes, Refusal> {
-    server::read_body(req, BODY_LIMIT)
+async fn read_body(body: Incoming) -> Result<bytes::Bytes, Refusal> {
+    server::read_incoming(body, BODY_LIMIT)
         .await
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
 }
