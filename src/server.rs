@@ -189,11 +189,15 @@ async fn serve_connection<S, H, F>(
         conn.busy();
         let fut = handler(req, peer);
         let conn = conn.clone();
-        async move {
+        // Boxed: hyper keeps a slot for the request's future as long as the connection lives,
+        // as large as the future; boxed, an idle keep-alive connection holds a pointer, not the
+        // future's 1.4 KiB (0.7 MB for 512 phones).
+        let answer: Answer = Box::pin(async move {
             let r = fut.await;
             conn.idle(started.elapsed().as_millis() as u64);
-            Ok::<_, std::convert::Infallible>(r)
-        }
+            Ok(r)
+        });
+        answer
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
@@ -209,6 +213,11 @@ async fn serve_connection<S, H, F>(
         log::debug!("connection from {}: {e}", peer.remote);
     }
 }
+
+/// A request's answer on its way, as hyper's service future.
+type Answer = std::pin::Pin<
+    Box<dyn Future<Output = Result<Response, std::convert::Infallible>> + Send + 'static>,
+>;
 
 /// Why a request body could not be read.
 #[derive(Debug, thiserror::Error)]
