@@ -47,6 +47,18 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("referrer-policy", "same-origin"),
 ];
 
+/// A portal answer on its way.
+pub type Answer = std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
+
+/// `r` with [`SECURITY_HEADERS`].
+fn secured(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    for (k, v) in SECURITY_HEADERS {
+        h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+    }
+    r
+}
+
 /// Everything the portal needs.
 pub struct Portal {
     /// Site name, welcome text, language and payments, as the last reload left them.
@@ -81,15 +93,20 @@ impl Ctx {
 }
 
 impl Portal {
-    /// Answers one request.
-    pub async fn handle(self: Arc<Self>, req: Request, peer: Peer) -> Response {
+    /// Answers one request. What the head tells (host, language, a cross-site POST) is read at
+    /// once and the head let go; the future returned, kept while the answer is awaited, holds
+    /// only what routing needs (a crowd waiting for pages holds no headers, and each waiting
+    /// request's future is half the size it was with the request inside).
+    pub fn handle(self: Arc<Self>, req: Request, peer: Peer) -> Answer {
         let host = req
             .headers()
             .get(HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("");
         if !is_own_host(host, peer.local) {
-            return server::redirect(&portal_url(peer.local));
+            return Box::pin(std::future::ready(server::redirect(&portal_url(
+                peer.local,
+            ))));
         }
         let settings = self.live.get();
         let query = server::form_pairs(req.uri().query().unwrap_or(""));
@@ -110,24 +127,27 @@ impl Portal {
             settings,
         };
         let path = req.uri().path().to_string();
-        let method = req.method().clone();
-        let mut r = match cross_site(&req, cx.peer.local) {
-            Some(why) => {
-                log::info!(
-                    "portal: POST {path} from {} refused: {why}",
-                    cx.peer.remote.ip()
-                );
-                self.refuse_cross_site(&cx, &path, why)
-            }
-            // Only the body is kept: the head (headers, URI: slices of hyper's read buffer)
-            // goes before the answer is awaited, so a crowd waiting for pages does not hold it.
-            None => self.route(method, req.into_body(), &cx, &path).await,
-        };
-        let h = r.headers_mut();
-        for (k, v) in SECURITY_HEADERS {
-            h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+        if let Some(why) = cross_site(&req, cx.peer.local) {
+            log::info!(
+                "portal: POST {path} from {} refused: {why}",
+                cx.peer.remote.ip()
+            );
+            let refused = self.refuse_cross_site(&cx, &path, why);
+            return Box::pin(std::future::ready(secured(refused)));
         }
-        r
+        let method = req.method().clone();
+        Box::pin(self.answer(method, req.into_body(), cx, path))
+    }
+
+    /// The routed answer, with the security headers.
+    async fn answer(
+        self: Arc<Self>,
+        method: Method,
+        body: Incoming,
+        cx: Ctx,
+        path: String,
+    ) -> Response {
+        secured(self.route(method, body, &cx, &path).await)
     }
 
     /// A cross-site POST: 403 (415 for a JSON endpoint sent something else), in the phone's words.
