@@ -129,6 +129,8 @@ const MAX_BLOCKING_THREADS: usize = 4;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     lango::logger::init();
+    #[cfg(feature = "alloc-stats")]
+    lango::alloc::stats::start(lango::alloc::kept_bytes);
     // Blocking work is SQLite (one connection, calls take turns) and short process runs: a few
     // threads serve it; hundreds would each cost a stack and a malloc arena on a 64 MiB router.
     let rt = match tokio::runtime::Builder::new_multi_thread()

@@ -394,6 +394,31 @@ async fn open_loop(portal: SocketAddr, rate: u32, secs: u32, phones: usize) -> L
     Load { lat, served }
 }
 
+/// Phones holding an idle keep-alive connection in the per-connection row.
+const IDLE_PHONES: usize = 512;
+
+/// `phones` phones each send one probe on a connection of their own and keep it open, idle: RSS
+/// (MB) with all of them connected, what an open connection costs while it waits, and how many
+/// got their answer. They leave when this returns.
+async fn idle_connections(demo: &Demo, phones: usize) -> (f64, usize) {
+    let mut held = vec![];
+    for i in 0..phones {
+        let Ok(Ok(mut s)) =
+            tokio::time::timeout(PHONE_TIMEOUT, connect_from(phone_ip(i), demo.portal)).await
+        else {
+            continue;
+        };
+        let mut buf = vec![];
+        if s.write_all(PROBE).await.is_ok()
+            && read_response(&mut s, &mut buf).await.ok() == Some(302)
+        {
+            held.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    (demo.rss_mb(), held.len())
+}
+
 /// The portal rows: keep-alive crowds, RSS under them and after, bursts of phones joining,
 /// and a stream of new connections.
 pub async fn portal(demo: &Demo, rows: &mut Vec<Row>) {
@@ -402,10 +427,22 @@ pub async fn portal(demo: &Demo, rows: &mut Vec<Row>) {
         demo.binary.clone(),
         "the static musl binary (what ships)".into(),
     ));
+    let idle = demo.rss_mb();
     rows.push(Row(
         "RSS idle".into(),
-        format!("{:.1} MB", demo.rss_mb()),
+        format!("{idle:.1} MB"),
         "≤ 4.8 MB (openNDS 4.8 MB idle)".into(),
+    ));
+    let (rss, held) = idle_connections(demo, IDLE_PHONES).await;
+    let label = format!("RSS with {IDLE_PHONES} idle keep-alive phones (one probe each)");
+    rows.push(Row(
+        label.clone(),
+        format!(
+            "{rss:.1} MB, {:.1} KiB a connection, {}",
+            (rss - idle) * 1024.0 / IDLE_PHONES as f64,
+            served(&label, held, IDLE_PHONES)
+        ),
+        String::new(),
     ));
     for (what, req, want) in [
         ("CPD probe 302", PROBE.to_vec(), 302),

@@ -2,8 +2,9 @@
 //! Errors are `{"error": CODE, "message": WORDS}` with the status chosen in `Refusal`.
 
 use super::{portal_url, read_body, Ctx, Portal, Refusal};
-use crate::server::{self, Request, Response};
+use crate::server::{self, Response};
 use crate::store::payments::Payment;
+use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::StatusCode;
 use serde_json::{json, Value};
@@ -58,8 +59,8 @@ pub async fn status(p: &Portal, cx: &Ctx) -> Response {
 }
 
 /// `POST /api/pay {"package_id": 2, "phone": "0708374149"}` -> 202 with the payment.
-pub async fn pay(p: &Portal, cx: &Ctx, req: Request) -> Response {
-    let ask = match read_body(req).await.and_then(|b| Ok(pay_request(&b)?)) {
+pub async fn pay(p: &Portal, cx: &Ctx, body: Incoming) -> Response {
+    let ask = match read_body(body).await.and_then(|b| Ok(pay_request(&b)?)) {
         Ok(a) => a,
         Err(r) => return refusal(r),
     };
@@ -78,8 +79,8 @@ pub async fn payment(p: &Portal, cx: &Ctx, id: &str) -> Response {
 }
 
 /// `POST /api/voucher {"code": "ABCDE-FGH23"}`
-pub async fn voucher(p: &Portal, cx: &Ctx, req: Request) -> Response {
-    let code = match read_body(req).await.and_then(|b| Ok(voucher_request(&b)?)) {
+pub async fn voucher(p: &Portal, cx: &Ctx, body: Incoming) -> Response {
+    let code = match read_body(body).await.and_then(|b| Ok(voucher_request(&b)?)) {
         Ok(c) => c,
         Err(r) => return refusal(r),
     };
@@ -94,8 +95,8 @@ pub async fn voucher(p: &Portal, cx: &Ctx, req: Request) -> Response {
 
 /// `POST /api/reconnect {"code": "K7Q-3MP"}` (or an M-Pesa receipt): moves that session's time
 /// to this phone.
-pub async fn reconnect(p: &Portal, cx: &Ctx, req: Request) -> Response {
-    let code = match read_body(req).await.and_then(|b| Ok(voucher_request(&b)?)) {
+pub async fn reconnect(p: &Portal, cx: &Ctx, body: Incoming) -> Response {
+    let code = match read_body(body).await.and_then(|b| Ok(voucher_request(&b)?)) {
         Ok(c) => c,
         Err(r) => return refusal(r),
     };

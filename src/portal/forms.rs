@@ -3,8 +3,9 @@
 
 use super::pages::{About, Chosen};
 use super::{read_body, Ctx, PayRequest, Portal, Refusal};
-use crate::server::{self, Request, Response};
+use crate::server::{self, Response};
 use crate::sessions::Standing;
+use hyper::body::Incoming;
 use hyper::StatusCode;
 
 /// `GET /`: the shop, or "you are online" for a phone with time left.
@@ -61,8 +62,8 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
 }
 
 /// `POST /pay` (form: package_id, phone): starts the payment, then shows its page.
-pub async fn pay(p: &Portal, cx: &Ctx, req: Request) -> Response {
-    let PayRequest { package_id, phone } = match read_body(req).await {
+pub async fn pay(p: &Portal, cx: &Ctx, body: Incoming) -> Response {
+    let PayRequest { package_id, phone } = match read_body(body).await {
         Ok(body) => pay_form(&body),
         Err(r) => return page_refusal(p, cx, r),
     };
@@ -106,8 +107,8 @@ pub async fn payment(p: &Portal, cx: &Ctx, id: &str) -> Response {
 }
 
 /// `POST /voucher` (form: code).
-pub async fn voucher(p: &Portal, cx: &Ctx, req: Request) -> Response {
-    match read_body(req).await {
+pub async fn voucher(p: &Portal, cx: &Ctx, body: Incoming) -> Response {
+    match read_body(body).await {
         Ok(body) => {
             let done = p.redeem(cx, &voucher_form(&body)).await.map(drop);
             after_code(p, cx, done, "voucher").await
@@ -117,8 +118,8 @@ pub async fn voucher(p: &Portal, cx: &Ctx, req: Request) -> Response {
 }
 
 /// `POST /reconnect` (form: code): a reconnect code or M-Pesa receipt moves its time here.
-pub async fn reconnect(p: &Portal, cx: &Ctx, req: Request) -> Response {
-    match read_body(req).await {
+pub async fn reconnect(p: &Portal, cx: &Ctx, body: Incoming) -> Response {
+    match read_body(body).await {
         Ok(body) => {
             let done = p.reconnect(cx, &voucher_form(&body)).await.map(drop);
             after_code(p, cx, done, "moved").await

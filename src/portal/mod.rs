@@ -21,6 +21,7 @@ use crate::mac::Mac;
 use crate::server::{self, Peer, Request, Response};
 use crate::sessions::Sessions;
 use crate::store::Store;
+use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, ACCEPT_LANGUAGE, CONTENT_TYPE, HOST, ORIGIN};
 use hyper::{Method, StatusCode};
 use std::net::{IpAddr, SocketAddr};
@@ -45,6 +46,18 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     // Not no-referrer: with it, browsers send `Origin: null` with the portal's own forms.
     ("referrer-policy", "same-origin"),
 ];
+
+/// A portal answer on its way.
+pub type Answer = std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
+
+/// `r` with [`SECURITY_HEADERS`].
+fn secured(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    for (k, v) in SECURITY_HEADERS {
+        h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+    }
+    r
+}
 
 /// Everything the portal needs.
 pub struct Portal {
@@ -80,15 +93,20 @@ impl Ctx {
 }
 
 impl Portal {
-    /// Answers one request.
-    pub async fn handle(self: Arc<Self>, req: Request, peer: Peer) -> Response {
+    /// Answers one request. What the head tells (host, language, a cross-site POST) is read at
+    /// once and the head let go; the future returned, kept while the answer is awaited, holds
+    /// only what routing needs (a crowd waiting for pages holds no headers, and each waiting
+    /// request's future is half the size it was with the request inside).
+    pub fn handle(self: Arc<Self>, req: Request, peer: Peer) -> Answer {
         let host = req
             .headers()
             .get(HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("");
         if !is_own_host(host, peer.local) {
-            return server::redirect(&portal_url(peer.local));
+            return Box::pin(std::future::ready(server::redirect(&portal_url(
+                peer.local,
+            ))));
         }
         let settings = self.live.get();
         let query = server::form_pairs(req.uri().query().unwrap_or(""));
@@ -109,21 +127,27 @@ impl Portal {
             settings,
         };
         let path = req.uri().path().to_string();
-        let mut r = match cross_site(&req, cx.peer.local) {
-            Some(why) => {
-                log::info!(
-                    "portal: POST {path} from {} refused: {why}",
-                    cx.peer.remote.ip()
-                );
-                self.refuse_cross_site(&cx, &path, why)
-            }
-            None => self.route(req, &cx, &path).await,
-        };
-        let h = r.headers_mut();
-        for (k, v) in SECURITY_HEADERS {
-            h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+        if let Some(why) = cross_site(&req, cx.peer.local) {
+            log::info!(
+                "portal: POST {path} from {} refused: {why}",
+                cx.peer.remote.ip()
+            );
+            let refused = self.refuse_cross_site(&cx, &path, why);
+            return Box::pin(std::future::ready(secured(refused)));
         }
-        r
+        let method = req.method().clone();
+        Box::pin(self.answer(method, req.into_body(), cx, path))
+    }
+
+    /// The routed answer, with the security headers.
+    async fn answer(
+        self: Arc<Self>,
+        method: Method,
+        body: Incoming,
+        cx: Ctx,
+        path: String,
+    ) -> Response {
+        secured(self.route(method, body, &cx, &path).await)
     }
 
     /// A cross-site POST: 403 (415 for a JSON endpoint sent something else), in the phone's words.
@@ -142,23 +166,29 @@ impl Portal {
         server::html(status, self.frame(cx).message(cx.t().cross_site))
     }
 
-    async fn route(self: &Arc<Self>, req: Request, cx: &Ctx, path: &str) -> Response {
+    async fn route(
+        self: &Arc<Self>,
+        method: Method,
+        body: Incoming,
+        cx: &Ctx,
+        path: &str,
+    ) -> Response {
         // Every arm that waits for the database or Daraja is boxed: inline, its state would make
         // every request's future, kept per connection by hyper, as large as the largest arm
         // (14 KiB with paying inline; 2 KiB with the shop page's data left inline), and a crowd
         // of phones only probing would pay for it.
-        match (req.method().clone(), path) {
+        match (method, path) {
             (Method::GET, "/captive-portal/api") => Box::pin(api::captive(self, cx)).await,
             (Method::GET, "/api/packages") => api::packages(self).await,
             (Method::GET, "/api/status") => Box::pin(api::status(self, cx)).await,
-            (Method::POST, "/api/pay") => Box::pin(api::pay(self, cx, req)).await,
+            (Method::POST, "/api/pay") => Box::pin(api::pay(self, cx, body)).await,
             (Method::GET, p) if p.starts_with("/api/pay/") => {
                 Box::pin(api::payment(self, cx, &p["/api/pay/".len()..])).await
             }
-            (Method::POST, "/api/voucher") => Box::pin(api::voucher(self, cx, req)).await,
-            (Method::POST, "/api/reconnect") => Box::pin(api::reconnect(self, cx, req)).await,
+            (Method::POST, "/api/voucher") => Box::pin(api::voucher(self, cx, body)).await,
+            (Method::POST, "/api/reconnect") => Box::pin(api::reconnect(self, cx, body)).await,
             (Method::GET, "/") => Box::pin(forms::index(self, cx)).await,
-            (Method::POST, "/pay") => Box::pin(forms::pay(self, cx, req)).await,
+            (Method::POST, "/pay") => Box::pin(forms::pay(self, cx, body)).await,
             (Method::POST, p) if p.starts_with("/pay/") && p.ends_with("/cancel") => {
                 let id = &p["/pay/".len()..p.len() - "/cancel".len()];
                 Box::pin(forms::cancel(self, cx, id)).await
@@ -166,8 +196,8 @@ impl Portal {
             (Method::GET, p) if p.starts_with("/pay/") => {
                 Box::pin(forms::payment(self, cx, &p["/pay/".len()..])).await
             }
-            (Method::POST, "/voucher") => Box::pin(forms::voucher(self, cx, req)).await,
-            (Method::POST, "/reconnect") => Box::pin(forms::reconnect(self, cx, req)).await,
+            (Method::POST, "/voucher") => Box::pin(forms::voucher(self, cx, body)).await,
+            (Method::POST, "/reconnect") => Box::pin(forms::reconnect(self, cx, body)).await,
             (_, p) if p.starts_with("/api/") => {
                 api::error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
             }
@@ -527,8 +557,8 @@ impl Portal {
 }
 
 /// A request body of at most `BODY_LIMIT` bytes, or why not.
-async fn read_body(req: Request) -> Result<bytes::Bytes, Refusal> {
-    server::read_body(req, BODY_LIMIT)
+async fn read_body(body: Incoming) -> Result<bytes::Bytes, Refusal> {
+    server::read_incoming(body, BODY_LIMIT)
         .await
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
 }
