@@ -72,18 +72,25 @@ impl Neighbours {
             Neighbours::Derived => Some(derived(ip)),
             Neighbours::Kernel { arp, cache } => {
                 let now = Instant::now();
-                let mac = match ip {
+                // The whole table goes into the cache, not only `ip`: when a crowd arrives,
+                // one read answers every phone in it instead of one read (of a table as long
+                // as the crowd) per phone.
+                let entries = match ip {
                     IpAddr::V4(_) => std::fs::read_to_string(arp)
-                        .ok()
-                        .and_then(|t| find_arp(&t, ip)),
+                        .map(|t| arp_entries(&t))
+                        .unwrap_or_default(),
                     IpAddr::V6(_) => super::runner::Runner::host()
                         .ip6_neigh()
-                        .ok()
-                        .and_then(|t| find_ip_neigh(&t, ip)),
+                        .map(|t| ip6_entries(&t))
+                        .unwrap_or_default(),
                 };
+                let mac = entries.iter().find(|(i, _)| *i == ip).map(|(_, m)| *m);
                 let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
-                if c.len() > 4096 {
+                if c.len() + entries.len() > 4096 {
                     c.clear();
+                }
+                for (i, m) in entries {
+                    c.insert(i, (Some(m), now));
                 }
                 c.insert(ip, (mac, now));
                 mac
@@ -113,7 +120,8 @@ fn derived(ip: IpAddr) -> Mac {
     }
 }
 
-/// Every complete entry of `/proc/net/arp` text.
+/// Every complete entry of `/proc/net/arp` text (incomplete ones, flags 0x0 or a zero MAC, do
+/// not count).
 pub fn arp_entries(table: &str) -> Vec<(IpAddr, Mac)> {
     table
         .lines()
@@ -129,24 +137,21 @@ pub fn arp_entries(table: &str) -> Vec<(IpAddr, Mac)> {
         .collect()
 }
 
-/// Finds `ip` in `/proc/net/arp` text; incomplete entries (flags 0x0, zero MAC) do not count.
-pub fn find_arp(table: &str, ip: IpAddr) -> Option<Mac> {
-    arp_entries(table)
-        .into_iter()
-        .find(|(i, _)| *i == ip)
-        .map(|(_, m)| m)
-}
-
-/// Finds `ip` in `ip -6 neigh show` output (`ADDR dev IF lladdr MAC STATE`).
-pub fn find_ip_neigh(table: &str, ip: IpAddr) -> Option<Mac> {
-    table.lines().find_map(|line| {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.first()?.parse::<IpAddr>().ok()? != ip || f.last() == Some(&"FAILED") {
-            return None;
-        }
-        let i = f.iter().position(|w| *w == "lladdr")?;
-        f.get(i + 1)?.parse().ok()
-    })
+/// Every entry with a MAC of `ip -6 neigh show` output (`ADDR dev IF lladdr MAC STATE`);
+/// `FAILED` ones do not count.
+pub fn ip6_entries(table: &str) -> Vec<(IpAddr, Mac)> {
+    table
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.last() == Some(&"FAILED") {
+                return None;
+            }
+            let ip = f.first()?.parse::<IpAddr>().ok()?;
+            let i = f.iter().position(|w| *w == "lladdr")?;
+            Some((ip, f.get(i + 1)?.parse().ok()?))
+        })
+        .collect()
 }
 
 /// Every address the neighbour tables list for `mac` (used to cut its connections).
@@ -189,23 +194,56 @@ mod tests {
 2001:db8::6 dev br-lan FAILED
 ";
 
+    fn entry(ip: &str, mac: &str) -> (IpAddr, Mac) {
+        (ip.parse().unwrap(), mac.parse().unwrap())
+    }
+
     #[test]
     fn finds_complete_arp_entries_only() {
         assert_eq!(
-            find_arp(ARP, "192.168.1.23".parse().unwrap()),
-            Some("aa:bb:cc:dd:ee:01".parse().unwrap())
+            arp_entries(ARP),
+            [
+                entry("192.168.1.23", "aa:bb:cc:dd:ee:01"),
+                entry("192.168.1.25", "aa:bb:cc:dd:ee:02")
+            ]
         );
-        assert_eq!(find_arp(ARP, "192.168.1.24".parse().unwrap()), None);
-        assert_eq!(find_arp(ARP, "192.168.1.2".parse().unwrap()), None);
     }
 
     #[test]
     fn finds_ipv6_neighbours() {
         assert_eq!(
-            find_ip_neigh(NEIGH6, "2001:db8::5".parse().unwrap()),
-            Some("aa:bb:cc:dd:ee:02".parse().unwrap())
+            ip6_entries(NEIGH6),
+            [
+                entry("fe80::1", "aa:bb:cc:dd:ee:01"),
+                entry("2001:db8::5", "aa:bb:cc:dd:ee:02")
+            ]
         );
-        assert_eq!(find_ip_neigh(NEIGH6, "2001:db8::6".parse().unwrap()), None);
+    }
+
+    /// A crowd arriving at once: the first phone's lookup reads the table, and every other
+    /// phone in it is answered from the cache.
+    #[test]
+    fn one_read_of_the_table_answers_every_phone_in_it() {
+        let dir = std::env::temp_dir().join(format!("lango-neigh-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let arp = dir.join("arp");
+        std::fs::write(&arp, ARP).unwrap();
+        let n = Neighbours::from_arp_file(arp.clone());
+        let (ip, mac) = entry("192.168.1.23", "aa:bb:cc:dd:ee:01");
+        assert_eq!(n.cached(ip), None, "nothing read yet");
+        assert_eq!(n.lookup(ip), Some(mac));
+        std::fs::remove_file(&arp).unwrap();
+        assert_eq!(
+            n.cached("192.168.1.25".parse().unwrap()),
+            Some(Some("aa:bb:cc:dd:ee:02".parse().unwrap())),
+            "the other phone is known without reading the table"
+        );
+        assert_eq!(
+            n.cached("192.168.1.24".parse().unwrap()),
+            None,
+            "incomplete"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
