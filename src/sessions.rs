@@ -52,7 +52,7 @@ pub enum ReconnectProblem {
     DataUsedUp,
 }
 
-/// Where a device stands (`Sessions::standing`).
+/// Where a device stands (`Standing::of` its latest session).
 pub enum Standing {
     /// Its session has time left.
     Online(Session),
@@ -60,6 +60,17 @@ pub enum Standing {
     DataUsedUp,
     /// Neither: it must buy or redeem.
     Captive,
+}
+
+impl Standing {
+    /// Where a device stands at `now`, from its latest session (`store::sessions::latest_for`).
+    pub fn of(latest: Option<Session>, now: Unix) -> Standing {
+        match latest {
+            Some(s) if s.ended_at.is_none() && s.expires_at > now => Standing::Online(s),
+            Some(s) if s.data_used_up() && s.expires_at > now => Standing::DataUsedUp,
+            _ => Standing::Captive,
+        }
+    }
 }
 
 /// What a voucher's transaction decided (a refusal writes nothing).
@@ -580,20 +591,6 @@ impl Sessions {
             .call(move |c| store::sessions::open_for(c, mac))
             .await?;
         Ok(s.filter(|s| s.expires_at > now))
-    }
-
-    /// Where `mac` stands, in one look at the database (the portal asks for every page).
-    pub async fn standing(&self, mac: Mac) -> Result<Standing, Error> {
-        let now = self.now();
-        let latest = self
-            .store
-            .call(move |c| store::sessions::latest_for(c, mac))
-            .await?;
-        Ok(match latest {
-            Some(s) if s.ended_at.is_none() && s.expires_at > now => Standing::Online(s),
-            Some(s) if s.data_used_up() && s.expires_at > now => Standing::DataUsedUp,
-            _ => Standing::Captive,
-        })
     }
 
     /// Every session with time left.

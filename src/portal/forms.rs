@@ -10,12 +10,24 @@ use hyper::StatusCode;
 
 /// `GET /`: the shop, or "you are online" for a phone with time left.
 pub async fn index(p: &Portal, cx: &Ctx) -> Response {
-    let packages = match p.packages().await {
+    let f = p.frame(cx);
+    let mac = p.mac_of(cx.peer.remote.ip()).await;
+    // The packages and where the phone stands, in one trip to the database: a crowd of
+    // phones opening the page at once queues for it once each, not twice.
+    let looked = p
+        .store
+        .call(move |c| {
+            let latest = mac
+                .map(|m| crate::store::sessions::latest_for(c, m))
+                .transpose()?;
+            Ok((crate::store::packages::active(c)?, latest.flatten()))
+        })
+        .await;
+    let (packages, latest) = match looked {
         Ok(x) => x,
         Err(e) => return page_refusal(p, cx, Refusal::internal(cx, &e)),
     };
-    let f = p.frame(cx);
-    let Some(mac) = p.mac_of(cx.peer.remote.ip()).await else {
+    let Some(mac) = mac else {
         let chosen = Chosen {
             error: Some((cx.t().unknown_device, About::Page)),
             ..Chosen::default()
@@ -30,8 +42,8 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
         phone: &phone,
         error: None,
     };
-    match p.sessions.standing(mac).await {
-        Ok(Standing::Online(mut s)) => {
+    match Standing::of(latest, p.clock.now()) {
+        Standing::Online(mut s) => {
             let now = p.clock.now();
             s.used = p.used(&s).await;
             let asked = |k| server::form_value(&cx.query, k).is_some();
@@ -46,18 +58,17 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
             let page = f.online(&s, now, &packages, notice, how.as_deref(), &chosen);
             server::html(StatusCode::OK, page)
         }
-        Ok(Standing::DataUsedUp) => {
+        Standing::DataUsedUp => {
             let chosen = Chosen {
                 error: Some((cx.t().data_used_up, About::Page)),
                 ..chosen
             };
             server::html(StatusCode::OK, f.index(&packages, &chosen))
         }
-        Ok(Standing::Captive) if package.is_none() && phone.is_empty() => {
+        Standing::Captive if package.is_none() && phone.is_empty() => {
             server::html_shared(StatusCode::OK, p.pages.shop(&cx.settings, &f, &packages))
         }
-        Ok(Standing::Captive) => server::html(StatusCode::OK, f.index(&packages, &chosen)),
-        Err(e) => page_refusal(p, cx, Refusal::internal(cx, &e)),
+        Standing::Captive => server::html(StatusCode::OK, f.index(&packages, &chosen)),
     }
 }
 

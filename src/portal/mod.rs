@@ -220,6 +220,10 @@ impl Portal {
 
     /// The MAC of the phone at the other end, from the kernel's neighbour table.
     async fn mac_of(&self, ip: IpAddr) -> Option<Mac> {
+        // Known already (the connection's first request looked it up): no trip to the pool.
+        if let Some(known) = self.neighbours.cached(ip) {
+            return known;
+        }
         let n = self.neighbours.clone();
         tokio::task::spawn_blocking(move || n.lookup(ip))
             .await
