@@ -16,7 +16,7 @@ pub async fn index(p: &Portal, cx: &Ctx) -> Response {
     // phones opening the page at once queues for it once each, not twice.
     let looked = p
         .store
-        .call(move |c| {
+        .read(move |c| {
             let latest = mac
                 .map(|m| crate::store::sessions::latest_for(c, m))
                 .transpose()?;
