@@ -367,6 +367,56 @@ async fn burst(portal: SocketAddr, phones: usize) -> Load {
     Load { lat, served }
 }
 
+/// A bare responder on two worker threads (as Lango runs): reads a request's head, answers the
+/// captive probe with a 302 and anything else with a 9 KB page, nothing more. The floor the
+/// join rows are read against.
+fn floor_server() -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let socket = TcpSocket::new_v4().expect("socket");
+            socket.bind(([127, 0, 0, 1], 0).into()).expect("bind");
+            let listener = socket.listen(4096).expect("listen");
+            tx.send(listener.local_addr().expect("address")).expect("send");
+            let mut page = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n",
+                9000
+            )
+            .into_bytes();
+            page.resize(page.len() + 9000, b'x');
+            let page: Arc<[u8]> = page.into();
+            while let Ok((mut s, _)) = listener.accept().await {
+                let page = page.clone();
+                tokio::spawn(async move {
+                    let _ = s.set_nodelay(true);
+                    let mut head = vec![0u8; 8192];
+                    let mut n = 0;
+                    while find(&head[..n], b"\r\n\r\n").is_none() {
+                        match s.read(&mut head[n..]).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => n += k,
+                        }
+                    }
+                    let answer: &[u8] = if head.starts_with(b"GET /generate_204") {
+                        b"HTTP/1.1 302 Found\r\nLocation: http://10.0.0.1:2050/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    } else {
+                        &page
+                    };
+                    let _ = s.write_all(answer).await;
+                    // Until the phone closes (it reads one answer, then hangs up).
+                    let _ = tokio::time::timeout(PHONE_TIMEOUT, s.read(&mut head)).await;
+                });
+            }
+        });
+    });
+    rx.recv().expect("the responder listens")
+}
+
 /// New connections at `rate`/s without keep-alive for `secs`, spread over `phones` addresses.
 async fn open_loop(portal: SocketAddr, rate: u32, secs: u32, phones: usize) -> Load {
     let mut tasks = vec![];
@@ -518,6 +568,23 @@ pub async fn portal(demo: &Demo, rows: &mut Vec<Row>) {
         format!("{:.1} MB", demo.rss_mb()),
         "≤ 6 MB".into(),
     ));
+    // What this machine and this load generator allow at all: the same joins against a
+    // responder that does nothing but answer (no HTTP parsing, no caps, no database).
+    let floor = floor_server();
+    for phones in [512usize, 1000] {
+        let load = burst(floor, phones).await;
+        let label = format!("floor: {phones} phones join a bare responder");
+        let got = load.served;
+        let (_, p50, p99) = summarise(load.lat, 1.0);
+        rows.push(Row(
+            label.clone(),
+            format!(
+                "p50 {p50:.1} ms, p99 {p99:.1} ms, {}",
+                served(&label, got, phones)
+            ),
+            "(the machine's floor for the rows above)".into(),
+        ));
+    }
     const RATE: u32 = 2000;
     const SECS: u32 = 3;
     let started = Instant::now();
