@@ -1,4 +1,5 @@
-//! `/etc/config/lango` text -> `Config`: never panics; what it accepts is within the documented bounds.
+//! `/etc/config/lango` text -> `Config`: never panics; what it accepts is within the documented
+//! bounds, and `to_uci` writes it back to text that reads as the same config.
 #![no_main]
 
 use lango::config::Config;
@@ -28,6 +29,9 @@ fuzz_target!(|data: &[u8]| {
                 assert!(t >= Duration::from_millis(10) && t <= Duration::from_secs(86_400));
             }
             let _ = format!("{c:?}");
+            // Written out by the option table and read back: the same config.
+            let back = Config::parse(&c.to_uci(), "fuzz").map_err(|e| e.to_string());
+            assert_eq!(back.as_ref(), Ok(&c), "{text:?}");
         }
         Err(e) => {
             let msg = e.to_string();
