@@ -367,6 +367,18 @@ async fn burst(portal: SocketAddr, phones: usize) -> Load {
     Load { lat, served }
 }
 
+/// A row of `phones` joining at once: their latency, `also` (what else was measured), how many
+/// were served.
+fn join_row(label: String, load: Load, phones: usize, also: &str, budget: &str) -> Row {
+    let got = load.served;
+    let (_, p50, p99) = summarise(load.lat, 1.0);
+    let measured = format!(
+        "p50 {p50:.1} ms, p99 {p99:.1} ms, {also}{}",
+        served(&label, got, phones)
+    );
+    Row(label, measured, budget.into())
+}
+
 /// A bare responder on two worker threads (as Lango runs): reads a request's head, answers the
 /// captive probe with a 302 and anything else with a 9 KB page, nothing more. The floor the
 /// join rows are read against.
@@ -551,16 +563,8 @@ pub async fn portal(demo: &Demo, rows: &mut Vec<Row>) {
         let cpu_us = cpu_ticks(demo.child.id()).saturating_sub(cpu) as f64 / TICKS_PER_SEC * 1e6
             / phones as f64;
         let label = format!("{phones} phones join at once (probe, then page)");
-        let got = load.served;
-        let (_, p50, p99) = summarise(load.lat, 1.0);
-        rows.push(Row(
-            label.clone(),
-            format!(
-                "p50 {p50:.1} ms, p99 {p99:.1} ms, {cpu_us:.0} µs CPU/phone, RSS peak {peak:.1} MB, {}",
-                served(&label, got, phones)
-            ),
-            budget.into(),
-        ));
+        let also = format!("{cpu_us:.0} µs CPU/phone, RSS peak {peak:.1} MB, ");
+        rows.push(join_row(label, load, phones, &also, budget));
     }
     tokio::time::sleep(SETTLE).await;
     rows.push(Row(
@@ -574,16 +578,8 @@ pub async fn portal(demo: &Demo, rows: &mut Vec<Row>) {
     for phones in [512usize, 1000] {
         let load = burst(floor, phones).await;
         let label = format!("floor: {phones} phones join a bare responder");
-        let got = load.served;
-        let (_, p50, p99) = summarise(load.lat, 1.0);
-        rows.push(Row(
-            label.clone(),
-            format!(
-                "p50 {p50:.1} ms, p99 {p99:.1} ms, {}",
-                served(&label, got, phones)
-            ),
-            "(the machine's floor for the rows above)".into(),
-        ));
+        let budget = "(the machine's floor for the rows above)";
+        rows.push(join_row(label, load, phones, "", budget));
     }
     const RATE: u32 = 2000;
     const SECS: u32 = 3;
